@@ -1,0 +1,124 @@
+"""Accepted return data: one table per specification sheet, generated from spec/returns.yaml.
+
+Only rows from accepted workbooks are written here; which of them are *in force* (not
+superseded) is read from the ledger's `submissions` table. A column added to the
+specification is a column here with no code change.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+import pandas as pd
+
+from transforms.findings import STATUS_ACCEPTED, STATUS_WARNINGS, ParsedReturn
+from transforms.spec import ReturnSpec, default_spec
+from transforms.store.db import metadata
+from transforms.store.ledger import submissions
+
+_SQL_TYPES = {
+    "count": sa.BigInteger,
+    "int": sa.BigInteger,
+    "date": sa.Date,
+}
+
+
+def table_name(sheet: str) -> str:
+    """'LAC_Census' -> 'data_lac_census'."""
+    return "data_" + sheet.lower()
+
+
+def _declare(spec: ReturnSpec) -> dict[str, sa.Table]:
+    tables: dict[str, sa.Table] = {}
+    for sheet_name in spec.sheets:
+        name = table_name(sheet_name)
+        if name in metadata.tables:
+            tables[sheet_name] = metadata.tables[name]
+            continue
+        cols = [
+            sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+            sa.Column("sha256", sa.String(64), sa.ForeignKey("ledger_files.sha256"), index=True),
+            sa.Column("submitter", sa.String(16), nullable=False),
+            sa.Column("quarter_end", sa.Date, nullable=False, index=True),
+            sa.Column("date_completed", sa.Date, nullable=True),
+            sa.Column("excel_row", sa.Integer, nullable=False),
+        ]
+        for col in spec.sheet_columns(sheet_name):
+            cols.append(sa.Column(col.name, _SQL_TYPES.get(col.type, sa.Text), nullable=True))
+        tables[sheet_name] = sa.Table(name, metadata, *cols)
+    return tables
+
+
+TABLES = _declare(default_spec().returns)
+IN_FORCE = (STATUS_ACCEPTED, STATUS_WARNINGS)
+
+
+def save_accepted(conn: sa.Connection, sha256: str, parsed: ParsedReturn) -> int:
+    """Insert every sheet row of an accepted workbook; returns the number of rows written."""
+    cover = parsed.cover
+    written = 0
+    for sheet_name, frame in parsed.sheets.items():
+        table = TABLES[sheet_name]
+        names = [c.name for c in table.columns if c.name not in ("id",)]
+        rows = []
+        for rec in frame.to_dict(orient="records"):
+            row = {
+                "sha256": sha256,
+                "submitter": cover.submitter,
+                "quarter_end": cover.quarter_end,
+                "date_completed": cover.date_completed,
+            }
+            for n in names:
+                if n in rec:
+                    row[n] = _plain(rec[n])
+            rows.append(row)
+        if rows:
+            conn.execute(table.insert(), rows)
+            written += len(rows)
+    return written
+
+
+def _plain(value: object) -> object:
+    """pandas scalars to plain Python for the DB driver (NA -> None, Timestamp -> date)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def accepted_sheet(conn: sa.Connection, sheet_name: str, spec: ReturnSpec | None = None
+                   ) -> pd.DataFrame:
+    """Rows of `sheet_name` from the submissions in force, typed as the parser types them.
+
+    Columns: sha256, submitter, quarter_end, date_completed (datetime64), excel_row, then
+    the specification's columns. One in-force submission per submitter and quarter.
+    """
+    spec = spec or default_spec().returns
+    table = TABLES[sheet_name]
+    query = (
+        sa.select(table)
+        .join(submissions, submissions.c.sha256 == table.c.sha256)
+        .where(submissions.c.status.in_(IN_FORCE))
+        .order_by(table.c.quarter_end, table.c.submitter, table.c.excel_row)
+    )
+    frame = pd.DataFrame(conn.execute(query).mappings().all(),
+                         columns=[c.name for c in table.columns])
+    frame = frame.drop(columns=["id"])
+    for col in ("quarter_end", "date_completed"):
+        frame[col] = pd.to_datetime(frame[col])
+    for col in spec.sheet_columns(sheet_name):
+        if col.type in ("count", "int"):
+            frame[col.name] = frame[col.name].astype("Int64")
+        elif col.type == "date":
+            frame[col.name] = pd.to_datetime(frame[col.name])
+        else:
+            frame[col.name] = frame[col.name].astype("str").where(frame[col.name].notna())
+    return frame
+
+
+def accepted_data(conn: sa.Connection, spec: ReturnSpec | None = None) -> dict[str, pd.DataFrame]:
+    """Every sheet's in-force rows: the input of the measure engine."""
+    spec = spec or default_spec().returns
+    return {name: accepted_sheet(conn, name, spec) for name in spec.sheets}

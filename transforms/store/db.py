@@ -1,0 +1,42 @@
+"""Database engine and metadata shared by the store's modules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+
+def sqlite_url(output_dir: Path) -> str:
+    """The default store: `OUTPUT/state/datasummary.sqlite`."""
+    path = Path(output_dir).resolve() / "state" / "datasummary.sqlite"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def make_engine(url: str) -> sa.Engine:
+    """An engine for `url`; SQLite gets a busy timeout and foreign keys on."""
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - trivial
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.close()
+
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def create_all(engine: sa.Engine) -> None:
+    """Create every table the store modules declared (idempotent)."""
+    # Importing the modules registers their tables on `metadata`.
+    from transforms.store import accepted, history, ledger  # noqa: F401
+
+    metadata.create_all(engine)
