@@ -197,6 +197,7 @@ class Plan(_Model):
     partnership: str
     partnership_long: str
     plan_period: str
+    first_quarter: dt.date
     protective_marking: str
     public_marking: str
     outcomes: list[Outcome]

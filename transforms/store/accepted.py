@@ -7,8 +7,8 @@ specification is a column here with no code change.
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 import pandas as pd
+import sqlalchemy as sa
 
 from transforms.findings import STATUS_ACCEPTED, STATUS_WARNINGS, ParsedReturn
 from transforms.spec import ReturnSpec, default_spec

@@ -1,0 +1,143 @@
+"""The `datasummary` command line (shared/spec/outputs.md).
+
+Imports are lazy so `--help` and `check` start fast: `check` needs neither Prefect nor a
+server, and GX is only imported when a workbook is validated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+
+from datasummary.settings import default_inbox, default_output, quiet_environment
+
+
+def _quarter(text: str) -> dt.date:
+    from transforms.quarters import parse_quarter
+
+    try:
+        return parse_quarter(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="datasummary",
+        description="Quarterly Data Summary pipeline: returns in, checked, measured, reported.",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    t = sub.add_parser("templates", help="write a blank return workbook for each submitter")
+    t.add_argument("--quarter", type=_quarter, required=True, help="quarter end, e.g. 2020-09-30")
+    t.add_argument("--out", type=Path, required=True, help="folder to write the workbooks to")
+
+    c = sub.add_parser("check", help="validate one workbook without filing it (exit 1: rejected)")
+    c.add_argument("file", type=Path)
+
+    i = sub.add_parser("intake", help="file every new or changed workbook in the inbox")
+    i.add_argument("--inbox", type=Path, default=None)
+    i.add_argument("--output", type=Path, default=None)
+    i.add_argument("--db-url", default=None, help="store URL (default: SQLite under OUTPUT)")
+    i.add_argument("--stable-wait", type=float, default=2.0,
+                   help="seconds between the two looks that tell a file has finished arriving")
+
+    r = sub.add_parser("run", help="intake, then the quarterly report for a quarter")
+    r.add_argument("--quarter", type=_quarter, default=None,
+                   help="quarter end (default: the last quarter whose deadline has passed)")
+    r.add_argument("--inbox", type=Path, default=None)
+    r.add_argument("--output", type=Path, default=None)
+    r.add_argument("--db-url", default=None)
+    r.add_argument("--approve", action="store_true", help="mark the documents issued")
+    r.add_argument("--stable-wait", type=float, default=2.0)
+
+    d = sub.add_parser("demo", help="generate sample returns and run the pipeline on them")
+    d.add_argument("--dir", type=Path, default=Path("output") / "demo",
+                   help="a fresh folder for the demo (replaced if it holds an earlier demo)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = _parser().parse_args(argv)
+    quiet_environment()
+    handler = {"templates": _templates, "check": _check, "intake": _intake, "run": _run,
+               "demo": _demo}[args.command]
+    return handler(args)
+
+
+def _templates(args: argparse.Namespace) -> int:
+    from transforms.templates import write_templates
+
+    for path in write_templates(args.quarter, args.out):
+        print(path)
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from transforms.feedback import feedback_text
+    from transforms.validate import check_workbook
+
+    from transforms.findings import STATUS_REJECTED
+
+    if not args.file.is_file():
+        print(f"{args.file}: no such file", file=sys.stderr)
+        return 2
+    parsed = check_workbook(args.file)
+    print(feedback_text(parsed))
+    return 1 if parsed.status == STATUS_REJECTED else 0
+
+
+def _intake(args: argparse.Namespace) -> int:
+    from flows.intake import intake_flow
+
+    result = intake_flow(inbox=(args.inbox or default_inbox()).resolve(),
+                         output=(args.output or default_output()).resolve(),
+                         db_url=args.db_url, stable_wait=args.stable_wait)
+    for p in result.processed:
+        print(f"{p.original_name}: {p.status} ({p.errors} errors, {p.warnings} warnings)")
+    print(f"{len(result.processed)} workbook(s) filed")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from flows.quarterly import quarterly_flow
+    from transforms.quarters import latest_due_quarter
+
+    quarter = args.quarter or latest_due_quarter(dt.date.today())
+    paths = quarterly_flow(quarter_end=quarter,
+                           inbox=(args.inbox or default_inbox()).resolve(),
+                           output=(args.output or default_output()).resolve(),
+                           db_url=args.db_url, approve=args.approve,
+                           stable_wait=args.stable_wait)
+    for path in paths.values():
+        print(path)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import shutil
+
+    from flows.demo import demo_flow
+
+    base = args.dir.resolve()
+    marker = base / ".datasummary-demo"
+    if base.exists() and any(base.iterdir()):
+        if not marker.exists():
+            print(f"{base} is not empty and is not an earlier demo: choose another --dir",
+                  file=sys.stderr)
+            return 2
+        shutil.rmtree(base)
+    base.mkdir(parents=True)
+    marker.touch()
+    paths = demo_flow(base)
+    print("Documents:")
+    for path in paths.values():
+        print(f"  {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""Run-time configuration: folders, database URL and the environment of Prefect and GX.
+
+Everything has an embedded default (sample returns, local Prefect, SQLite under the output
+folder) so the quick start needs no configuration; each default can be overridden by an
+environment variable or a command-line option.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Analytics and "phone home" off before Prefect or GX is imported anywhere.
+QUIET_ENV = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    "GX_ANALYTICS_ENABLED": "false",
+    "PREFECT_UI_ENABLED": os.environ.get("PREFECT_UI_ENABLED", "true"),
+    "PREFECT_LOGGING_LEVEL": os.environ.get("PREFECT_LOGGING_LEVEL", "WARNING"),
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
+}
+
+
+def quiet_environment() -> None:
+    """Set the no-analytics environment (without overriding what the operator set)."""
+    for key, value in QUIET_ENV.items():
+        os.environ.setdefault(key, value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where a run reads and writes."""
+
+    inbox: Path
+    output: Path
+    db_url: str | None = None
+    publish_dir: Path | None = None
+
+    @property
+    def database_url(self) -> str:
+        """The store: DATASUMMARY_DB_URL, else SQLite under OUTPUT/state/."""
+        from transforms.store.db import sqlite_url
+
+        return self.db_url or os.environ.get("DATASUMMARY_DB_URL") or sqlite_url(self.output)
+
+    @property
+    def archive_dir(self) -> Path:
+        """Content-addressed copies of every file received."""
+        return self.output / "archive"
+
+    def quarter_dir(self, quarter_end: object) -> Path:
+        """OUTPUT/<quarter-end>/, where a quarterly run writes its documents."""
+        return self.output / str(quarter_end)
+
+
+def default_inbox() -> Path:
+    """DATASUMMARY_INBOX, else ./inbox."""
+    return Path(os.environ.get("DATASUMMARY_INBOX", "inbox"))
+
+
+def default_output() -> Path:
+    """DATASUMMARY_OUTPUT, else ./output."""
+    return Path(os.environ.get("DATASUMMARY_OUTPUT", "output"))

@@ -1,0 +1,49 @@
+"""The intake flow: file every new or changed workbook in the inbox and write feedback."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from datasummary.settings import Settings
+from flows.common import engine_for
+
+
+@task(name="File new returns", cache_policy=NO_CACHE)
+def file_new_returns(settings: Settings, now: dt.datetime | None, stable_wait: float):
+    """Archive, check, record and give feedback on every new workbook in the inbox."""
+    from transforms.intake import run_intake
+
+    engine = engine_for(settings)
+    try:
+        return run_intake(settings.inbox, settings.output, engine, now=now,
+                          stable_wait=stable_wait)
+    finally:
+        engine.dispose()
+
+
+def intake_summary_markdown(result) -> str:
+    """Counts and per-file statuses (file names and codes only: no child-level values)."""
+    lines = ["# Intake", "", f"Processed {len(result.processed)} workbook(s).", ""]
+    if result.processed:
+        lines += ["| file | submitter | quarter | status | errors | warnings | late |",
+                  "|---|---|---|---|---|---|---|"]
+        for p in result.processed:
+            lines.append(f"| {p.original_name} | {p.submitter or ''} | {p.quarter_end or ''} | "
+                         f"{p.status} | {p.errors} | {p.warnings} | {'yes' if p.late else 'no'} |")
+    return "\n".join(lines)
+
+
+@flow(name="intake", flow_run_name="intake-{inbox}", log_prints=False)
+def intake_flow(inbox: Path, output: Path, db_url: str | None = None,
+                now: dt.datetime | None = None, stable_wait: float = 2.0):
+    """Intake on one inbox: new workbooks are archived, checked, filed and answered."""
+    settings = Settings(inbox=Path(inbox), output=Path(output), db_url=db_url)
+    result = file_new_returns(settings, now, stable_wait)
+    create_markdown_artifact(key="intake-summary", markdown=intake_summary_markdown(result),
+                             description="What the last intake filed")
+    return result

@@ -1,0 +1,173 @@
+"""Everything a quarterly report needs, gathered from the store in one place.
+
+Plain Python so the Prefect flow stays thin wiring: the flow calls these steps as tasks,
+tests call them directly. Each figure comes from accepted, in-force returns only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+
+from transforms.quarters import quarter_range
+from transforms.spec import Spec
+
+
+@dataclass
+class QuarterData:
+    """The figures and context of one quarterly report, before rendering."""
+
+    quarter_end: dt.date
+    measures: pd.DataFrame
+    public_measures: pd.DataFrame
+    returns: pd.DataFrame
+    expected: pd.DataFrame
+    progress: pd.DataFrame
+    milestones: pd.DataFrame
+    milestone_results: pd.DataFrame
+    warnings: pd.DataFrame
+    mismatches: pd.DataFrame
+    revisions: pd.DataFrame
+    version: str
+    generated_on: dt.date
+    extra: dict = field(default_factory=dict)
+
+
+def report_quarters(spec: Spec, report_quarter: dt.date) -> list[dt.date]:
+    """Every quarter from the plan's first quarter to the report quarter."""
+    return quarter_range(spec.plan.first_quarter, report_quarter)
+
+
+def generated_on(returns: pd.DataFrame, report_quarter: dt.date) -> dt.date:
+    """The report's date from its data (latest receipt up to now), never the wall clock.
+
+    The same accepted data then gives the same document, byte for byte where the tools allow.
+    """
+    if returns.empty:
+        return report_quarter
+    stamps = pd.to_datetime(returns["received_at"], utc=True, errors="coerce").dropna()
+    return stamps.max().date() if not stamps.empty else report_quarter
+
+
+def data_quality_warnings(conn: sa.Connection, quarter_end: dt.date) -> pd.DataFrame:
+    """Warnings on the quarter's in-force returns, with the submitter's note where one exists.
+
+    The note is the `notes` cell of the row the warning names (items and table sheets).
+    """
+    from transforms.store import ledger
+    from transforms.store.accepted import IN_FORCE, TABLES
+
+    sub, fnd, files = ledger.submissions, ledger.findings, ledger.files
+    query = (
+        sa.select(sub.c.submitter, files.c.original_name.label("file"), fnd.c.sheet,
+                  fnd.c.cell, fnd.c.row, fnd.c.rule, fnd.c.message, sub.c.sha256)
+        .join(fnd, fnd.c.sha256 == sub.c.sha256)
+        .join(files, files.c.sha256 == sub.c.sha256)
+        .where(sub.c.quarter_end == quarter_end, sub.c.status.in_(IN_FORCE),
+               fnd.c.severity == "warning")
+        .order_by(sub.c.submitter, fnd.c.sheet, fnd.c.row, fnd.c.cell)
+    )
+    rows = []
+    for r in conn.execute(query).mappings():
+        note = None
+        table = _table_for(r["sheet"], TABLES)
+        if table is not None and "notes" in table.c and r["row"] is not None:
+            note = conn.execute(
+                sa.select(table.c.notes).where(table.c.sha256 == r["sha256"],
+                                               table.c.excel_row == r["row"])
+            ).scalar()
+        location = r["cell"] or (f"row {r['row']}" if r["row"] else "")
+        rows.append({"submitter": r["submitter"], "file": r["file"], "sheet": r["sheet"] or "",
+                     "location": location, "rule": r["rule"], "message": r["message"],
+                     "note": note or ""})
+    return pd.DataFrame(rows, columns=["submitter", "file", "sheet", "location", "rule",
+                                       "message", "note"])
+
+
+def _table_for(sheet: str | None, tables: dict) -> sa.Table | None:
+    if not sheet:
+        return None
+    key = sheet.replace(" ", "").replace("_", "").lower()
+    for name, table in tables.items():
+        if name.replace("_", "").lower() == key:
+            return table
+    return None
+
+
+def gather(conn: sa.Connection, spec: Spec, quarter_end: dt.date, now: dt.datetime
+           ) -> QuarterData:
+    """Compute the quarter's measures and collect the report's context from the store."""
+    from transforms import disclosure, milestones, targets
+    from transforms.measures import measures_table
+    from transforms.returns_status import expected_returns, returns_frame
+    from transforms.rules import cross_agency_mismatches
+    from transforms.store import history
+    from transforms.store.accepted import accepted_data
+
+    data = accepted_data(conn, spec.returns)
+    frame = measures_table(data, spec, quarter_end, spec.plan.first_quarter)
+    public = disclosure.public_measures(frame, spec)
+    returns = returns_frame(conn, up_to=quarter_end)
+    expected = expected_returns(conn, quarter_end, now, spec)
+    progress_all = data["Progress"]
+    progress = progress_all[progress_all["quarter_end"] == pd.Timestamp(quarter_end)]
+    ms = milestones.milestone_status(spec.plan, progress_all, quarter_end)
+    ms_results = targets.milestone_results(frame, spec)
+    mism = cross_agency_mismatches(data["LAC_Starts"], data["Health_Assessments"])
+    mism = mism[pd.to_datetime(mism["quarter_end"]) <= pd.Timestamp(quarter_end)]
+    revisions = history.revisions(conn, frame)
+    version = history.next_version(conn, quarter_end, revised=not revisions.empty)
+    return QuarterData(
+        quarter_end=quarter_end,
+        measures=frame,
+        public_measures=public,
+        returns=returns,
+        expected=expected,
+        progress=progress,
+        milestones=ms,
+        milestone_results=ms_results,
+        warnings=data_quality_warnings(conn, quarter_end),
+        mismatches=mism,
+        revisions=revisions,
+        version=version,
+        generated_on=generated_on(returns, quarter_end),
+    )
+
+
+def document_paths(out_dir: Path, quarter_end: dt.date) -> dict[str, Path]:
+    """The files a quarterly run writes (outputs.md), by role."""
+    stem = f"Data_Summary_{quarter_end.isoformat()}"
+    return {
+        "docx": out_dir / f"{stem}.docx",
+        "xlsx": out_dir / f"{stem}.xlsx",
+        "public_docx": out_dir / f"{stem}_public.docx",
+        "public_xlsx": out_dir / f"{stem}_public.xlsx",
+        "measures_csv": out_dir / "measures.csv",
+        "returns_csv": out_dir / "returns.csv",
+    }
+
+
+def report_inputs(qd: QuarterData, spec: Spec, *, public: bool):
+    """The renderers' input for the internal or the public pack."""
+    from transforms.report_inputs import ReportInputs
+
+    return ReportInputs(
+        quarter_end=qd.quarter_end,
+        measures=qd.public_measures if public else qd.measures,
+        public=public,
+        returns=qd.returns,
+        expected=qd.expected,
+        progress=qd.progress,
+        milestones=qd.milestones,
+        milestone_results=qd.milestone_results,
+        warnings=qd.warnings,
+        mismatches=qd.mismatches,
+        revisions=qd.revisions,
+        version=qd.version,
+        generated_on=qd.generated_on,
+        spec=spec,
+    )
