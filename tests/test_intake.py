@@ -416,3 +416,21 @@ def test_killed_intake_loses_and_duplicates_nothing(env, tmp_path, point):
     assert all(s.feedback_path for s in subs.values())
     assert len(result.processed) + result.feedback_rewritten == 3
     assert intake(env).counts["processed"] == 0
+
+
+def test_defaults_are_the_validate_and_feedback_modules(env, monkeypatch):
+    import types
+
+    inbox, _, _ = env
+    validate = types.ModuleType("transforms.validate")
+    validate.check_workbook = fake_checker
+    feedback = types.ModuleType("transforms.feedback")
+    feedback.write_feedback_workbook = fake_writer
+    feedback.feedback_text = fake_text
+    monkeypatch.setitem(sys.modules, "transforms.validate", validate)
+    monkeypatch.setitem(sys.modules, "transforms.feedback", feedback)
+    make_return(inbox / "CSW.xlsx")
+    result = run_intake(inbox, env[1], env[2], now=ON_TIME, stable_wait=0.0)
+    assert [p.status for p in result.processed] == ["accepted"]
+    assert (inbox / "feedback" / "CSW.feedback.txt").read_text() == (
+        "CSW 2020-09-30: accepted — 0 errors, 0 warnings.")

@@ -362,6 +362,8 @@ class _Intake:
             return
         today = self.now().astimezone(LONDON).date()
         try:
+            if self.checker is None:
+                self.checker = _default_checker()
             with self.engine.connect() as conn:
                 parsed = self.checker(path, spec=self.spec, today=today,
                                       prior=store_prior_data(conn),
@@ -555,7 +557,7 @@ def run_intake(inbox: Path, output: Path, engine: sa.Engine, *, spec: Any = None
     create_all(engine)
     (inbox / FEEDBACK_DIR).mkdir(parents=True, exist_ok=True)
     run = _Intake(inbox, output, engine, spec=spec, now=now,
-                  checker=checker or _default_checker(), feedback_writer=feedback_writer,
+                  checker=checker, feedback_writer=feedback_writer,
                   feedback_text=feedback_text)
     ready, skipped = stable_files(inbox, stable_wait, sleep)
     run.result.skipped.extend(skipped)
