@@ -434,3 +434,43 @@ def test_defaults_are_the_validate_and_feedback_modules(env, monkeypatch):
     assert [p.status for p in result.processed] == ["accepted"]
     assert (inbox / "feedback" / "CSW.feedback.txt").read_text() == (
         "CSW 2020-09-30: accepted — 0 errors, 0 warnings.")
+
+
+@pytest.mark.postgres
+def test_same_intake_on_postgresql(tmp_path):
+    """The ledger, statuses and prior look-ups are plain SQLAlchemy Core: PostgreSQL too."""
+    url = os.environ.get("DATASUMMARY_TEST_PG_URL")
+    if not url:
+        pytest.skip("DATASUMMARY_TEST_PG_URL not set")
+    from transforms.returns_status import expected_returns, returns_frame
+    from transforms.store.db import metadata
+
+    engine = make_engine(url)
+    metadata.drop_all(engine)
+    create_all(engine)
+    inbox, output = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    pg = (inbox, output, engine)
+    CALLS.clear()
+    try:
+        make_return(inbox / "q1.xlsx", quarter="2020-06-30", values=(1, 2, 33),
+                    mtime=1_600_000_000)
+        make_return(inbox / "q2.xlsx", values=(1, 2, 34), mtime=1_600_000_100)
+        make_return(inbox / "q2 v2.xlsx", values=(1, 2, 35), warnings=1, mtime=1_600_000_200)
+        make_return(inbox / "q2 bad.xlsx", errors=2, mtime=1_600_000_300)
+        result = intake(pg)
+        assert [p.status for p in result.processed] == [
+            "accepted", "superseded", "accepted with warnings", "rejected"]
+        assert [c["prior"] for c in CALLS] == [None, 33, 33, 33]
+        assert intake(pg).counts["processed"] == 0
+        with engine.connect() as conn:
+            assert list(accepted_sheet(conn, "Child_Protection")["value"]) == [1, 2, 33,
+                                                                               1, 2, 35]
+            frame = returns_frame(conn)
+            expected = expected_returns(conn, Q2, ON_TIME).set_index("code")
+        assert list(frame["received_at"].unique()) == ["2020-10-05T10:00:00+01:00"]
+        assert expected.loc["CSW", "status"] == "accepted with warnings"
+        assert "stays in force" in first_cell(inbox / "feedback" / "q2 bad.feedback.xlsx")
+    finally:
+        metadata.drop_all(engine)
+        engine.dispose()

@@ -308,6 +308,8 @@ class _Intake:
                 continue
             if self.safe_keep(cand, sha, seen_at):
                 states[sha] = False
+            else:
+                del self.sources[sha]
 
     def safe_keep(self, cand: Candidate, sha: str, seen_at: dt.datetime) -> bool:
         """Archive the file and ledger it in its own transaction; False if it was not kept."""
