@@ -6,6 +6,8 @@ failure; it is the history behind returns.csv and the returns annex.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 
 from transforms.store.db import metadata
@@ -20,6 +22,8 @@ files = sa.Table(
     sa.Column("mtime", sa.Float, nullable=True),
     sa.Column("archive_path", sa.Text, nullable=False),
     sa.Column("inbox", sa.Text, nullable=True),
+    # Intake order ("later" in returns.md §5): first-seen run, then mtime, then name.
+    sa.Column("seq", sa.Integer, nullable=True, index=True),
 )
 
 events = sa.Table(
@@ -65,3 +69,71 @@ findings = sa.Table(
     sa.Column("expected", sa.Text, nullable=True),
     sa.Column("value", sa.Text, nullable=True),   # local store only; never logged
 )
+
+
+# ---------------------------------------------------------------- writes and look-ups
+def record_event(conn: sa.Connection, sha256: str | None, event: str, at: dt.datetime,
+                 detail: str | None = None) -> None:
+    """Append one event; `detail` must never carry child-level values."""
+    conn.execute(events.insert().values(sha256=sha256, at=at, event=event, detail=detail))
+
+
+def next_seq(conn: sa.Connection) -> int:
+    """The intake position for the next file first seen."""
+    current = conn.execute(sa.select(sa.func.max(files.c.seq))).scalar()
+    return (current or 0) + 1
+
+
+def record_file(conn: sa.Connection, *, sha256: str, size: int, original_name: str,
+                first_seen_at: dt.datetime, mtime: float | None, archive_path: str,
+                inbox: str | None) -> int:
+    """Ledger a received, archived file; returns its intake position (`seq`)."""
+    seq = next_seq(conn)
+    conn.execute(files.insert().values(
+        sha256=sha256, size=size, original_name=original_name, first_seen_at=first_seen_at,
+        mtime=mtime, archive_path=archive_path, inbox=inbox, seq=seq,
+    ))
+    return seq
+
+
+def file_states(conn: sa.Connection) -> dict[str, bool]:
+    """Every ledgered hash, mapped to whether it already has a submission row."""
+    query = sa.select(files.c.sha256, submissions.c.sha256.is_not(None)).select_from(
+        files.outerjoin(submissions, submissions.c.sha256 == files.c.sha256))
+    return {sha: bool(done) for sha, done in conn.execute(query)}
+
+
+def unchecked_files(conn: sa.Connection) -> list[sa.Row]:
+    """Ledgered files without a submission row (new, or left by an interrupted run)."""
+    query = (
+        sa.select(files)
+        .select_from(files.outerjoin(submissions, submissions.c.sha256 == files.c.sha256))
+        .where(submissions.c.sha256.is_(None))
+        .order_by(files.c.seq, files.c.first_seen_at, files.c.sha256)
+    )
+    return list(conn.execute(query))
+
+
+def submissions_without_feedback(conn: sa.Connection) -> list[sa.Row]:
+    """Submissions whose feedback file was never written (interrupted or failed write)."""
+    query = (
+        sa.select(submissions, files.c.original_name, files.c.first_seen_at)
+        .join(files, files.c.sha256 == submissions.c.sha256)
+        .where(submissions.c.feedback_path.is_(None))
+        .order_by(submissions.c.seq)
+    )
+    return list(conn.execute(query))
+
+
+def same_return(conn: sa.Connection, submitter: str, quarter_end: dt.date,
+                statuses: tuple[str, ...]) -> list[sa.Row]:
+    """Submissions for one submitter and quarter with one of `statuses`, in intake order."""
+    query = (
+        sa.select(submissions, files.c.first_seen_at, files.c.original_name)
+        .join(files, files.c.sha256 == submissions.c.sha256)
+        .where(submissions.c.submitter == submitter,
+               submissions.c.quarter_end == quarter_end,
+               submissions.c.status.in_(statuses))
+        .order_by(submissions.c.seq)
+    )
+    return list(conn.execute(query))

@@ -1,0 +1,132 @@
+"""Which inbox files are ready to be filed (returns.md §3, first bullets).
+
+A shared folder holds files still being copied, Office lock files and the same workbook
+dropped twice. Only the top level is read (feedback lives in `feedback/`); lock, temporary and
+hidden files are ignored without being listed; a file is taken only when its size and
+modification time are the same at two looks `stable_wait` seconds apart. Identity is the
+SHA-256 of the content, so a renamed or touched copy is the same workbook and a changed file
+with the same name is a new one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+IGNORED_PATTERNS = ("~$*", ".~lock*#", "*.tmp", ".*")
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A top-level inbox file as seen at one look."""
+
+    path: Path
+    size: int
+    mtime_ns: int
+
+    @property
+    def name(self) -> str:
+        """The file name as the lead gave it."""
+        return self.path.name
+
+    @property
+    def mtime(self) -> float:
+        """Modification time in seconds since the epoch."""
+        return self.mtime_ns / 1e9
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file left in the inbox this time, and why (no child-level values)."""
+
+    name: str
+    reason: str
+
+
+def is_ignored(name: str) -> bool:
+    """Office lock files, temporary files and hidden files are not returns."""
+    lowered = name.lower()
+    return any(fnmatchcase(lowered, p) for p in IGNORED_PATTERNS)
+
+
+def look(inbox: Path) -> tuple[dict[str, Candidate], list[Skipped]]:
+    """One look at the inbox's top level: regular files by name, plus what is not a file.
+
+    Folders (`feedback/`) and ignored names are passed over silently; symbolic links and
+    other special files are listed as skipped because a lead may wonder where they went.
+    """
+    found: dict[str, Candidate] = {}
+    skipped: list[Skipped] = []
+    with os.scandir(inbox) as entries:
+        for entry in entries:
+            if is_ignored(entry.name):
+                continue
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue  # removed between listing and stat
+            if stat.S_ISDIR(st.st_mode):
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                skipped.append(Skipped(entry.name, "not a regular file (link or device)"))
+                continue
+            found[entry.name] = Candidate(Path(entry.path), st.st_size, st.st_mtime_ns)
+    return found, skipped
+
+
+def stable_files(
+    inbox: Path,
+    stable_wait: float = 2.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[list[Candidate], list[Skipped]]:
+    """Files whose size and mtime did not change across two looks, in intake order.
+
+    Intake order is file modification time, then file name (returns.md §5). Files that
+    changed, appeared or vanished between the looks are left for the next intake.
+    """
+    first, skipped = look(inbox)
+    if first:
+        sleep(stable_wait)
+    second, _ = look(inbox)
+    ready: list[Candidate] = []
+    for name, cand in first.items():
+        again = second.get(name)
+        if again is None:
+            continue
+        if (again.size, again.mtime_ns) != (cand.size, cand.mtime_ns):
+            skipped.append(Skipped(name, "still being written; left for the next intake"))
+            continue
+        ready.append(again)
+    for name in second.keys() - first.keys():
+        skipped.append(Skipped(name, "arrived during this intake; left for the next one"))
+    return ordered(ready), skipped
+
+
+def ordered(cands: Iterable[Candidate]) -> list[Candidate]:
+    """Intake order: modification time, then file name."""
+    return sorted(cands, key=lambda c: (c.mtime_ns, c.name))
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file's content, streamed (workbooks can be large)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def unchanged_since(cand: Candidate) -> bool:
+    """Whether the file still has the size and mtime it had at the stable look."""
+    try:
+        st = os.stat(cand.path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return (st.st_size, st.st_mtime_ns) == (cand.size, cand.mtime_ns)

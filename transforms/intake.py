@@ -1,0 +1,571 @@
+"""Filing returns safely: arrival, safe keeping, checking, statuses and feedback.
+
+The order of work is what makes a run safe to kill at any point and re-run:
+
+1. every stable new file is copied into the content-addressed archive and ledgered in its
+   own committed transaction (nothing is parsed before the copy is safe);
+2. every ledgered file without a submission row — new now, or left by an interrupted run —
+   is checked from its archived copy; its status, findings and accepted rows are written in
+   one transaction, so a crash leaves either all of them or none;
+3. feedback is written next to the lead's file; a submission whose feedback was never
+   written gets it on the next run.
+
+Plain Python: the Prefect flow wraps `run_intake`. Nothing here logs child-level values.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import os
+import signal
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+
+from transforms.archive import ArchiveError, archive_file, archive_relpath, fsync_dir, verified
+from transforms.arrival import Candidate, Skipped, sha256_file, stable_files, unchanged_since
+from transforms.findings import (
+    STATUS_ACCEPTED,
+    STATUS_REJECTED,
+    STATUS_SUPERSEDED,
+    STATUS_WARNINGS,
+    Cover,
+    Finding,
+    ParsedReturn,
+)
+from transforms.quarters import LONDON, due_date, is_late, previous_quarter
+from transforms.spec import ReturnSpec, default_spec
+from transforms.store import accepted as accepted_store
+from transforms.store import ledger
+from transforms.store.db import create_all
+from transforms.store.history import issued_quarters
+
+log = logging.getLogger(__name__)
+
+IN_FORCE = (STATUS_ACCEPTED, STATUS_WARNINGS)
+FEEDBACK_DIR = "feedback"
+CRASH_ENV = "DATASUMMARY_INTAKE_CRASH_AT"   # test hook: kill the process at a named point
+
+Checker = Callable[..., ParsedReturn]
+FeedbackWriter = Callable[..., Path]
+FeedbackText = Callable[..., str]
+
+
+# ---------------------------------------------------------------- prior data
+class PriorData(Protocol):
+    """What the cross-quarter checks need from earlier accepted returns."""
+
+    def previous_item(self, submitter: str, sheet: str, item: str,
+                      quarter_end: dt.date) -> int | None: ...
+
+    def previous_progress(self, submitter: str, quarter_end: dt.date) -> dict[str, str]: ...
+
+
+class StorePriorData:
+    """PriorData read from the store: the in-force return of the quarter before `quarter_end`.
+
+    `quarter_end` is the quarter of the workbook being checked; the look-up is for the
+    previous quarter. Each call queries afresh, so data accepted earlier in the same intake
+    is seen.
+    """
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+
+    def previous_item(self, submitter: str, sheet: str, item: str,
+                      quarter_end: dt.date) -> int | None:
+        """The item's value last quarter; None when no accepted return or value not available."""
+        table = accepted_store.TABLES.get(sheet)
+        if table is None or "item" not in table.c:
+            return None
+        query = (
+            sa.select(table.c.value)
+            .join(ledger.submissions, ledger.submissions.c.sha256 == table.c.sha256)
+            .where(ledger.submissions.c.status.in_(IN_FORCE),
+                   table.c.submitter == submitter,
+                   table.c.quarter_end == previous_quarter(quarter_end),
+                   table.c.item == item)
+            .order_by(ledger.submissions.c.seq.desc())
+        )
+        value = self._conn.execute(query).scalars().first()
+        return None if value is None else int(value)
+
+    def previous_progress(self, submitter: str, quarter_end: dt.date) -> dict[str, str]:
+        """action_id -> status in the lead's in-force Progress return of last quarter."""
+        table = accepted_store.TABLES.get("Progress")
+        if table is None:
+            return {}
+        query = (
+            sa.select(table.c.action_id, table.c.status)
+            .join(ledger.submissions, ledger.submissions.c.sha256 == table.c.sha256)
+            .where(ledger.submissions.c.status.in_(IN_FORCE),
+                   table.c.submitter == submitter,
+                   table.c.quarter_end == previous_quarter(quarter_end))
+            .order_by(table.c.excel_row)
+        )
+        return {a: s for a, s in self._conn.execute(query) if a is not None and s is not None}
+
+
+def store_prior_data(conn: sa.Connection) -> PriorData:
+    """The PriorData the checker uses during intake, backed by the store."""
+    return StorePriorData(conn)
+
+
+# ---------------------------------------------------------------- results
+@dataclass(frozen=True)
+class ProcessedSubmission:
+    """One workbook checked in this intake (no child-level values: fit for an artifact)."""
+
+    sha256: str
+    original_name: str
+    submitter: str | None
+    quarter_end: dt.date | None
+    status: str
+    errors: int
+    warnings: int
+    late: bool
+    revision: bool
+    seq: int
+    feedback: str | None = None          # feedback file name in INBOX/feedback/
+
+    def as_row(self) -> dict[str, Any]:
+        """JSON-safe row for a Prefect table artifact."""
+        row = asdict(self)
+        row["quarter_end"] = self.quarter_end.isoformat() if self.quarter_end else None
+        return row
+
+
+@dataclass
+class IntakeResult:
+    """What one intake did: checked submissions, files left alone, and failures."""
+
+    processed: list[ProcessedSubmission] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    failed: list[Skipped] = field(default_factory=list)
+    unchanged: int = 0
+    archived: int = 0
+    feedback_rewritten: int = 0
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Headline numbers for the run summary."""
+        out = {"processed": len(self.processed), "archived": self.archived,
+               "unchanged": self.unchanged, "skipped": len(self.skipped),
+               "failed": len(self.failed), "feedback_rewritten": self.feedback_rewritten}
+        for status in (STATUS_ACCEPTED, STATUS_WARNINGS, STATUS_REJECTED, STATUS_SUPERSEDED):
+            out[status] = sum(p.status == status for p in self.processed)
+        out["late"] = sum(p.late for p in self.processed)
+        out["revision"] = sum(p.revision for p in self.processed)
+        return out
+
+
+# ---------------------------------------------------------------- helpers
+def _crash_point(name: str) -> None:
+    """Test hook: die abruptly here when CRASH_ENV names this point (proves re-runnability)."""
+    if os.environ.get(CRASH_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _returns_spec(spec: Any) -> ReturnSpec:
+    if spec is None:
+        return default_spec().returns
+    return spec.returns if hasattr(spec, "returns") else spec
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    """Aware UTC datetime (SQLite hands back naive datetimes, stored as UTC)."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _when(at: dt.datetime) -> str:
+    return _utc(at).astimezone(LONDON).strftime("%d %b %Y %H:%M")
+
+
+def status_line(*, original_name: str, submitter: str | None, quarter_end: dt.date | None,
+                status: str, errors: int, warnings: int, late: bool, revision: bool,
+                deadline_days: int, earlier_in_force: dt.datetime | None = None,
+                replaced: dt.datetime | None = None) -> str:
+    """The one line on top of the feedback: outcome, counts, and what is now in force.
+
+    `earlier_in_force`: when the earlier accepted return left in force (rejected
+    resubmission) was received; `replaced`: when the return this one supersedes was received.
+    """
+    head = (f"{submitter} {quarter_end.isoformat()}" if submitter and quarter_end
+            else original_name)
+    line = (f"{head}: {status} — {_plural(errors, 'error')}, "
+            f"{_plural(warnings, 'warning')}.")
+    if status == STATUS_REJECTED:
+        if earlier_in_force is not None:
+            line += (f" Your earlier accepted return (received {_when(earlier_in_force)}) "
+                     "stays in force.")
+        else:
+            line += " Nothing from this workbook is used: please correct it and send it again."
+        if not (submitter and quarter_end):
+            line += " The Cover sheet could not be read (submitter code and quarter end)."
+    elif status == STATUS_SUPERSEDED:
+        line += " A later return you sent for this quarter is in force instead."
+    elif replaced is not None:
+        line += f" It replaces your earlier return (received {_when(replaced)})."
+    if late and quarter_end:
+        line += f" Received after the due date ({due_date(quarter_end, deadline_days):%d %b %Y})."
+    if revision:
+        line += (" The report for this quarter was already issued: the next report will show "
+                 "the revised figures.")
+    return line
+
+
+def _atomic_write(final: Path, write: Callable[[Path], object]) -> None:
+    """Have `write` fill a temporary file next to `final`, fsync it, then rename it into place."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=final.suffix,
+                                    dir=final.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+        fsync_dir(final.parent)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def feedback_paths(inbox: Path, original_name: str) -> tuple[Path, Path]:
+    """`INBOX/feedback/<stem>.feedback.xlsx` and `.txt`, next to the lead's file."""
+    stem = Path(original_name).stem
+    folder = Path(inbox) / FEEDBACK_DIR
+    return folder / f"{stem}.feedback.xlsx", folder / f"{stem}.feedback.txt"
+
+
+def _default_checker() -> Checker:
+    from transforms.validate import check_workbook
+
+    return check_workbook
+
+
+def _default_writers() -> tuple[FeedbackWriter, FeedbackText]:
+    from transforms.feedback import feedback_text, write_feedback_workbook
+
+    return write_feedback_workbook, feedback_text
+
+
+# ---------------------------------------------------------------- the run
+class _Intake:
+    """State of one run; `run_intake` is the public entry point."""
+
+    def __init__(self, inbox: Path, output: Path, engine: sa.Engine, *, spec: Any,
+                 now: dt.datetime | None, checker: Checker | None,
+                 feedback_writer: FeedbackWriter | None,
+                 feedback_text: FeedbackText | None) -> None:
+        self.inbox, self.output, self.engine = Path(inbox), Path(output), engine
+        self.spec = spec
+        self.rspec = _returns_spec(spec)
+        self.fixed_now = _utc(now) if now is not None else None
+        self.checker = checker
+        self.feedback_writer, self.feedback_text = feedback_writer, feedback_text
+        self.result = IntakeResult()
+        self.sources: dict[str, Candidate] = {}     # sha256 -> inbox file seen this run
+
+    def now(self) -> dt.datetime:
+        return self.fixed_now or dt.datetime.now(dt.UTC)
+
+    # -- 1. arrival and safe keeping
+    def arrive(self, ready: list[Candidate]) -> None:
+        with self.engine.connect() as conn:
+            states = ledger.file_states(conn)
+        seen_at = self.now()   # one "first seen" time per intake
+        for cand in ready:
+            try:
+                sha = sha256_file(cand.path)
+            except OSError as exc:
+                self.result.skipped.append(
+                    Skipped(cand.name, f"could not be read ({exc.strerror})"))
+                continue
+            if not unchanged_since(cand):
+                self.result.skipped.append(
+                    Skipped(cand.name, "changed while being read; left for the next intake"))
+                continue
+            if sha in self.sources and not states.get(sha, False):
+                self.result.skipped.append(Skipped(
+                    cand.name, f"same content as {self.sources[sha].name}; filed once"))
+                continue
+            self.sources.setdefault(sha, cand)
+            if sha in states:   # ledgered before: filed (unchanged) or waiting to be checked
+                self.result.unchanged += states[sha]
+                continue
+            if self.safe_keep(cand, sha, seen_at):
+                states[sha] = False
+            else:
+                del self.sources[sha]
+
+    def safe_keep(self, cand: Candidate, sha: str, seen_at: dt.datetime) -> bool:
+        """Archive the file and ledger it in its own transaction; False if it was not kept."""
+        try:
+            archive_file(cand.path, sha, self.output)
+        except (ArchiveError, OSError) as exc:
+            reason = str(exc) if isinstance(exc, ArchiveError) else "could not be archived"
+            self.result.skipped.append(Skipped(cand.name, f"{reason}; left for the next intake"))
+            log.warning("intake: %s not archived: %s", sha[:12], type(exc).__name__)
+            return False
+        try:
+            with self.engine.begin() as conn:
+                ledger.record_file(
+                    conn, sha256=sha, size=cand.size, original_name=cand.name,
+                    first_seen_at=seen_at, mtime=cand.mtime,
+                    archive_path=archive_relpath(sha).as_posix(), inbox=str(self.inbox))
+                ledger.record_event(conn, sha, "archived", self.now(),
+                                    f"{cand.size} bytes, first seen as {cand.name}")
+        except sa.exc.IntegrityError:   # another intake ledgered it first
+            return True
+        self.result.archived += 1
+        log.info("intake: archived %s (%d bytes)", sha[:12], cand.size)
+        _crash_point("after_archive")
+        return True
+
+    # -- 2. checking and statuses
+    def check_pending(self) -> None:
+        with self.engine.connect() as conn:
+            pending = ledger.unchecked_files(conn)
+        for row in pending:
+            self.check_one(row)
+
+    def archived_copy(self, row: sa.Row) -> Path | None:
+        """The verified archived copy, re-made from the inbox if it was lost or damaged."""
+        path = self.output / row.archive_path
+        if verified(path, row.sha256):
+            return path
+        cand = self.sources.get(row.sha256)
+        if cand is not None:
+            with contextlib.suppress(ArchiveError, OSError):
+                path.unlink(missing_ok=True)
+                archive_file(cand.path, row.sha256, self.output)
+                if verified(path, row.sha256):
+                    return path
+        return None
+
+    def check_one(self, row: sa.Row) -> None:
+        sha = row.sha256
+        path = self.archived_copy(row)
+        if path is None:
+            self.fail(row, "archived copy missing or damaged and no intact copy in the inbox")
+            return
+        today = self.now().astimezone(LONDON).date()
+        try:
+            if self.checker is None:
+                self.checker = _default_checker()
+            with self.engine.connect() as conn:
+                parsed = self.checker(path, spec=self.spec, today=today,
+                                      prior=store_prior_data(conn),
+                                      original_name=row.original_name)
+        except Exception as exc:  # the checker should never raise; keep the file pending
+            self.fail(row, f"the checker failed ({type(exc).__name__}); will retry next intake")
+            return
+        outcome = self.file_submission(row, parsed)
+        if outcome is None:
+            return
+        _crash_point("after_status")
+        feedback = self.write_feedback(parsed, outcome, row.original_name)
+        self.result.processed.append(ProcessedSubmission(
+            sha256=sha, original_name=row.original_name, submitter=parsed.cover.submitter,
+            quarter_end=parsed.cover.quarter_end, status=outcome["status"],
+            errors=outcome["errors"], warnings=outcome["warnings"], late=outcome["late"],
+            revision=outcome["revision"], seq=row.seq, feedback=feedback))
+
+    def fail(self, row: sa.Row, reason: str) -> None:
+        self.result.failed.append(Skipped(row.original_name, reason))
+        log.error("intake: %s not checked: %s", row.sha256[:12], reason)
+        with self.engine.begin() as conn:
+            ledger.record_event(conn, row.sha256, "check_failed", self.now(), reason)
+
+    def file_submission(self, row: sa.Row, parsed: ParsedReturn) -> dict[str, Any] | None:
+        """Status, findings and accepted rows in one transaction; None if already filed."""
+        cover = parsed.cover
+        if parsed.status in IN_FORCE and not (cover.submitter and cover.quarter_end):
+            parsed.findings.append(Finding(
+                "error", "INTAKE-COVER", "The Cover sheet must give the submitter code and the "
+                "quarter end date.", sheet="Cover"))
+        status = parsed.status
+        accepted = status in IN_FORCE
+        first_seen = _utc(row.first_seen_at)
+        late = bool(cover.quarter_end) and is_late(cover.quarter_end, first_seen,
+                                                   self.rspec.periods.deadline_days)
+        outcome: dict[str, Any] = {
+            "sha": row.sha256, "errors": parsed.errors, "warnings": parsed.warnings, "late": late,
+            "earlier_in_force": None, "replaced": None,
+        }
+        with self.engine.begin() as conn:
+            done = conn.execute(sa.select(ledger.submissions.c.sha256)
+                                .where(ledger.submissions.c.sha256 == row.sha256)).first()
+            if done is not None:
+                return None
+            revision = accepted and cover.quarter_end in issued_quarters(conn)
+            superseded_by = None
+            if cover.submitter and cover.quarter_end:
+                in_force = ledger.same_return(conn, cover.submitter, cover.quarter_end, IN_FORCE)
+                earlier = [r for r in in_force if r.seq < row.seq]
+                later = [r for r in in_force if r.seq > row.seq]
+                if accepted and later:
+                    status, superseded_by = STATUS_SUPERSEDED, later[-1].sha256
+                elif accepted:
+                    for old in earlier:
+                        self.supersede(conn, old.sha256, row.sha256)
+                    outcome["replaced"] = earlier[-1].first_seen_at if earlier else None
+                elif earlier:
+                    outcome["earlier_in_force"] = earlier[-1].first_seen_at
+            outcome.update(status=status, revision=revision)
+            conn.execute(ledger.submissions.insert().values(
+                sha256=row.sha256, seq=row.seq, submitter=cover.submitter,
+                quarter_end=cover.quarter_end, date_completed=cover.date_completed,
+                status=status, errors=parsed.errors, warnings=parsed.warnings, late=late,
+                revision=revision, processed_at=self.now(), superseded_by=superseded_by))
+            if parsed.findings:
+                conn.execute(ledger.findings.insert(), [
+                    {"sha256": row.sha256, "severity": f.severity, "rule": f.rule,
+                     "sheet": f.sheet, "cell": f.cell, "row": f.row, "column": f.column,
+                     "message": f.message, "expected": f.expected,
+                     "value": None if f.value is None else str(f.value)}
+                    for f in parsed.findings])
+            rows = accepted_store.save_accepted(conn, row.sha256, parsed) if accepted else 0
+            ledger.record_event(conn, row.sha256, "checked", self.now(),
+                                f"{status}; {parsed.errors} errors, {parsed.warnings} warnings; "
+                                f"{rows} rows stored")
+            _crash_point("before_status_commit")
+        log.info("intake: %s %s %s: %s", row.sha256[:12], cover.submitter or "-",
+                 cover.quarter_end or "-", status)
+        return outcome
+
+    def supersede(self, conn: sa.Connection, old: str, new: str) -> None:
+        conn.execute(ledger.submissions.update()
+                     .where(ledger.submissions.c.sha256 == old)
+                     .values(status=STATUS_SUPERSEDED, superseded_by=new))
+        ledger.record_event(conn, old, "superseded", self.now(), f"by {new}")
+
+    # -- 3. feedback
+    def writers(self) -> tuple[FeedbackWriter, FeedbackText | None]:
+        if self.feedback_writer is None:
+            self.feedback_writer, default_text = _default_writers()
+            if self.feedback_text is None:
+                self.feedback_text = default_text
+        return self.feedback_writer, self.feedback_text
+
+    def write_feedback(self, parsed: ParsedReturn, outcome: dict[str, Any],
+                       original_name: str) -> str | None:
+        """Write the feedback files and record where; None (retried next run) on failure."""
+        cover = parsed.cover
+        line = status_line(
+            original_name=original_name, submitter=cover.submitter,
+            quarter_end=cover.quarter_end, status=outcome["status"],
+            errors=outcome["errors"], warnings=outcome["warnings"], late=outcome["late"],
+            revision=outcome["revision"], deadline_days=self.rspec.periods.deadline_days,
+            earlier_in_force=outcome["earlier_in_force"], replaced=outcome["replaced"])
+        xlsx, txt = feedback_paths(self.inbox, original_name)
+        try:
+            writer, texter = self.writers()
+            _atomic_write(xlsx, lambda tmp: writer(parsed, tmp, status_line=line))
+            if texter is not None:
+                text = texter(parsed, status_line=line)
+                _atomic_write(txt, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        except Exception as exc:
+            log.error("intake: feedback for %s not written: %s", original_name,
+                      type(exc).__name__)
+            return None
+        with self.engine.begin() as conn:
+            conn.execute(ledger.submissions.update()
+                         .where(ledger.submissions.c.sha256 == outcome["sha"])
+                         .values(feedback_path=str(xlsx)))
+            ledger.record_event(conn, outcome["sha"], "feedback", self.now(), xlsx.name)
+        return xlsx.name
+
+    def catch_up_feedback(self) -> None:
+        """Feedback for submissions filed by an earlier run that died before writing it."""
+        with self.engine.connect() as conn:
+            rows = ledger.submissions_without_feedback(conn)
+            found = {r.sha256: self.stored_findings(conn, r.sha256) for r in rows}
+            outcomes = {r.sha256: self.stored_outcome(conn, r) for r in rows}
+        for r in rows:
+            parsed = ParsedReturn(
+                file_name=r.original_name,
+                cover=Cover(submitter=r.submitter, quarter_end=r.quarter_end,
+                            date_completed=r.date_completed),
+                findings=found[r.sha256])
+            if self.write_feedback(parsed, outcomes[r.sha256], r.original_name):
+                self.result.feedback_rewritten += 1
+
+    @staticmethod
+    def stored_findings(conn: sa.Connection, sha: str) -> list[Finding]:
+        f = ledger.findings
+        rows = conn.execute(sa.select(f).where(f.c.sha256 == sha).order_by(f.c.id))
+        return [Finding(severity=r.severity, rule=r.rule, message=r.message, sheet=r.sheet,
+                        cell=r.cell, row=r.row, column=r.column, value=r.value,
+                        expected=r.expected) for r in rows]
+
+    @staticmethod
+    def stored_outcome(conn: sa.Connection, r: sa.Row) -> dict[str, Any]:
+        outcome = {"sha": r.sha256, "status": r.status, "errors": r.errors,
+                   "warnings": r.warnings, "late": r.late, "revision": r.revision,
+                   "earlier_in_force": None, "replaced": None}
+        if r.submitter and r.quarter_end:
+            others = ledger.same_return(conn, r.submitter, r.quarter_end,
+                                        (*IN_FORCE, STATUS_SUPERSEDED))
+            earlier = [o for o in others if o.seq < r.seq]
+            if r.status == STATUS_REJECTED:
+                live = [o for o in earlier if o.status in IN_FORCE]
+                outcome["earlier_in_force"] = live[-1].first_seen_at if live else None
+            elif r.status in IN_FORCE:
+                replaced = [o for o in earlier if o.superseded_by == r.sha256]
+                outcome["replaced"] = replaced[-1].first_seen_at if replaced else None
+        return outcome
+
+    # -- the end: final statuses (a workbook may be superseded later in the same run)
+    def final_statuses(self) -> None:
+        if not self.result.processed:
+            return
+        shas = [p.sha256 for p in self.result.processed]
+        with self.engine.connect() as conn:
+            current = dict(conn.execute(
+                sa.select(ledger.submissions.c.sha256, ledger.submissions.c.status)
+                .where(ledger.submissions.c.sha256.in_(shas))).all())
+        self.result.processed = [
+            ProcessedSubmission(**{**asdict(p), "status": current.get(p.sha256, p.status)})
+            for p in self.result.processed]
+
+
+def run_intake(inbox: Path, output: Path, engine: sa.Engine, *, spec: Any = None,
+               now: dt.datetime | None = None, stable_wait: float = 2.0,
+               checker: Checker | None = None, feedback_writer: FeedbackWriter | None = None,
+               feedback_text: FeedbackText | None = None,
+               sleep: Callable[[float], None] = time.sleep) -> IntakeResult:
+    """File every new or changed workbook in `inbox` and write feedback; safe to re-run.
+
+    `checker` defaults to `transforms.validate.check_workbook`, `feedback_writer` to
+    `transforms.feedback.write_feedback_workbook` and `feedback_text` to
+    `transforms.feedback.feedback_text` (pass `feedback_writer` alone for no `.txt`).
+    `now` fixes the clock (first seen, late, processed times).
+    """
+    inbox, output = Path(inbox), Path(output)
+    create_all(engine)
+    (inbox / FEEDBACK_DIR).mkdir(parents=True, exist_ok=True)
+    run = _Intake(inbox, output, engine, spec=spec, now=now,
+                  checker=checker, feedback_writer=feedback_writer,
+                  feedback_text=feedback_text)
+    ready, skipped = stable_files(inbox, stable_wait, sleep)
+    run.result.skipped.extend(skipped)
+    run.arrive(ready)
+    run.catch_up_feedback()
+    run.check_pending()
+    run.final_statuses()
+    log.info("intake: %s", run.result.counts)
+    return run.result
