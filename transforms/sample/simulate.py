@@ -220,12 +220,12 @@ class Simulator:
         """(CSW's starts, NHSG's cohort): equal except for a child missing from one now and
         then — the cross-agency check must find exactly these."""
         csw, nhs = list(starts), list(starts)
-        if len(starts) > 2 and i % 4 == 1:
+        if len(starts) > 2 and i % 4 == 0:
             gone = nhs.pop(self.rng.randrange(len(nhs)))
             self.truth.mismatches.append({"quarter_end": qe, "child_ref": gone.ref,
                                           "in_lac_starts": True,
                                           "in_health_assessments": False})
-        if len(starts) > 2 and i % 5 == 3:
+        if len(starts) > 2 and i % 5 == 2:
             gone = csw.pop(self.rng.randrange(len(csw)))
             self.truth.mismatches.append({"quarter_end": qe, "child_ref": gone.ref,
                                           "in_lac_starts": False,
