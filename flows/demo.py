@@ -7,7 +7,6 @@ workbooks behave as they would in a real shared folder.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from prefect import flow
@@ -21,27 +20,14 @@ from flows.quarterly import quarterly_flow
 def demo_flow(base: Path, approve: bool = True) -> dict[str, Path]:
     """Generate the sample into `base`, replay its deliveries, report its last quarter."""
     from transforms.sample import generate_sample
+    from transforms.sample.replay import replay
 
     base = Path(base)
     sample = generate_sample(base / "sample")
     inbox, output = base / "inbox", base / "output"
-    inbox.mkdir(parents=True, exist_ok=True)
     settings = Settings(inbox=inbox, output=output)
-    deliveries = sorted(sample.deliveries, key=lambda d: (d.arrival, d.file.name))
-    for arrival, group in _by_arrival(deliveries):
-        for d in group:
-            target = inbox / d.file.name
-            shutil.copy2(d.file, target)
-        file_new_returns(settings, arrival, 0.0)
-    last = max(d.quarter_end for d in deliveries)
-    now = max(d.arrival for d in deliveries)
-    return quarterly_flow(quarter_end=last, inbox=inbox, output=output, approve=approve,
-                          approved_by="demo", now=now, stable_wait=0.0, run_intake=False)
-
-
-def _by_arrival(deliveries):
-    """Deliveries grouped by arrival time, in order."""
-    groups: dict = {}
-    for d in deliveries:
-        groups.setdefault(d.arrival, []).append(d)
-    return sorted(groups.items())
+    last_arrival = replay(sample, inbox, lambda now: file_new_returns(settings, now, 0.0))
+    last_quarter = max(d.quarter_end for d in sample.deliveries)
+    return quarterly_flow(quarter_end=last_quarter, inbox=inbox, output=output,
+                          approve=approve, approved_by="demo", now=last_arrival,
+                          stable_wait=0.0, run_intake=False)

@@ -35,10 +35,9 @@ def gather_quarter(settings: Settings, quarter_end: dt.date, now: dt.datetime):
 @task(name="Write measures.csv and returns.csv", cache_policy=NO_CACHE)
 def write_tables(qd, out_dir: Path) -> dict[str, Path]:
     """The tidy figures and the returns register, unsuppressed (internal)."""
-    from transforms.measures import write_measures_csv
-    from transforms.returns_status import write_returns_csv
-
     from transforms.quarterly import document_paths
+    from transforms.returns_status import write_returns_csv
+    from transforms.targets import write_measures_csv
 
     paths = document_paths(out_dir, qd.quarter_end)
     write_measures_csv(qd.measures, paths["measures_csv"])

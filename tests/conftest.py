@@ -23,3 +23,28 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(scope="session")
+def sample_store(tmp_path_factory):
+    """The default sample partnership, generated and filed through the real intake.
+
+    Deliveries are replayed in arrival order with intake's clock at each arrival, so
+    statuses, lateness and superseding are what a real shared folder would give.
+    """
+    from transforms.intake import run_intake
+    from transforms.sample import generate_sample, load_truth
+    from transforms.sample.replay import replay
+    from transforms.store.db import create_all, make_engine, sqlite_url
+
+    base = tmp_path_factory.mktemp("sample")
+    sample = generate_sample(base / "sample")
+    inbox, output = base / "inbox", base / "output"
+    engine = make_engine(sqlite_url(output))
+    create_all(engine)
+    results = []
+    last = replay(sample, inbox, lambda now: results.append(
+        run_intake(inbox, output, engine, now=now, stable_wait=0.0)))
+    yield {"sample": sample, "truth": load_truth(base / "sample"), "engine": engine,
+           "inbox": inbox, "output": output, "results": results, "now": last}
+    engine.dispose()

@@ -102,11 +102,11 @@ def gather(conn: sa.Connection, spec: Spec, quarter_end: dt.date, now: dt.dateti
            ) -> QuarterData:
     """Compute the quarter's measures and collect the report's context from the store."""
     from transforms import disclosure, milestones, targets
-    from transforms.measures import measures_table
     from transforms.returns_status import expected_returns, returns_frame
     from transforms.rules import cross_agency_mismatches
     from transforms.store import history
     from transforms.store.accepted import accepted_data
+    from transforms.targets import measures_table
 
     data = accepted_data(conn, spec.returns)
     frame = measures_table(data, spec, quarter_end, spec.plan.first_quarter)
