@@ -604,24 +604,8 @@ def build_context(
         png, alt = overview_chart(headline)
         overview = embed(Chart("overview", "Headline measures", png, alt))
     rated = [mid for mid in ids if (m := _measure_def(inputs, mid)) and m.has_target]
-    spec = inputs.spec
-    marking = plan.protective_marking if not inputs.public else f"{plan.public_marking} – public"
-    ret = returns_summary(inputs)
     return {
-        "title": TITLE,
-        "quarter_label": quarter_label(inputs.quarter_end),
-        "quarter_short": quarter_short(inputs.quarter_end),
-        "quarter_end": long_date(inputs.quarter_end),
-        "partnership": plan.partnership_long,
-        "plan_title": plan.title,
-        "plan_period": plan.plan_period,
-        "marking": marking,
-        "public": inputs.public,
-        "pack": "Public pack (disclosure-controlled)" if inputs.public else "Internal pack",
-        "footnote": spec.measures.disclosure.footnote if inputs.public else "",
-        "generated": long_date(inputs.generated),
-        "version": clean_text(inputs.version),
-        "returns": ret,
+        **header_context(inputs),
         "key_messages": key_messages(inputs, ms),
         "rag_rows": [measure_row(inputs, ms, mid) for mid in rated],
         "overview": overview,
@@ -639,4 +623,26 @@ def build_context(
         "mismatch_total": len(inputs.mismatches),
         "revisions": revision_rows(inputs, ms),
         "definitions": definition_rows(inputs),
+    }
+
+
+def header_context(inputs: ReportInputs) -> dict[str, Any]:
+    """Cover facts both packs print: title, quarter, partnership, marking, version."""
+    plan, spec = inputs.spec.plan, inputs.spec
+    marking = plan.protective_marking if not inputs.public else f"{plan.public_marking} – public"
+    return {
+        "title": TITLE,
+        "quarter_label": quarter_label(inputs.quarter_end),
+        "quarter_short": quarter_short(inputs.quarter_end),
+        "quarter_end": long_date(inputs.quarter_end),
+        "partnership": plan.partnership_long,
+        "plan_title": plan.title,
+        "plan_period": plan.plan_period,
+        "marking": marking,
+        "public": inputs.public,
+        "pack": "Public pack (disclosure-controlled)" if inputs.public else "Internal pack",
+        "footnote": spec.measures.disclosure.footnote if inputs.public else "",
+        "generated": long_date(inputs.generated),
+        "version": clean_text(inputs.version),
+        "returns": returns_summary(inputs),
     }
