@@ -43,9 +43,10 @@ def to_pdf(document: Path, out_dir: Path, timeout: int = TIMEOUT_S) -> Path:
     return pdf
 
 
-def pdf_text(pdf: Path, first: int | None = None, last: int | None = None) -> str:
-    """The PDF's text (pdftotext, layout kept)."""
-    cmd = ["pdftotext", "-layout"]
+def pdf_text(pdf: Path, first: int | None = None, last: int | None = None,
+             layout: bool = False) -> str:
+    """The PDF's text (pdftotext; reading order, or the page layout when `layout`)."""
+    cmd = ["pdftotext"] + (["-layout"] if layout else [])
     if first:
         cmd += ["-f", str(first)]
     if last:
