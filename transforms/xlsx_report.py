@@ -249,6 +249,7 @@ def build_workbook(inputs: ReportInputs):
     """The workbook object (not saved); see module docstring for the rules it keeps."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
+    from openpyxl.worksheet.hyperlink import Hyperlink
 
     ctx = header_context(inputs)
     ms = normalised_measures(inputs)
@@ -293,7 +294,7 @@ def build_workbook(inputs: ReportInputs):
              [[n, d] for n, d in sheets], widths={1: 18, 2: 70})
     for i, (name, _) in enumerate(sheets, start=4):
         c = contents.cell(row=i, column=1)
-        c.hyperlink = f"#'{name}'!A1"
+        c.hyperlink = Hyperlink(ref=c.coordinate, location=f"'{name}'!A1", display=name)
         c.font = Font(color="0563C1", underline="single")
 
     notes = wb.create_sheet("Notes")
