@@ -417,6 +417,13 @@ def build_workbook(inputs: ReportInputs):
                d["definition"], d["source"], d["bi_note"] or None, d["breakdowns"] or None]
               for d in definition_rows(inputs)], widths={2: 40, 7: 80, 9: 40})
 
+    for ws in wb.worksheets:  # print (and preview) one page wide, landscape
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.oddHeader.center.text = marking
     _set_properties(wb, inputs, ctx)
     if sh.truncated:
         log.warning("%d cell(s) over %d characters were truncated with a marker",
