@@ -1,0 +1,393 @@
+"""Build `report_templates/data_summary.docx`, the editable Word template of the report.
+
+Run `uv run python report_templates/build_template.py` to regenerate it. The result is
+committed: a BIU analyst may restyle it in Word (styles Title, Heading 1–3, "DS Table", the
+colours, the logo) without touching code, as long as the `{{ … }}` / `{% … %}` tags stay
+whole in one run each. Tables repeat rows with `{%tr for %}`; RAG cells are shaded with
+`{% cellbg %}`. `tests/test_docx_report.py` checks every tag the template uses is in the
+context.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from docx import Document
+from docx.enum.section import WD_ORIENT, WD_SECTION
+from docx.enum.style import WD_STYLE_TYPE
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
+from docx.oxml import OxmlElement, parse_xml
+from docx.oxml.ns import nsdecls, qn
+from docx.shared import Cm, Pt, RGBColor
+
+HERE = Path(__file__).resolve().parent
+TEMPLATE = HERE / "data_summary.docx"
+NAVY = "1B365D"
+TEAL = "00797C"
+FONT = "Arial"
+
+TABLE_STYLE_XML = f"""
+<w:style {nsdecls('w')} w:type="table" w:customStyle="1" w:styleId="DSTable">
+  <w:name w:val="DS Table"/>
+  <w:basedOn w:val="TableNormal"/>
+  <w:uiPriority w:val="59"/>
+  <w:pPr><w:spacing w:before="30" w:after="30" w:line="240" w:lineRule="auto"/></w:pPr>
+  <w:rPr><w:rFonts w:ascii="{FONT}" w:hAnsi="{FONT}" w:cs="{FONT}"/><w:sz w:val="17"/></w:rPr>
+  <w:tblPr>
+    <w:tblBorders>
+      <w:top w:val="single" w:sz="4" w:space="0" w:color="8C9BAA"/>
+      <w:left w:val="single" w:sz="4" w:space="0" w:color="8C9BAA"/>
+      <w:bottom w:val="single" w:sz="4" w:space="0" w:color="8C9BAA"/>
+      <w:right w:val="single" w:sz="4" w:space="0" w:color="8C9BAA"/>
+      <w:insideH w:val="single" w:sz="4" w:space="0" w:color="C8D0D8"/>
+      <w:insideV w:val="single" w:sz="4" w:space="0" w:color="C8D0D8"/>
+    </w:tblBorders>
+    <w:tblCellMar>
+      <w:top w:w="40" w:type="dxa"/><w:left w:w="80" w:type="dxa"/>
+      <w:bottom w:w="40" w:type="dxa"/><w:right w:w="80" w:type="dxa"/>
+    </w:tblCellMar>
+  </w:tblPr>
+  <w:tblStylePr w:type="firstRow">
+    <w:rPr><w:b/><w:color w:val="FFFFFF"/></w:rPr>
+    <w:tcPr><w:shd w:val="clear" w:color="auto" w:fill="{NAVY}"/></w:tcPr>
+  </w:tblStylePr>
+</w:style>
+"""
+
+
+def logo_png() -> bytes:
+    """A plain placeholder logo drawn with matplotlib (the analyst swaps in the real one)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.patches import FancyBboxPatch
+
+    fig = Figure(figsize=(3.0, 0.9), dpi=150)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_axis_off()
+    ax.add_patch(FancyBboxPatch((0.02, 0.06), 0.96, 0.88, boxstyle="round,pad=0,rounding_size=0.08",
+                                facecolor=f"#{NAVY}", edgecolor="none"))
+    ax.add_patch(FancyBboxPatch((0.06, 0.2), 0.16, 0.6, boxstyle="round,pad=0,rounding_size=0.05",
+                                facecolor=f"#{TEAL}", edgecolor="white", linewidth=1.5))
+    ax.text(0.14, 0.5, "AC", color="white", ha="center", va="center", fontsize=13,
+            fontweight="bold", family="DejaVu Sans")
+    ax.text(0.27, 0.62, "Aberdeen City", color="white", ha="left", va="center", fontsize=12,
+            fontweight="bold", family="DejaVu Sans")
+    ax.text(0.27, 0.34, "children's services partnership", color="white", ha="left",
+            va="center", fontsize=8, family="DejaVu Sans")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=150, metadata={"Software": None}, transparent=True)
+    return buf.getvalue()
+
+
+def _styles(doc) -> None:
+    st = doc.styles
+    normal = st["Normal"]
+    normal.font.name = FONT
+    normal.font.size = Pt(10)
+    normal.element.rPr.rFonts.set(qn("w:eastAsia"), FONT)
+    normal.paragraph_format.space_after = Pt(4)
+    for name, size, colour in (("Title", 30, NAVY), ("Subtitle", 15, TEAL),
+                               ("Heading 1", 16, NAVY), ("Heading 2", 13, TEAL),
+                               ("Heading 3", 11, NAVY)):
+        s = st[name]
+        s.font.name = FONT
+        s.font.size = Pt(size)
+        s.font.color.rgb = RGBColor.from_string(colour)
+        s.font.bold = name != "Subtitle"
+        s.font.italic = False
+        rpr = s.element.get_or_add_rPr()
+        fonts = rpr.find(qn("w:rFonts"))
+        for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+            if fonts is not None and fonts.get(qn(attr)) is not None:
+                del fonts.attrib[qn(attr)]
+        if name.startswith("Heading"):
+            s.paragraph_format.space_before = Pt(14 if name == "Heading 1" else 10)
+            s.paragraph_format.space_after = Pt(4)
+            s.paragraph_format.keep_with_next = True
+    title = st["Title"].element.get_or_add_pPr()
+    for b in title.findall(qn("w:pBdr")):
+        title.remove(b)
+    small = st.add_style("Table Note", WD_STYLE_TYPE.PARAGRAPH)
+    small.base_style = st["Normal"]
+    small.font.size = Pt(8)
+    small.font.italic = True
+    small.font.color.rgb = RGBColor.from_string("3A3A3A")
+    cover = st.add_style("Cover Detail", WD_STYLE_TYPE.PARAGRAPH)
+    cover.base_style = st["Normal"]
+    cover.font.size = Pt(12)
+    cover.paragraph_format.space_after = Pt(6)
+    marking = st.add_style("Marking", WD_STYLE_TYPE.PARAGRAPH)
+    marking.base_style = st["Normal"]
+    marking.font.bold = True
+    marking.font.size = Pt(9)
+    marking.font.color.rgb = RGBColor.from_string("9C0006")
+    marking.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    doc.styles.element.append(parse_xml(TABLE_STYLE_XML))
+
+
+def par(doc, text: str, style: str | None = None):
+    """A paragraph whose text (a tag or words) is one run, so docxtpl sees the tag whole."""
+    p = doc.add_paragraph(style=style)
+    p.add_run(text)
+    return p
+
+
+def _repeat_header(row) -> None:
+    trpr = row._tr.get_or_add_trPr()
+    el = OxmlElement("w:tblHeader")
+    el.set(qn("w:val"), "true")
+    trpr.append(el)
+
+
+def loop_table(doc, headers: list[str], cells: list[str], loop: str, widths: list[float]):
+    """Header row, `{%tr for … %}` row, the repeated row, `{%tr endfor %}` row."""
+    table = doc.add_table(rows=4, cols=len(headers))
+    table.style = doc.styles["DS Table"]
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    for i, (h, c, w) in enumerate(zip(headers, cells, widths, strict=True)):
+        for r in range(4):
+            table.cell(r, i).width = Cm(w)
+        table.cell(0, i).paragraphs[0].add_run(h)
+        table.cell(2, i).paragraphs[0].add_run(c)
+    for col, w in zip(table._tbl.tblGrid.gridCol_lst, widths, strict=True):
+        col.w = Cm(w)
+    table.cell(1, 0).paragraphs[0].add_run(f"{{%tr for {loop} %}}")
+    table.cell(3, 0).paragraphs[0].add_run("{%tr endfor %}")
+    _repeat_header(table.rows[0])
+    return table
+
+
+def _page_number(paragraph) -> None:
+    run = paragraph.add_run()
+    for kind, text in (("begin", None), (None, " PAGE "), ("end", None)):
+        if kind:
+            el = OxmlElement("w:fldChar")
+            el.set(qn("w:fldCharType"), kind)
+        else:
+            el = OxmlElement("w:instrText")
+            el.set(qn("xml:space"), "preserve")
+            el.text = text
+        run._r.append(el)
+
+
+def _section_setup(section, landscape: bool = False) -> None:
+    w, h = Cm(21.0), Cm(29.7)
+    section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
+    section.page_width, section.page_height = (h, w) if landscape else (w, h)
+    for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
+        setattr(section, side, Cm(2.0))
+    section.header_distance = section.footer_distance = Cm(1.0)
+
+
+def footnote(doc) -> None:
+    par(doc, "{%p if public %}")
+    par(doc, "{{ footnote }}", "Table Note")
+    par(doc, "{%p endif %}")
+
+
+def build(path: Path = TEMPLATE) -> Path:
+    doc = Document()
+    _styles(doc)
+    doc.core_properties.title = "Data Summary Report"
+    doc.core_properties.author = "Business Intelligence Unit"
+    sec = doc.sections[0]
+    _section_setup(sec)
+    header = sec.header.paragraphs[0]
+    header.style = doc.styles["Marking"]
+    header.add_run("{{ marking }}")
+    foot = sec.footer.paragraphs[0]
+    foot.style = doc.styles["Table Note"]
+    foot.add_run("{{ title }} – {{ quarter_short }} – {{ marking }} – page ")
+    _page_number(foot)
+
+    # 1. Cover
+    logo = doc.add_paragraph()
+    shape = logo.add_run().add_picture(io.BytesIO(logo_png()), width=Cm(6))
+    shape._inline.docPr.set("descr", "Partnership logo (placeholder)")
+    for _ in range(3):
+        doc.add_paragraph()
+    par(doc, "{{ title }}", "Title")
+    par(doc, "{{ quarter_label }}", "Subtitle")
+    par(doc, "{{ partnership }}", "Cover Detail")
+    par(doc, "{{ plan_title }}", "Cover Detail")
+    doc.add_paragraph()
+    cover = doc.add_table(rows=5, cols=2)
+    cover.style = doc.styles["DS Table"]
+    for i, (k, v) in enumerate((("Protective marking", "{{ marking }}"),
+                                ("Pack", "{{ pack }}"),
+                                ("Quarter end", "{{ quarter_end }}"),
+                                ("Date generated", "{{ generated }}"),
+                                ("Version", "{{ version }}"))):
+        cover.cell(i, 0).paragraphs[0].add_run(k).bold = True
+        cover.cell(i, 1).paragraphs[0].add_run(v)
+        cover.cell(i, 0).width, cover.cell(i, 1).width = Cm(5), Cm(10)
+    for col, w in zip(cover._tbl.tblGrid.gridCol_lst, (5, 10), strict=True):
+        col.w = Cm(w)
+    tbl_look = cover._tbl.tblPr.find(qn("w:tblLook"))
+    if tbl_look is not None:
+        tbl_look.set(qn("w:firstRow"), "0")
+        tbl_look.set(qn("w:val"), "0000")
+    footnote(doc)
+    doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+
+    # 2. Summary
+    par(doc, "Summary", "Heading 1")
+    par(doc, "Returns", "Heading 2")
+    par(doc, "{{ returns.text }}")
+    par(doc, "Key messages", "Heading 2")
+    par(doc, "{%p for m in key_messages %}")
+    par(doc, "{{ m }}", "List Bullet")
+    par(doc, "{%p endfor %}")
+    par(doc, "Measures with targets", "Heading 2")
+    loop_table(doc, ["Measure", "Value", "n of N", "Target / trajectory", "RAG", "Trend"],
+               ["{{ r.label }}", "{{ r.value }}", "{{ r.n_of_d }}", "{{ r.target }}",
+                "{% cellbg r.rag_fill %}{{ r.rag }}", "{{ r.trend }}"],
+               "r in rag_rows", [5.6, 1.8, 1.9, 3.6, 1.7, 2.0])
+    par(doc, "RAG compares the quarter's value with the trajectory (or the standing target): "
+             "Green at or better, Amber worse by no more than the tolerance, Red worse by more; "
+             "Not rated when there is no value or the base is under 10. Trend is against the "
+             "previous quarter.", "Table Note")
+    footnote(doc)
+    par(doc, "{%p if has_overview %}")
+    par(doc, "Headline measures over time", "Heading 2")
+    par(doc, "{{ overview }}")
+    par(doc, "{%p endif %}")
+
+    # 3. One section per stretch outcome
+    par(doc, "{%p for o in outcomes %}")
+    par(doc, "{{ o.title }}", "Heading 1")
+    par(doc, "{{ o.aim }}", "Cover Detail")
+    par(doc, "Actions and progress", "Heading 2")
+    loop_table(doc, ["Action", "Key driver", "Lead", "Status", "Progress update"],
+               ["{{ a.id }}", "{{ a.driver_short }}", "{{ a.leads }} ({{ a.update_from }})",
+                "{{ a.status }}", "{{ a.progress }}"],
+               "a in o.actions", [1.3, 4.0, 3.2, 1.8, 6.3])
+    par(doc, "Measures", "Heading 2")
+    par(doc, "{%p if o.measures %}")
+    loop_table(doc, ["Measure", "Value", "n of N", "Target / trajectory", "RAG", "Trend (quarter)",
+                     "Trend (year)"],
+               ["{{ r.label }}", "{{ r.value }}", "{{ r.n_of_d }}", "{{ r.target }}",
+                "{% cellbg r.rag_fill %}{{ r.rag }}", "{{ r.trend }}", "{{ r.trend_year }}"],
+               "r in o.measures", [4.6, 1.7, 1.8, 3.2, 1.6, 1.8, 1.8])
+    footnote(doc)
+    par(doc, "{%p else %}")
+    par(doc, "No measures are defined for this outcome.")
+    par(doc, "{%p endif %}")
+    par(doc, "{%p for c in o.charts %}")
+    par(doc, "{{ c.title }}", "Heading 3")
+    par(doc, "{{ c.image }}")
+    par(doc, "{%p endfor %}")
+    par(doc, "{%p if o.breakdowns %}")
+    par(doc, "Breakdowns", "Heading 2")
+    loop_table(doc, ["Measure", "Breakdown", "Value", "n of N"],
+               ["{{ b.measure }}", "{{ b.breakdown }}", "{{ b.value }}", "{{ b.n_of_d }}"],
+               "b in o.breakdowns", [2.0, 7.6, 3.0, 3.0])
+    footnote(doc)
+    par(doc, "{%p endif %}")
+    par(doc, "{%p endfor %}")
+
+    # 4. The action plan, landscape, as the seed lays it out
+    land = doc.add_section(WD_SECTION.NEW_PAGE)
+    _section_setup(land, landscape=True)
+    par(doc, "Action plan", "Heading 1")
+    par(doc, "{{ plan_title }} ({{ plan_period }}), with each lead's progress update for "
+             "{{ quarter_short }}.")
+    loop_table(doc, ["Stretch Outcome Aim", "Key Drivers", "Improvement project aim",
+                     "Key Improvement Measures", "Lead Responsibility", "Progress update"],
+               ["{{ a.outcome_aim }}", "{{ a.driver }}", "{{ a.aim }}", "{{ a.measures_text }}",
+                "{{ a.leads }}", "{{ a.status }}: {{ a.progress }}"],
+               "a in action_plan", [3.8, 4.4, 4.4, 4.6, 3.0, 5.4])
+    port = doc.add_section(WD_SECTION.NEW_PAGE)
+    _section_setup(port)
+
+    # 5. Milestones
+    par(doc, "Milestones", "Heading 1")
+    par(doc, "Action plan milestones", "Heading 2")
+    loop_table(doc, ["Due", "Action", "Milestone", "Status", "Completed"],
+               ["{{ m.due }}", "{{ m.action }}", "{{ m.text }}", "{{ m.status }}",
+                "{{ m.completed }}"],
+               "m in milestones", [2.8, 1.4, 7.2, 2.2, 2.8])
+    par(doc, "Met: the action was reported Complete on or before the due date. Missed: the due "
+             "date passed without that. Overdue: missed and still not complete.", "Table Note")
+    par(doc, "Measure targets", "Heading 2")
+    par(doc, "{%p if target_milestones %}")
+    loop_table(doc, ["Measure", "Date", "Target", "Value", "Result"],
+               ["{{ t.measure }}", "{{ t.date }}", "{{ t.target }}", "{{ t.value }}",
+                "{{ t.met }}"],
+               "t in target_milestones", [6.4, 3.2, 2.2, 2.2, 2.4])
+    footnote(doc)
+    par(doc, "{%p else %}")
+    par(doc, "No measure target milestone has fallen due.")
+    par(doc, "{%p endif %}")
+
+    # 6. Data-quality annex
+    par(doc, "Data-quality annex", "Heading 1")
+    par(doc, "Returns: status and timeliness", "Heading 2")
+    par(doc, "{{ returns.text }}")
+    loop_table(doc, ["Code", "Submitter", "Kind", "Status", "Timeliness", "Received"],
+               ["{{ d.code }}", "{{ d.name }}", "{{ d.kind }}", "{{ d.status }}",
+                "{{ d.late }}", "{{ d.received }}"],
+               "d in dq_returns", [1.4, 5.6, 1.4, 3.0, 1.8, 3.2])
+    par(doc, "Warnings and submitters' notes", "Heading 2")
+    par(doc, "{%p if show_detail %}")
+    par(doc, "{%p if dq_warnings %}")
+    loop_table(doc, ["Submitter", "Sheet", "Where", "Rule", "Warning", "Submitter's note"],
+               ["{{ w.submitter }}", "{{ w.sheet }}", "{{ w.location }}", "{{ w.rule }}",
+                "{{ w.message }}", "{{ w.note }}"],
+               "w in dq_warnings", [1.8, 2.6, 1.6, 2.4, 4.2, 4.0])
+    par(doc, "{%p else %}")
+    par(doc, "No warnings were raised on this quarter's returns.")
+    par(doc, "{%p endif %}")
+    par(doc, "{%p else %}")
+    par(doc, "{{ warning_total }} warnings were raised on this quarter's returns; the details "
+             "and submitters' notes are in the internal pack.")
+    par(doc, "{%p if dq_warning_counts %}")
+    loop_table(doc, ["Submitter", "Warnings", "With a note"],
+               ["{{ w.submitter }}", "{{ w.count }}", "{{ w.with_note }}"],
+               "w in dq_warning_counts", [4.0, 3.0, 3.0])
+    par(doc, "{%p endif %}")
+    par(doc, "{%p endif %}")
+    par(doc, "Cross-agency mismatches", "Heading 2")
+    par(doc, "{%p if show_detail and dq_mismatches %}")
+    loop_table(doc, ["Quarter", "Child reference", "Found in", "Missing from"],
+               ["{{ x.quarter }}", "{{ x.child_ref }}", "{{ x.found_in }}",
+                "{{ x.missing_from }}"],
+               "x in dq_mismatches", [2.4, 3.2, 5.2, 5.2])
+    par(doc, "{%p else %}")
+    par(doc, "{{ mismatch_total }} children were found in one agency's return but not in "
+             "another's.{% if not show_detail %} The references are listed in the internal pack "
+             "only.{% endif %}")
+    par(doc, "{%p endif %}")
+    par(doc, "Revisions since the last report", "Heading 2")
+    par(doc, "{%p if revisions %}")
+    loop_table(doc, ["Measure", "Quarter", "Breakdown", "Previously", "Now", "Issued in"],
+               ["{{ v.measure }}", "{{ v.quarter }}", "{{ v.breakdown }}", "{{ v.old }}",
+                "{{ v.new }}", "{{ v.version }}"],
+               "v in revisions", [1.8, 2.4, 3.0, 3.2, 2.4, 3.2])
+    par(doc, "{%p else %}")
+    par(doc, "No figures were revised since the last report.")
+    par(doc, "{%p endif %}")
+
+    # 7. Definitions
+    par(doc, "Definitions", "Heading 1")
+    par(doc, "Each measure as defined in the project's measure specification. Definitions the "
+             "action plan does not give are BIU definitions and are labelled so.")
+    loop_table(doc, ["ID", "Measure", "Definition", "Target", "Source"],
+               ["{{ d.id }}", "{{ d.name }} ({{ d.unit }}; {{ d.direction }}; action "
+                "{{ d.action }})", "{{ d.definition }}", "{{ d.target }}",
+                "{{ d.source }}{% if d.bi_note %}. {{ d.bi_note }}{% endif %}"],
+               "d in definitions", [1.1, 3.6, 6.6, 2.4, 3.3])
+    footnote(doc)
+    doc.save(path)
+    return path
+
+
+if __name__ == "__main__":
+    print(build())

@@ -1,0 +1,177 @@
+"""Report context: formatting, key messages written from the figures, public-pack safety."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+
+import pandas as pd
+import pytest
+
+from transforms.charts import alt_text
+from transforms.report_context import (
+    build_context,
+    chart_series,
+    fmt_n_of_d,
+    fmt_value,
+    key_messages,
+    measure_message,
+    normalised_measures,
+    returns_summary,
+)
+from transforms.report_inputs import MEASURE_COLUMNS, ReportInputs, example_inputs
+from transforms.spec import default_spec
+
+Q1, Q2 = dt.date(2020, 6, 30), dt.date(2020, 9, 30)
+# The example's suppressed figures, in any rounding: C04 3 of 41 = 7.317%, H01 at home
+# 3 of 7 = 42.857%, H01 away from home 22 of 33 = 66.667%.
+SUPPRESSED = re.compile(r"(?<![\d.])(?:7\.3(?:%|\d)|42\.(?:9%|8[56])|66\.(?:7%|66))")
+
+
+def _measures(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame([{c: r.get(c) for c in MEASURE_COLUMNS} for r in rows])
+
+
+@pytest.fixture(scope="module")
+def internal_ctx():
+    return build_context(example_inputs())
+
+
+@pytest.fixture(scope="module")
+def public_ctx():
+    return build_context(example_inputs(public=True))
+
+
+def _strings(obj) -> list[str]:
+    """Every string in a nested context (chart images included by their alt text only)."""
+    if isinstance(obj, str):
+        return [obj]
+    if isinstance(obj, dict):
+        return [s for v in obj.values() for s in _strings(v)]
+    if isinstance(obj, (list, tuple)):
+        return [s for v in obj for s in _strings(v)]
+    if hasattr(obj, "alt"):
+        return [obj.alt]
+    return []
+
+
+@pytest.mark.parametrize(("value", "unit", "text"), [
+    (62.5, "percent", "62.5%"), (100 * 2 / 3, "percent", "66.7%"), (1234.0, "count", "1,234"),
+    (-3.25, "pp", "-3.2 pp"), (24.0, "days", "24 days"), (24.5, "days", "24.5 days"),
+    (12.34, "per_1000", "12.3 per 1,000"), (None, "percent", "no data"), ("c", "count", "c"),
+    (0.0, "count", "0"),
+])
+def test_fmt_value(value, unit, text):
+    assert fmt_value(value, unit) == text
+
+
+def test_n_of_d_keeps_the_symbol():
+    assert fmt_n_of_d(25.0, 40.0) == "25 of 40"
+    assert fmt_n_of_d("c", 41.0) == "c of 41"
+    assert fmt_n_of_d(None, None) == ""
+
+
+def test_headline_key_message_from_figures():
+    msgs = key_messages(example_inputs(), normalised_measures(example_inputs()))
+    # H01: 25 of 40 = 62.5%, previous quarter 22 of 44 = 50.0%; trajectory reaches the 50%
+    # target at the quarter end; 62.5 >= 50 is Green.
+    assert ("H01 (Initial health assessment within 4 weeks of accommodation) rose to 62.5% "
+            "(25 of 40), above the 50.0% trajectory (Green).") in msgs
+
+
+def test_message_for_a_falling_amber_measure():
+    ms = _measures([
+        {"measure_id": "H01", "quarter_end": Q1, "breakdown": "all", "numerator": 30,
+         "denominator": 50, "value": 60.0, "unit": "percent", "trajectory": 55.0,
+         "target": 50.0, "rag": "Green"},
+        {"measure_id": "H01", "quarter_end": Q2, "breakdown": "all", "numerator": 22,
+         "denominator": 40, "value": 55.0, "unit": "percent", "trajectory": 57.5,
+         "target": 50.0, "rag": "Amber"},
+    ])
+    inputs = ReportInputs(quarter_end=Q2, measures=ms)
+    msg = measure_message(inputs, normalised_measures(inputs), "H01")
+    assert msg == ("H01 (Initial health assessment within 4 weeks of accommodation) fell to "
+                   "55.0% (22 of 40), below the 57.5% trajectory (Amber).")
+
+
+def test_standing_target_is_called_a_target():
+    msgs = key_messages(example_inputs(), normalised_measures(example_inputs()))
+    assert any(m.startswith("M01 (CAMHS treatment started within 18 weeks) fell to 87.2% "
+                            "(109 of 125), below the 90.0% target (Amber)") for m in msgs)
+
+
+def test_returns_summary_counts():
+    expected = pd.DataFrame({
+        "code": ["A", "B", "C", "D", "E"], "name": list("ABCDE"), "kind": ["data"] * 5,
+        "status": ["accepted", "accepted with warnings", "rejected", "missing", "accepted"],
+        "late": [False, True, "true", False, "false"], "received_at": [None] * 5,
+    })
+    ms = _measures([])
+    r = returns_summary(ReportInputs(quarter_end=Q2, measures=ms, expected=expected))
+    assert (r["expected"], r["received"], r["late"], r["missing"], r["rejected"]) == (
+        5, 4, 2, 1, 1)
+    assert r["text"].startswith("4 of 5 expected returns were received (2 late, 1 rejected).")
+    assert "Missing: D." in r["text"]
+
+
+def test_missing_lead_action_says_so(internal_ctx):
+    a42 = next(a for a in internal_ctx["action_plan"] if a["id"] == "4.2")
+    assert a42["progress"] == "No update received from IJB (return missing)."
+    a33 = next(a for a in internal_ctx["action_plan"] if a["id"] == "3.3")
+    assert a33["progress"].startswith("=Workshop held 28/11/2019 & charter agreed")
+    assert a33["status"] == "Complete"
+
+
+def test_internal_context_has_detail(internal_ctx):
+    text = "\n".join(_strings(internal_ctx))
+    assert "AB12CD34" in text
+    assert "Child moved area & was assessed in <Highland>" in text
+    assert "7.3%" in text  # C04 3 of 41, visible internally
+    assert SUPPRESSED.search(text)
+
+
+def test_public_context_hides_suppressed_and_child_level(public_ctx):
+    text = "\n".join(_strings(public_ctx))
+    for leak in ("AB12CD34", "Highland", "3 of 41"):
+        assert leak not in text, leak
+    assert not SUPPRESSED.search(text)
+    assert public_ctx["dq_mismatches"] == [] and public_ctx["dq_warnings"] == []
+    assert public_ctx["mismatch_total"] == 1
+    assert public_ctx["footnote"] == default_spec().measures.disclosure.footnote
+    c04 = next(r for o in public_ctx["outcomes"] for r in o["measures"] if r["id"] == "C04")
+    assert (c04["value"], c04["n_of_d"]) == ("c", "c of 41")
+
+
+def test_public_revisions_show_no_unsuppressed_old_value():
+    base = example_inputs(public=True)
+    inputs = dataclasses.replace(base, revisions=pd.DataFrame([{
+        "measure_id": "C04", "quarter_end": Q2, "breakdown": "all", "old_value": 9.75,
+        "new_value": 7.317, "issued_version": "v1"}]))
+    text = "\n".join(_strings(build_context(inputs)["revisions"]))
+    assert "9.8" not in text and "7.3" not in text
+    assert "c" in build_context(inputs)["revisions"][0]["new"]
+
+
+def test_chart_series_omits_suppressed_point():
+    inputs = example_inputs(public=True)
+    s = chart_series(inputs, normalised_measures(inputs), "C04")
+    assert s.values[-1] is None and s.suppressed[-1] and s.labels[-1] == "c"
+    assert s.values[0] == pytest.approx(100 * 5 / 38)
+    text = alt_text(s)
+    assert not SUPPRESSED.search(text) and "suppressed" in text
+    assert "Q2 2020/21 c" in text
+
+
+def test_alt_text_describes_series_in_words():
+    inputs = example_inputs()
+    s = chart_series(inputs, normalised_measures(inputs), "H01")
+    text = alt_text(s)
+    assert "rose from 30.0% in Q3 2018/19 to 62.5% in Q2 2020/21" in text
+    assert "Latest status: Green" in text
+    assert "trajectory" in text
+
+
+def test_measure_without_data_is_blank_not_zero(internal_ctx):
+    h02 = next(r for o in internal_ctx["outcomes"] for r in o["measures"] if r["id"] == "H02")
+    assert h02["value"] == "no data" and h02["note"]

@@ -1,0 +1,257 @@
+"""Run charts for the report: one per measure with a series, and an overview page.
+
+Charts are PNG bytes plus alt text in words, so the Word report can embed them with a
+description a screen reader speaks. They must read in greyscale (RAG is shown by marker
+shape and a word, not colour alone) and be byte-identical for the same data (fixed size and
+dpi, no software or date metadata). Suppressed values are never plotted: the caller passes
+them as `None` with `suppressed=True`, and the chart only marks the quarter with the symbol.
+matplotlib is imported inside the functions (it is slow to import and only reports need it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import textwrap
+from dataclasses import dataclass, field
+
+from transforms.quarters import quarter_short
+
+NAVY = "#1B365D"
+TEAL = "#00797C"
+GREY = "#5F6B73"
+RAG_STYLE = {  # marker, colour, word: shape and word carry the status without colour
+    "Green": ("o", "#2E7D32", "Green"),
+    "Amber": ("D", "#E69F00", "Amber"),
+    "Red": ("s", "#C62828", "Red"),
+    "Not rated": ("X", "#5F6B73", "Not rated"),
+}
+DPI = 150
+_RC = {
+    "svg.hashsalt": "datasummary",
+    "font.family": "DejaVu Sans",
+    "font.size": 8,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+_PNG_METADATA = {"Software": None}
+
+
+@dataclass(frozen=True)
+class ChartSeries:
+    """One measure's headline series, already formatted and disclosure-controlled."""
+
+    measure_id: str
+    name: str
+    unit_label: str                      # y-axis label: "%", "days", "percentage points"
+    quarters: list[dt.date]
+    values: list[float | None]           # None: blank or suppressed
+    labels: list[str]                    # formatted values ("62.5%", "c", "no data")
+    suppressed: list[bool]
+    rags: list[str]
+    trajectory: list[float | None] = field(default_factory=list)
+    milestones: list[tuple[dt.date, float, str]] = field(default_factory=list)  # date, v, label
+    standing_target: tuple[float, str] | None = None                         # value, label
+    symbol: str = "c"
+
+    @property
+    def plotted(self) -> int:
+        """How many quarters have a value that can be drawn."""
+        return sum(v is not None for v in self.values)
+
+
+def _x_axis(s: ChartSeries) -> list[dt.date]:
+    """The series' quarters, extended to the next milestone up to four quarters ahead."""
+    from transforms.quarters import quarter_end_for, shift_quarters
+
+    quarters = list(s.quarters)
+    if not quarters:
+        return quarters
+    ahead = [quarter_end_for(d) for d, _, _ in s.milestones if quarter_end_for(d) > quarters[-1]]
+    if ahead:
+        nxt = min(ahead)
+        q = quarters[-1]
+        while q < nxt and len(quarters) < len(s.quarters) + 4:
+            q = shift_quarters(q, 1)
+            quarters.append(q)
+    return quarters
+
+
+def _draw(ax, s: ChartSeries, small: bool = False) -> None:
+    """Draw one series on `ax` (shared by the single chart and the overview)."""
+    from transforms.quarters import quarter_end_for
+
+    axis = list(s.quarters) if small else _x_axis(s)
+    pos = {q: i for i, q in enumerate(axis)}
+    xs = list(range(len(s.quarters)))
+    ax.plot(xs, [float("nan") if v is None else v for v in s.values], color=NAVY,
+            linewidth=1.6, zorder=2, label="Value")
+    for x, v, rag in zip(xs, s.values, s.rags, strict=True):
+        if v is None:
+            continue
+        marker, colour, _ = RAG_STYLE.get(rag, ("o", NAVY, ""))
+        ax.plot([x], [v], marker=marker, color=colour, markeredgecolor="black",
+                markeredgewidth=0.6, markersize=4 if small else 6, linestyle="none", zorder=3)
+    if s.trajectory and any(t is not None for t in s.trajectory):
+        ax.plot(xs, [float("nan") if t is None else t for t in s.trajectory], color=GREY,
+                linestyle="--", linewidth=1.2, zorder=1, label="Trajectory")
+    if s.standing_target is not None:
+        ax.axhline(s.standing_target[0], color=GREY, linestyle="--", linewidth=1.2, zorder=1,
+                   label=s.standing_target[1])
+    for d, v, label in s.milestones:
+        x = pos.get(quarter_end_for(d))
+        if x is None:
+            continue
+        ax.plot([x], [v], marker="*", color=TEAL, markeredgecolor="black",
+                markersize=7 if small else 11, linestyle="none", zorder=4)
+        if not small:
+            end = x == len(axis) - 1
+            ax.annotate(label, (x, v), textcoords="offset points",
+                        xytext=(6 if end else 0, -15), ha="right" if end else "center",
+                        fontsize=7, color="black")
+    for x, sup in zip(xs, s.suppressed, strict=True):
+        if sup:
+            ax.annotate(s.symbol, (x, 0), xycoords=("data", "axes fraction"),
+                        textcoords="offset points", xytext=(0, 3), ha="center",
+                        fontsize=8, style="italic", color=GREY)
+    last = max((i for i, v in enumerate(s.values) if v is not None), default=None)
+    if last is not None:
+        word = RAG_STYLE.get(s.rags[last], (None, None, ""))[2]
+        text = s.labels[last] + (f" ({word})" if word else "")
+        ax.annotate(text, (last, s.values[last]), textcoords="offset points",
+                    xytext=(-6, 6), ha="right", fontsize=6 if small else 8, fontweight="bold")
+    ax.set_xlim(-0.5, len(axis) - 0.5)
+    if small:
+        ticks = sorted({0, len(axis) - 1})
+        ax.set_xticks(ticks)
+        ax.set_xticklabels([quarter_short(axis[i]) for i in ticks], fontsize=6)
+        for lab, ha in zip(ax.get_xticklabels(), ("left", "right"), strict=False):
+            lab.set_horizontalalignment(ha)
+    else:
+        ax.set_xticks(list(range(len(axis))))
+        ax.set_xticklabels([quarter_short(q) for q in axis], rotation=45, ha="right",
+                           fontsize=7)
+    ax.grid(axis="y", color="#D9D9D9", linewidth=0.6)
+    ax.set_axisbelow(True)
+    lo, hi = ax.get_ylim()
+    if s.unit_label == "%":
+        ax.set_ylim(max(0.0, min(lo, 0.0)), max(hi * 1.08, 10.0))
+    ax.margins(y=0.15)
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, metadata=_PNG_METADATA)
+    return buf.getvalue()
+
+
+def measure_chart(s: ChartSeries) -> tuple[bytes, str]:
+    """(PNG bytes, alt text) for one measure's run chart."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(6.7, 3.1), dpi=DPI)
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot(1, 1, 1)
+        _draw(ax, s)
+        ax.set_ylabel(s.unit_label)
+        ax.set_title("\n".join(textwrap.wrap(f"{s.measure_id} {s.name}", 80)), loc="left",
+                     fontsize=9, fontweight="bold", color=NAVY)
+        handles = [Line2D([], [], color=NAVY, linewidth=1.6, label="Value")]
+        if s.trajectory and any(t is not None for t in s.trajectory):
+            handles.append(Line2D([], [], color=GREY, linestyle="--", label="Trajectory"))
+        if s.standing_target is not None:
+            handles.append(Line2D([], [], color=GREY, linestyle="--",
+                                  label=s.standing_target[1]))
+        if s.milestones:
+            handles.append(Line2D([], [], marker="*", color=TEAL, markeredgecolor="black",
+                                  linestyle="none", markersize=9, label="Milestone target"))
+        for rag in RAG_STYLE:
+            if rag in s.rags:
+                marker, colour, word = RAG_STYLE[rag]
+                handles.append(Line2D([], [], marker=marker, color=colour, linestyle="none",
+                                      markeredgecolor="black", label=word))
+        if any(s.suppressed):
+            handles.append(Line2D([], [], linestyle="none", label=f"{s.symbol} = suppressed"))
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7,
+                  frameon=False)
+        fig.tight_layout()
+        return _png(fig), alt_text(s)
+
+
+def overview_chart(series: list[ChartSeries]) -> tuple[bytes, str]:
+    """(PNG bytes, alt text) for small multiples of every headline series."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    cols = 3
+    rows = max(1, -(-len(series) // cols))
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(6.7, 1.9 * rows + 0.2), dpi=DPI)
+        FigureCanvasAgg(fig)
+        for i, s in enumerate(series):
+            ax = fig.add_subplot(rows, cols, i + 1)
+            _draw(ax, s, small=True)
+            ax.set_title("\n".join(textwrap.wrap(f"{s.measure_id} {s.name}", 32)[:2]),
+                         fontsize=6.5, loc="left", color=NAVY)
+            ax.tick_params(axis="y", labelsize=6)
+        fig.tight_layout()
+        png = _png(fig)
+    parts = []
+    for s in series:
+        last = max((i for i, v in enumerate(s.values) if v is not None), default=None)
+        if last is None:
+            parts.append(f"{s.measure_id} has no value to show")
+            continue
+        rag = f", {s.rags[last]}" if s.rags[last] else ""
+        parts.append(f"{s.measure_id} {s.labels[last]} in {quarter_short(s.quarters[last])}{rag}")
+    alt = (f"Small multiple line charts of {len(series)} headline measures over time. "
+           + "; ".join(parts) + ".")
+    return png, alt
+
+
+def alt_text(s: ChartSeries) -> str:
+    """The chart described in words: range, latest value and status, every quarter's value."""
+    if not s.quarters:
+        return f"{s.measure_id} {s.name}: no data."
+    first, last_q = quarter_short(s.quarters[0]), quarter_short(s.quarters[-1])
+    parts = [f"Line chart of {s.measure_id} {s.name}, {first} to {last_q}."]
+    shown = [(q, v, lab, r) for q, v, lab, r in
+             zip(s.quarters, s.values, s.labels, s.rags, strict=True) if v is not None]
+    if shown:
+        q0, v0, l0, _ = shown[0]
+        q1, v1, l1, r1 = shown[-1]
+        if len(shown) > 1:
+            verb = "rose" if v1 > v0 else "fell" if v1 < v0 else "was unchanged"
+            parts.append(f"It {verb} from {l0} in {quarter_short(q0)} to {l1} in "
+                         f"{quarter_short(q1)}.")
+        else:
+            parts.append(f"The only value shown is {l1} in {quarter_short(q1)}.")
+        if r1:
+            parts.append(f"Latest status: {r1}.")
+        lo = min(shown, key=lambda t: t[1])
+        hi = max(shown, key=lambda t: t[1])
+        if len(shown) > 2:
+            parts.append(f"Lowest {lo[2]} ({quarter_short(lo[0])}), highest {hi[2]} "
+                         f"({quarter_short(hi[0])}).")
+    if s.trajectory and any(t is not None for t in s.trajectory):
+        parts.append("A dashed line shows the trajectory towards the target.")
+    if s.standing_target is not None:
+        parts.append(f"A dashed line shows the {s.standing_target[1].lower()}.")
+    for _, _, label in s.milestones:
+        parts.append(f"Star marker: {label}.")
+    if any(s.suppressed):
+        parts.append(f"Quarters marked {s.symbol} are suppressed to protect confidentiality "
+                     "and are not plotted.")
+    values = "; ".join(f"{quarter_short(q)} {lab}" for q, lab in
+                       zip(s.quarters, s.labels, strict=True))
+    parts.append(f"Values by quarter: {values}.")
+    return " ".join(parts)

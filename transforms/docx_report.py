@@ -1,0 +1,107 @@
+"""The Word report: `report_templates/data_summary.docx` rendered with docxtpl.
+
+Rendering is escaped (`autoescape=True`: a lead's `&` or `<` comes through as text) and strict
+(`StrictUndefined`: a tag the context lacks is an error, never a silent blank). Charts are
+inline images with alt text in `wp:docPr/@descr`. Core properties come from the inputs, the
+zip is written with fixed timestamps, and the file is swapped in atomically, so the same data
+gives the same document and a failed render leaves the previous one in place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+from pathlib import Path
+from typing import Any
+
+from transforms.atomic import atomic_write_bytes, reproducible_zip
+from transforms.report_context import TITLE, Chart, build_context
+from transforms.report_inputs import ReportInputs
+
+log = logging.getLogger(__name__)
+TEMPLATE = Path(__file__).resolve().parent.parent / "report_templates" / "data_summary.docx"
+CHART_WIDTH_CM = 16.5
+AUTHOR = "Business Intelligence Unit"
+
+
+def jinja_env():
+    """The strict, escaping environment every render uses."""
+    from jinja2 import Environment, StrictUndefined
+
+    return Environment(autoescape=True, undefined=StrictUndefined)
+
+
+def _alt_image_class():
+    from docxtpl import InlineImage
+
+    class AltTextImage(InlineImage):
+        """An inline image whose drawing carries alt text (docPr descr and title)."""
+
+        def __init__(self, tpl, image_descriptor, descr: str, title: str, **kw):
+            super().__init__(tpl, image_descriptor, **kw)
+            self.descr, self.title = descr, title
+
+        def _insert_image(self):
+            inline = self.tpl.current_rendering_part.new_pic_inline(
+                self.image_descriptor, self.width, self.height)
+            doc_pr = inline.xpath(".//wp:docPr")[0]
+            doc_pr.set("descr", self.descr)
+            doc_pr.set("title", self.title)
+            return ("</w:t></w:r><w:r><w:drawing>" + inline.xml + "</w:drawing></w:r><w:r>"
+                    '<w:t xml:space="preserve">')
+
+    return AltTextImage
+
+
+def render_context(inputs: ReportInputs, tpl) -> dict[str, Any]:
+    """The template context with charts as alt-texted inline images for `tpl`."""
+    from docx.shared import Cm
+
+    image_cls = _alt_image_class()
+
+    def embed(chart: Chart):
+        return image_cls(tpl, io.BytesIO(chart.png), descr=chart.alt, title=chart.title,
+                         width=Cm(CHART_WIDTH_CM))
+
+    return build_context(inputs, image=embed)
+
+
+def _set_core_properties(doc, inputs: ReportInputs, ctx: dict[str, Any]) -> None:
+    """Properties from the data, not the clock: same data, same document."""
+    stamp = dt.datetime.combine(inputs.generated, dt.time(0, 0))
+    props = doc.core_properties
+    props.author = AUTHOR
+    props.last_modified_by = AUTHOR
+    props.title = f"{TITLE} – {ctx['quarter_short']}"
+    props.subject = ctx["quarter_label"]
+    props.keywords = ctx["marking"]
+    props.comments = f"Version {ctx['version']}"
+    props.category = ctx["pack"]
+    props.created = stamp
+    props.modified = stamp
+    props.last_printed = stamp
+    props.revision = 1
+    props.identifier = ctx["version"]
+
+
+def render_docx_bytes(inputs: ReportInputs, template: Path | None = None) -> bytes:
+    """The rendered report as bytes (nothing is written)."""
+    from docxtpl import DocxTemplate
+
+    tpl = DocxTemplate(str(template or TEMPLATE))
+    ctx = render_context(inputs, tpl)
+    tpl.render(ctx, jinja_env=jinja_env(), autoescape=True)
+    _set_core_properties(tpl.docx, inputs, ctx)
+    buf = io.BytesIO()
+    tpl.save(buf)
+    return reproducible_zip(buf.getvalue())
+
+
+def write_docx(inputs: ReportInputs, path: Path, template: Path | None = None) -> Path:
+    """Render the Word report to `path` atomically; return `path`."""
+    data = render_docx_bytes(inputs, template)
+    atomic_write_bytes(Path(path), data)
+    log.info("wrote Word report %s (%s pack)", Path(path).name,
+             "public" if inputs.public else "internal")
+    return Path(path)
