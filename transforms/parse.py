@@ -101,9 +101,12 @@ def _parser_class():
             cell = super().parse_cell(element)
             if cell["data_type"] == "e":
                 cell["value"] = ExcelError(str(cell["value"]))
-            elif (cell["value"] is None and element.find(FORMULA_TAG) is not None
-                  and element.find(VALUE_TAG) is None):
-                cell["value"] = NO_CACHED_VALUE
+            elif cell["value"] is None and element.find(FORMULA_TAG) is not None:
+                # No <v>, or an empty <v> on a non-text cell: the tool saved no result.
+                # (An empty <v> on a text cell, t="str", is a formula that returned "".)
+                cached = element.find(VALUE_TAG)
+                if cached is None or element.get("t", "n") not in ("str", "s", "inlineStr"):
+                    cell["value"] = NO_CACHED_VALUE
             return cell
 
     return _CellParser
