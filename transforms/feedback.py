@@ -37,10 +37,7 @@ def default_status_line(parsed: ParsedReturn) -> str:
 def sort_key(parsed: ParsedReturn, finding: Finding) -> tuple[int, int, int]:
     """Workbook-level first, then sheets in workbook order, then row, then column."""
     order = {title: i for i, title in enumerate(parsed.sheet_order)}
-    if finding.sheet is None:
-        sheet = -1
-    else:
-        sheet = order.get(finding.sheet, len(order))
+    sheet = -1 if finding.sheet is None else order.get(finding.sheet, len(order))
     row, col = finding.row or 0, 0
     m = _CELL_RE.match(finding.cell or "")
     if m:
