@@ -82,6 +82,7 @@ class ParsedReturn:
     cover: Cover = field(default_factory=Cover)
     sheets: dict[str, pd.DataFrame] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    sheet_order: list[str] = field(default_factory=list)  # sheet titles in workbook order
 
     @property
     def status(self) -> str:

@@ -1,0 +1,113 @@
+"""Feedback: status first, problems in Excel's order, submitted text never live in the xlsx."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from tests.returns_builder import TODAY, valid_sheets, write_workbook
+from transforms.feedback import HEADERS, feedback_text, needs_quote, write_feedback_workbook
+from transforms.findings import Finding, ParsedReturn
+from transforms.validate import check_workbook
+
+
+def _finding(rule: str, sheet: str | None = None, cell: str | None = None,
+             row: int | None = None, value: str | None = None,
+             severity: str = "error") -> Finding:
+    return Finding(severity=severity, rule=rule, message=f"message {rule}", sheet=sheet,
+                   cell=cell, row=row, value=value, expected="something else")
+
+
+def _parsed(findings: list[Finding]) -> ParsedReturn:
+    return ParsedReturn(file_name="CSW Q2.xlsx", findings=findings,
+                        sheet_order=["Cover", "LAC_Census", "LAC_Starts"])
+
+
+def test_text_status_first_then_sheet_row_column_order() -> None:
+    findings = [
+        _finding("D", "LAC_Starts", "B3", 3),
+        _finding("C", "LAC_Census", "C10", 10),
+        _finding("B", "LAC_Census", "AA2", 2),
+        _finding("A", "LAC_Census", "C2", 2),
+        _finding("W", None),
+        _finding("R", "LAC_Starts", None, 3, severity="warning"),
+        _finding("M", "Progress"),                        # a sheet the workbook lacks: last
+        _finding("H", "Cover", "B4", 4),
+    ]
+    lines = feedback_text(_parsed(findings), status_line="CSW Q2.xlsx: rejected").splitlines()
+    assert lines[0] == "CSW Q2.xlsx: rejected"
+    order = [line.split("[")[1].split("]")[0] for line in lines[1:]]
+    assert order == ["W", "H", "A", "B", "C", "R", "D", "M"]
+    assert "ERROR LAC_Census!C2 [A]: message A" in lines[3]
+    assert "Expected: something else." in lines[3]
+
+
+def test_default_status_line_counts() -> None:
+    text = feedback_text(_parsed([_finding("A", "Cover", "B2", 2),
+                                  _finding("B", "Cover", "B3", 3, severity="warning")]))
+    assert text.splitlines()[0] == "CSW Q2.xlsx: rejected (1 error, 1 warning)"
+    clean = feedback_text(_parsed([]))
+    assert clean.splitlines()[0] == "CSW Q2.xlsx: accepted (0 errors, 0 warnings)"
+
+
+@pytest.mark.parametrize(("text", "risky"), [
+    ("=1+1", True), ("+44 1224", True), ("-5", True), ("@SUM(A1)", True), ("#N/A", True),
+    ("#REF!", True), ("#DIV/0!", True), ("\tx", True), ("AB12", False), ("12", False),
+    ("a=b", False), ("#5 on the list", False),
+])
+def test_needs_quote(text: str, risky: bool) -> None:
+    assert needs_quote(text) is risky
+
+
+def test_feedback_workbook_writes_text_never_formulas(tmp_path: Path) -> None:
+    nasty = ['=HYPERLINK("http://x","click")', "+1", "-2", "@A1", "#N/A", "#REF!",
+             "bell\x07char", "x" * 40_000]
+    findings = [_finding("V-COUNT", "LAC_Census", f"B{i + 2}", i + 2, value=v)
+                for i, v in enumerate(nasty)]
+    path = write_feedback_workbook(_parsed(findings), tmp_path / "fb" / "CSW Q2.feedback.xlsx",
+                                   status_line="=status")
+    assert path.exists()
+    assert not list(path.parent.glob("*.tmp"))
+    with zipfile.ZipFile(path) as zf:
+        xml = zf.read("xl/worksheets/sheet1.xml")
+    assert b"<f>" not in xml and b't="e"' not in xml
+    ws = openpyxl.load_workbook(path)["Feedback"]
+    assert ws["A1"].value == "=status" and ws["A1"].data_type == "s"
+    assert [c.value for c in ws[3]] == HEADERS
+    values = [ws.cell(row=r, column=4).value for r in range(4, 4 + len(nasty))]
+    assert values[:6] == nasty[:6]
+    assert values[6] == "bellchar"
+    assert len(values[7]) == 32_767
+    for r in range(4, 10):
+        assert ws.cell(row=r, column=4).data_type == "s"
+        assert ws.cell(row=r, column=4).quotePrefix
+
+
+def test_feedback_workbook_replaces_atomically(tmp_path: Path) -> None:
+    path = tmp_path / "fb.xlsx"
+    path.write_bytes(b"old")
+    write_feedback_workbook(_parsed([_finding("A", "Cover", "B2", 2)]), path)
+    ws = openpyxl.load_workbook(path).active
+    assert ws["A4"].value == "error" and ws["C4"].value == "B2" and ws["F4"].value == "A"
+    assert [p.name for p in tmp_path.iterdir()] == ["fb.xlsx"]
+
+
+def test_feedback_for_a_real_rejected_workbook(tmp_path: Path) -> None:
+    sheets = valid_sheets("EDU")
+    sheets["School_Outcomes"][2][4] = "=B2"               # formula without saved result
+    sheets["School_Outcomes"][1][1] = "NA"
+    sheets["Cover"][5][1] = "nobody"                      # malformed email: warning
+    result = check_workbook(write_workbook(sheets, tmp_path / "edu.xlsx"), today=TODAY)
+    text = feedback_text(result)
+    lines = text.splitlines()
+    assert lines[0].startswith("edu.xlsx: rejected")
+    assert [line.split()[1] for line in lines[1:]] == [
+        "Cover!B6", "School_Outcomes!B2", "School_Outcomes!E3"]
+    assert "Found: NA." in lines[2]
+    path = write_feedback_workbook(result, tmp_path / "edu.feedback.xlsx")
+    ws = openpyxl.load_workbook(path).active
+    assert [ws.cell(row=r, column=3).value for r in range(4, 7)] == ["B6", "B2", "E3"]
+    assert ws.cell(row=6, column=4).value == "(formula with no saved result)"

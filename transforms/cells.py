@@ -1,0 +1,172 @@
+"""Reading one cell's value by the return specification's own rules (returns.md §3).
+
+pandas and the Excel readers guess: `"1,234"` becomes NaN, `"NA"` becomes missing,
+`2024-04-02` may be read day-first. Every conversion here is explicit, so a value is either
+read exactly as the specification allows or refused with the reason in plain words
+(`CellError.expected`) — never silently turned into a blank or a zero.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from typing import Any
+
+EXCEL_ERRORS = frozenset(
+    {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
+     "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!"}
+)
+
+# Characters that look like nothing: BOM, zero-width space/joiners, word joiner, soft hyphen.
+_INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060\u00ad\u180e"), None)
+_COUNT_RE = re.compile(r"^(\d+|\d{1,3}(,\d{3})+)$")
+_DMY_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_ISO_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+
+COUNT_EXPECTED = "a whole number of 0 or more, such as 12 or 1,234 (leave no text or symbols)"
+DATE_EXPECTED = "a date: an Excel date, or text in the form 31/12/2020 or 2020-12-31"
+
+
+class CellError(ValueError):
+    """A value the specification does not allow; `expected` says what is allowed."""
+
+    def __init__(self, expected: str) -> None:
+        super().__init__(expected)
+        self.expected = expected
+
+
+def clean_text(value: str) -> str:
+    """Text without invisible characters, with non-breaking spaces as spaces, trimmed."""
+    text = unicodedata.normalize("NFKC", value).translate(_INVISIBLE)
+    return text.replace("\u00a0", " ").strip()
+
+
+def header_key(value: Any) -> str:
+    """A header or label reduced for matching: case, spaces, `_` and invisibles ignored."""
+    if value is None:
+        return ""
+    text = clean_text(str(value)).lower().replace("_", " ")
+    return " ".join(text.split())
+
+
+def sheet_key(name: str) -> str:
+    """A sheet name reduced for matching: case, spaces and `_` ignored."""
+    return re.sub(r"[\s_]+", "", clean_text(name).lower())
+
+
+def is_blank(value: Any) -> bool:
+    """True for an empty cell or text that is only spaces/invisible characters."""
+    return value is None or (isinstance(value, str) and clean_text(value) == "")
+
+
+def is_excel_error(value: Any) -> bool:
+    """True for an Excel error value such as #REF! or #DIV/0!."""
+    return isinstance(value, str) and value.strip().upper() in EXCEL_ERRORS
+
+
+def display(value: Any) -> str:
+    """A cell value as a person would recognise it in their sheet (for feedback only)."""
+    if value is None:
+        return "(blank)"
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def to_count(value: Any) -> int | None:
+    """A count (whole number ≥ 0) from a number or digit text; None when blank."""
+    return _whole_number(value, allow_negative=False, expected=COUNT_EXPECTED)
+
+
+def to_int(value: Any) -> int | None:
+    """A whole number (sign allowed; range is checked later); None when blank."""
+    return _whole_number(value, allow_negative=True, expected="a whole number, such as 14")
+
+
+def _whole_number(value: Any, *, allow_negative: bool, expected: str) -> int | None:
+    if is_blank(value):
+        return None
+    if isinstance(value, bool):
+        raise CellError(expected)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if value != value or not value.is_integer():  # NaN or a fraction
+            raise CellError(expected)
+        return int(value)
+    if isinstance(value, str):
+        text = clean_text(value)
+        sign = 1
+        if allow_negative and text.startswith("-"):
+            sign, text = -1, text[1:].strip()
+        if _COUNT_RE.match(text):
+            return sign * int(text.replace(",", ""))
+    raise CellError(expected)
+
+
+def to_date(value: Any) -> dt.date | None:
+    """A date from an Excel date cell or text d/m/yyyy or yyyy-mm-dd; None when blank."""
+    if is_blank(value):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        text = clean_text(value)
+        for pattern, order in ((_DMY_RE, (3, 2, 1)), (_ISO_RE, (1, 2, 3))):
+            m = pattern.match(text)
+            if m:
+                y, mo, d = (int(m.group(i)) for i in order)
+                try:
+                    return dt.date(y, mo, d)
+                except ValueError:
+                    raise CellError(DATE_EXPECTED + " (this day does not exist)") from None
+    raise CellError(DATE_EXPECTED)
+
+
+def to_text(value: Any) -> str | None:
+    """Free text as written (numbers shown as Excel shows them); None when blank."""
+    if is_blank(value):
+        return None
+    if isinstance(value, str):
+        return clean_text(value)
+    return display(value)
+
+
+def to_code(value: Any, codes: dict[str, str]) -> str | None:
+    """The canonical code for `value` (case and surrounding spaces ignored).
+
+    An unknown code is returned as written so the suite can report it with its row;
+    `codes` maps the lower-case code to its canonical spelling.
+    """
+    text = to_text(value)
+    if text is None:
+        return None
+    return codes.get(text.lower(), text)
+
+
+def code_lookup(values: list[str]) -> dict[str, str]:
+    """The lower-case → canonical map that `to_code` uses."""
+    return {v.lower(): v for v in values}
+
+
+def is_email(text: str) -> bool:
+    """A plausible e-mail address (one @, a dot in the domain, no spaces)."""
+    return bool(_EMAIL_RE.match(text))
+
+
+def is_chi_like(value: Any, pattern: str = r"^[0-9]{10}$") -> bool:
+    """True when a cell matches the CHI pattern once spaces are removed (10 digits)."""
+    if isinstance(value, bool) or value is None:
+        return False
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = re.sub(r"\s+", "", clean_text(str(value)))
+    return re.match(pattern, text) is not None

@@ -1,0 +1,300 @@
+"""Checking workbooks: pre-flight, parse, GX suites, pandas rules → one `ParsedReturn` each.
+
+`check_workbook` is what intake calls per file; `check_workbooks` does the same for many files
+and validates all frames of one sheet type in ONE Great Expectations run (frames are
+concatenated with a `source` column; uniqueness expectations are per source), which is what
+keeps thousands of workbooks near the cost of reading them.
+
+Isolation: pre-flight limits bound what a parser can be made to read, so the normal path parses
+in-process. Pass `sandbox=Sandbox(...)` to parse each file in a forked child with a wall-clock
+timeout and an address-space limit (RLIMIT_AS) — robust against hostile files, at the cost of a
+fork per file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import multiprocessing
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from transforms import cells
+from transforms.catalogue import make_finding
+from transforms.findings import Finding, ParsedReturn
+from transforms.parse import Parsed, london_today, parse_workbook
+from transforms.preflight import DEFAULT_LIMITS, Limits, preflight
+from transforms.rules import NoPriorData, PriorData, sheet_rules
+from transforms.spec import Spec, default_spec
+from transforms.suites import build_suites, load_suite_files, quarter_column
+
+__all__ = ["NoPriorData", "PriorData", "Sandbox", "check_workbook", "check_workbooks",
+           "run_suite"]
+
+log = logging.getLogger(__name__)
+
+# Findings from reading a cell make GX findings on the same cell redundant.
+_CELL_CODES = {"V-COUNT", "V-INT", "V-DATE", "V-FORMULA-NO-VALUE", "V-EXCEL-ERROR"}
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """Parse each file in a forked child bounded in wall-clock time and address space."""
+
+    timeout_s: float = 60.0
+    memory_bytes: int = 2_000_000_000
+
+
+def check_workbook(
+    path: Path,
+    *,
+    spec: Spec | None = None,
+    today: dt.date | None = None,
+    prior: PriorData | None = None,
+    original_name: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    sandbox: Sandbox | None = None,
+) -> ParsedReturn:
+    """One workbook checked per the specification; never raises on bad input.
+
+    `today` (default: today in Europe/London) bounds "Date completed"; `prior` supplies last
+    quarter for cross-quarter rules (default: none, so those rules are skipped);
+    `original_name` is the submitter's file name when `path` is an archived copy.
+    """
+    return check_workbooks([(Path(path), original_name)], spec=spec, today=today, prior=prior,
+                           limits=limits, sandbox=sandbox)[0]
+
+
+def check_workbooks(
+    files: Iterable[Path | tuple[Path, str | None]],
+    *,
+    spec: Spec | None = None,
+    today: dt.date | None = None,
+    prior: PriorData | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    sandbox: Sandbox | None = None,
+) -> list[ParsedReturn]:
+    """Many workbooks checked, in the order given, with one GX run per sheet type."""
+    spec = spec or default_spec()
+    today = today or london_today()
+    prior = prior or NoPriorData()
+    parsed: list[Parsed] = []
+    for item in files:
+        path, name = (item, None) if isinstance(item, Path) else (Path(item[0]), item[1])
+        parsed.append(_read_one(path, name, spec, today, limits, sandbox))
+    _gx_stage(parsed, spec)
+    for p in parsed:
+        _rules_stage(p, spec, prior)
+    return [p.result for p in parsed]
+
+
+# ---------------------------------------------------------------- reading
+def _read_one(path: Path, name: str | None, spec: Spec, today: dt.date, limits: Limits,
+              sandbox: Sandbox | None) -> Parsed:
+    """Pre-flight, then parse unless pre-flight found an error."""
+    file_name = name or path.name
+    findings = preflight(path, original_name=name, limits=limits)
+    if any(f.severity == "error" for f in findings):
+        return Parsed(result=ParsedReturn(file_name=file_name, findings=findings))
+    if sandbox is None:
+        parsed = parse_workbook(path, spec=spec, today=today, original_name=name, limits=limits)
+    else:
+        parsed = _parse_sandboxed(path, sandbox, spec=spec, today=today, original_name=name,
+                                  limits=limits)
+    parsed.result.findings[:0] = findings
+    return parsed
+
+
+def _sandbox_child(conn: Any, path: Path, memory: int, kwargs: dict[str, Any]) -> None:
+    import resource
+
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        conn.send(parse_workbook(path, **kwargs))
+    except MemoryError:
+        conn.send(None)
+    finally:
+        conn.close()
+
+
+def _parse_sandboxed(path: Path, sandbox: Sandbox, **kwargs: Any) -> Parsed:
+    """`parse_workbook` in a forked child; a timeout or memory blow-up becomes a finding."""
+    ctx = multiprocessing.get_context("fork")
+    receiver, sender = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_sandbox_child, args=(sender, path, sandbox.memory_bytes, kwargs))
+    proc.start()
+    sender.close()
+    result: Parsed | None = None
+    detail = f"reading it took longer than {sandbox.timeout_s:g} seconds"
+    try:
+        if receiver.poll(sandbox.timeout_s):
+            result = receiver.recv()
+            detail = "reading it needed more memory than a return can"
+    except (EOFError, OSError):
+        detail = "reading it needed more memory than a return can"
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join()
+        receiver.close()
+    if result is not None:
+        return result
+    name = kwargs.get("original_name") or path.name
+    return Parsed(result=ParsedReturn(file_name=name, findings=[
+        make_finding("P-TOO-LARGE", detail=detail)]))
+
+
+# ---------------------------------------------------------------- Great Expectations
+_GX_CACHE: dict[int, tuple[Any, dict[str, Any]]] = {}
+
+
+def _gx_suites(spec: Spec) -> tuple[Any, dict[str, Any]]:
+    """(batch definition, suites by sheet) in an ephemeral context, built once per process.
+
+    The default spec uses the committed `expectations/*.json`; another spec gets suites built
+    from it. Every loaded suite must keep every expectation (GX drops invalid ones silently).
+    """
+    key = id(spec)
+    if key in _GX_CACHE:
+        return _GX_CACHE[key]
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False,
+                                                         metric_calculations=False)
+    source = context.data_sources.add_pandas("returns")
+    batch_def = source.add_dataframe_asset("sheet").add_batch_definition_whole_dataframe("all")
+    raw = load_suite_files() if spec is default_spec() else build_suites(spec)
+    suites = {}
+    for name, data in raw.items():
+        suite = gx.ExpectationSuite(**data)
+        if len(suite.expectations) != len(data["expectations"]):
+            raise RuntimeError(f"GX dropped expectations from suite {name}")
+        suites[name] = suite
+    _GX_CACHE[key] = (batch_def, suites)
+    return _GX_CACHE[key]
+
+
+def validation_frame(parsed: Parsed, sheet: str, source: str, spec: Spec) -> pd.DataFrame:
+    """The typed frame plus what the suite compares with: source, Cover values, quarters."""
+    frame = parsed.result.sheets[sheet].copy()
+    cover = parsed.result.cover
+    frame.insert(0, "source", source)
+    qe = cover.quarter_end.isoformat() if cover.quarter_end else None
+    frame["quarter_end"] = pd.Series([qe] * len(frame), index=frame.index, dtype="str")
+    done = pd.Timestamp(cover.date_completed) if cover.date_completed else pd.NaT
+    frame["cover_date_completed"] = pd.Series([done] * len(frame), index=frame.index,
+                                              dtype="datetime64[ns]")
+    for column in spec.returns.sheet_columns(sheet):
+        if column.inside_quarter:
+            ends = frame[column.name].dt.to_period("Q-DEC").dt.end_time
+            frame[quarter_column(column.name)] = ends.dt.strftime("%Y-%m-%d").astype("str")
+    return frame
+
+
+def run_suite(sheet: str, frame: pd.DataFrame, spec: Spec | None = None) -> pd.DataFrame:
+    """Failures of one sheet's suite: one row per (source, excel_row, rule).
+
+    `frame` may hold many workbooks' rows (distinguished by `source`). Columns: source,
+    excel_row, rule, severity (error/warning), column, expected, detail. Values found are
+    not returned (they may be child-level); take them from the frame by row.
+    """
+    columns = ["source", "excel_row", "rule", "severity", "column", "expected", "detail"]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    batch_def, suites = _gx_suites(spec or default_spec())
+    batch = batch_def.get_batch(batch_parameters={"dataframe": frame})
+    result = batch.validate(suites[sheet], result_format={
+        "result_format": "COMPLETE",
+        "unexpected_index_column_names": ["source", "excel_row"],
+        "exclude_unexpected_values": True,
+        "return_unexpected_index_query": False,
+        "partial_unexpected_count": 0,
+    })
+    rows = []
+    for res in result.results:
+        info = res.exception_info or {}
+        if info.get("raised_exception"):
+            raise RuntimeError(f"GX expectation {res.expectation_config.type} on {sheet} "
+                               f"failed to run: {info.get('exception_message')}")
+        if res.success:
+            continue
+        meta = res.expectation_config.meta or {}
+        severity = "warning" if str(res.expectation_config.severity).lower().endswith(
+            "warning") else "error"
+        for src, row in _index_pairs(res.result.get("unexpected_index_list") or []):
+            rows.append({"source": src, "excel_row": row, "rule": meta["rule"],
+                         "severity": severity, "column": meta.get("column"),
+                         "expected": meta.get("expected"), "detail": meta.get("detail")})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _index_pairs(index_list: list[Any]) -> list[tuple[str, int]]:
+    """(source, excel_row) pairs from GX's unexpected index list, whichever shape it takes."""
+    pairs = []
+    for entry in index_list:
+        src, row = entry["source"], entry["excel_row"]
+        if isinstance(row, list):
+            pairs.extend((str(s), int(r)) for s, r in zip(src, row, strict=True))
+        else:
+            pairs.append((str(src), int(row)))
+    return pairs
+
+
+def _gx_stage(parsed: list[Parsed], spec: Spec) -> None:
+    """One GX run per sheet type over every workbook's frame; findings go to each workbook."""
+    by_sheet: dict[str, list[pd.DataFrame]] = {}
+    for i, p in enumerate(parsed):
+        for sheet in p.result.sheets:
+            by_sheet.setdefault(sheet, []).append(validation_frame(p, sheet, str(i), spec))
+    for sheet, frames in by_sheet.items():
+        frame = pd.concat(frames, ignore_index=True)
+        try:
+            failures = run_suite(sheet, frame, spec)
+        except Exception as exc:  # noqa: BLE001 - a checking fault must reject, not crash
+            log.error("GX validation of %s failed: %s", sheet, type(exc).__name__)
+            for src in {f["source"].iloc[0] for f in frames}:
+                parsed[int(src)].result.findings.append(make_finding(
+                    "P-UNREADABLE", detail="the checks on sheet "
+                                           f"{sheet} could not be completed"))
+            continue
+        for failure in failures.itertuples(index=False):
+            p = parsed[int(failure.source)]
+            finding = _gx_finding(p, sheet, failure)
+            if finding is not None:
+                p.result.findings.append(finding)
+
+
+def _gx_finding(p: Parsed, sheet: str, failure: Any) -> Finding | None:
+    """A located finding for one GX failure, or None when another finding already covers it."""
+    layout = p.layouts[sheet]
+    row, column = int(failure.excel_row), failure.column
+    if column in layout.missing:
+        return None
+    if any(f.rule in _CELL_CODES and f.sheet == layout.title and f.row == row
+           and f.column == column for f in p.result.findings):
+        return None
+    raw = p.raw_values.get(sheet, {}).get((row, column))
+    return make_finding(
+        failure.rule, severity=failure.severity, sheet=layout.title,
+        cell=layout.cell(column, row), row=row, column=column, value=cells.display(raw),
+        expected=failure.expected, detail=failure.detail)
+
+
+# ---------------------------------------------------------------- pandas rules
+def _rules_stage(p: Parsed, spec: Spec, prior: PriorData) -> None:
+    for sheet, frame in p.result.sheets.items():
+        try:
+            p.result.findings.extend(
+                sheet_rules(sheet, frame, p.layouts[sheet], spec, p.result.cover, prior))
+        except Exception as exc:  # noqa: BLE001 - a checking fault must reject, not crash
+            log.error("rules on %s failed: %s", sheet, type(exc).__name__)
+            p.result.findings.append(make_finding(
+                "P-UNREADABLE", detail=f"the checks on sheet {sheet} could not be completed"))
