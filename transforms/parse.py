@@ -171,6 +171,9 @@ def parse_workbook(
             _parse_open_workbook(wb, parsed, spec, today or london_today(), limits)
         finally:
             wb.close()
+    except MemoryError:
+        result.findings.append(make_finding(
+            "P-TOO-LARGE", detail="reading it needed more memory than a return can"))
     except Exception as exc:  # noqa: BLE001 - a hostile or damaged file must not crash intake
         result.findings.append(make_finding(
             "P-UNREADABLE", detail=f"the workbook's contents are damaged: {type(exc).__name__}"))
