@@ -34,14 +34,15 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
+def atomic_write(path: Path, write: Callable[[Path], object], suffix: str = ".tmp") -> Path:
     """Call `write(tmp)` on a temporary path beside `path`, then move it into place.
 
-    If `write` raises, the temporary file is removed and `path` is left as it was.
+    If `write` raises, the temporary file is removed and `path` is left as it was. `suffix`
+    is the temporary file's ending, for writers that insist on one (openpyxl: `.xlsx`).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     os.close(fd)
     tmp = Path(name)
     try:

@@ -8,13 +8,12 @@ send back — and the file is replaced atomically so a crash never leaves half a
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 
 from openpyxl.utils import column_index_from_string
 
+from transforms.atomic import atomic_write
 from transforms.findings import Finding, ParsedReturn
 
 HEADERS = ["severity", "sheet", "cell or row", "value found", "expected", "rule code",
@@ -117,16 +116,5 @@ def write_feedback_workbook(parsed: ParsedReturn, path: Path,
 
 
 def _save_atomically(wb: object, path: Path) -> Path:
-    """Temp file in the same folder, fsync, then os.replace over the target."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".feedback-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            wb.save(fh)  # type: ignore[attr-defined]
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Save through a temporary file beside `path`: a crash leaves the old feedback intact."""
+    return atomic_write(path, wb.save, suffix=".xlsx")  # type: ignore[attr-defined]

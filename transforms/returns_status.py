@@ -6,17 +6,15 @@ annex agree with what intake recorded.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 
+from transforms.atomic import atomic_write
 from transforms.findings import (
     STATUS_ACCEPTED,
     STATUS_REJECTED,
@@ -101,24 +99,16 @@ def safe_cell(value: Any) -> str:
 
 
 def write_csv_atomic(frame: pd.DataFrame, path: Path) -> Path:
-    """Write `frame` as UTF-8 CSV, every cell neutralised, via temp file + fsync + rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+    """Write `frame` as UTF-8 CSV, every cell neutralised, atomically."""
+
+    def write(tmp: Path) -> None:
+        with tmp.open("w", encoding="utf-8", newline="") as fh:
             writer = csv.writer(fh, lineterminator="\n")
             writer.writerow([safe_cell(c) for c in frame.columns])
             for row in frame.itertuples(index=False, name=None):
                 writer.writerow([safe_cell(v) for v in row])
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-    return path
+
+    return atomic_write(Path(path), write)
 
 
 def write_returns_csv(frame: pd.DataFrame, path: Path) -> Path:

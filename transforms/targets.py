@@ -9,14 +9,13 @@ docs/measures.md.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from transforms.atomic import atomic_write_text
 from transforms.measures import ALL, compute_measures
 from transforms.quarters import quarter_range, shift_quarters
 from transforms.spec import MeasureDef, Spec
@@ -304,18 +303,6 @@ def measures_csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_measures_csv(frame: pd.DataFrame, path: Path | str) -> Path:
-    """Write measures.csv atomically (temp file in the same folder, fsync, os.replace)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write measures.csv atomically (a crash leaves the previous file intact)."""
     text = measures_csv_frame(frame).to_csv(index=False, lineterminator="\n")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_text(Path(path), text)
