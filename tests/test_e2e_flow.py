@@ -1,0 +1,91 @@
+"""The quarterly Prefect flow on the filed sample: files, figures and documents.
+
+Runs the real flow (session Prefect harness) on the sample partnership filed through the
+real intake, then opens every document in LibreOffice and reads the PDF text back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pandas as pd
+import pytest
+
+from transforms.preview import office_binary, pdf_text, to_pdf
+from transforms.quarters import quarter_label
+
+pytestmark = [pytest.mark.e2e, pytest.mark.prefect]
+QUARTER = dt.date(2022, 9, 30)
+
+
+@pytest.fixture(scope="module")
+def flow_outputs(prefect_harness, sample_store):
+    from flows.quarterly import quarterly_flow
+
+    paths = quarterly_flow(quarter_end=QUARTER, inbox=sample_store["inbox"],
+                           output=sample_store["output"], now=sample_store["now"],
+                           stable_wait=0.0, run_intake=False)
+    return {k: v for k, v in paths.items()}
+
+
+def test_every_output_file_is_written(flow_outputs, sample_store):
+    out = sample_store["output"] / QUARTER.isoformat()
+    names = {p.name for p in out.iterdir() if not p.name.startswith(".")}
+    assert {"Data_Summary_2022-09-30.docx", "Data_Summary_2022-09-30.xlsx",
+            "Data_Summary_2022-09-30_public.docx", "Data_Summary_2022-09-30_public.xlsx",
+            "measures.csv", "returns.csv"} <= names
+
+
+def test_measures_csv_follows_the_contract(flow_outputs, sample_store):
+    frame = pd.read_csv(flow_outputs["measures_csv"], dtype=str, keep_default_na=False)
+    assert list(frame.columns[:16]) == [
+        "measure_id", "quarter_end", "breakdown", "numerator", "denominator", "value", "unit",
+        "target", "trajectory", "rag", "trend", "trend_year", "signal", "excluded", "pending",
+        "reason"]
+    keys = list(zip(frame["measure_id"], frame["quarter_end"], frame["breakdown"], strict=True))
+    assert keys == sorted(keys)
+    assert frame["quarter_end"].max() == "2022-09-30"
+    assert set(frame["rag"]) <= {"", "Green", "Amber", "Red", "Not rated"}
+    blank = frame[frame["value"] == ""]
+    assert (blank["reason"] != "").all(), "every blank value says why"
+
+
+def test_returns_csv_lists_every_workbook_received(flow_outputs, sample_store):
+    frame = pd.read_csv(flow_outputs["returns_csv"], dtype=str, keep_default_na=False)
+    assert list(frame.columns) == ["file", "sha256", "submitter", "quarter_end", "status",
+                                   "errors", "warnings", "late", "revision", "received_at"]
+    delivered = {d.file.name for d in sample_store["sample"].deliveries}
+    assert set(frame["file"]) == delivered
+    assert set(frame["late"]) <= {"true", "false"} and "true" in set(frame["late"])
+    assert set(frame["status"]) <= {"accepted", "accepted with warnings", "rejected",
+                                    "superseded"}
+
+
+def _flat(text: str) -> str:
+    return re.sub(r"\s+", " ", text)
+
+
+@pytest.mark.office
+@pytest.mark.skipif(office_binary() is None, reason="LibreOffice not installed")
+def test_documents_open_in_libreoffice_and_say_the_right_things(flow_outputs, sample_store,
+                                                                tmp_path):
+    measures = pd.read_csv(flow_outputs["measures_csv"], dtype=str, keep_default_na=False)
+    h01 = measures[(measures["measure_id"] == "H01") & (measures["breakdown"] == "all")
+                   & (measures["quarter_end"] == QUARTER.isoformat())].iloc[0]
+    h01_text = f"{float(h01['value']):.1f}%"
+    updates = sample_store["truth"]["Progress"]
+    updates = updates[pd.to_datetime(updates["quarter_end"]).dt.date == QUARTER]
+    tricky = [u for u in updates["progress_update"].dropna() if u.startswith("=")
+              or "&" in u or "<" in u]
+    for key in ("docx", "public_docx", "xlsx", "public_xlsx"):
+        pdf = to_pdf(flow_outputs[key], tmp_path)
+        text = _flat(pdf_text(pdf))
+        assert "Data Summary" in text, key
+        if key.endswith("docx"):
+            assert quarter_label(QUARTER) in text, key
+            assert h01_text in text, (key, h01_text)
+    docx_text = _flat(pdf_text(to_pdf(flow_outputs["docx"], tmp_path)))
+    assert tricky, "the sample should carry updates with & < or a leading ="
+    for update in tricky:
+        assert _flat(update) in docx_text, update
