@@ -17,7 +17,7 @@ demo: setup
 	$(UV) run datasummary demo
 
 test: setup
-	$(UV) run pytest
+	$(UV) run pytest -n auto
 
 lint: setup
 	$(UV) run ruff check .
