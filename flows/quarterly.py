@@ -73,6 +73,7 @@ def one_run_per_quarter(quarter_end: dt.date) -> Iterator[None]:
     import httpx
     from prefect import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+    from prefect.concurrency._asyncio import ConcurrencySlotAcquisitionError
     from prefect.concurrency.sync import concurrency
     from prefect.exceptions import ObjectAlreadyExists
 
@@ -83,8 +84,9 @@ def one_run_per_quarter(quarter_end: dt.date) -> Iterator[None]:
     with ExitStack() as stack:
         try:
             stack.enter_context(concurrency(name, occupy=1, max_retries=0, strict=True))
-        except httpx.HTTPStatusError as exc:
-            if exc.response.status_code == 423:
+        except ConcurrencySlotAcquisitionError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, httpx.HTTPStatusError) and cause.response.status_code == 423:
                 raise QuarterAlreadyRunning(
                     f"A run for quarter {quarter_end.isoformat()} is already running; "
                     "this one was not started. Wait for it to finish (or approve it).") from None

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 
 from transforms.quarters import QUARTER_END_MONTHS, due_date, quarter_end_for, shift_quarters
 
-#: Years used to turn "days after a quarter end" into days of the month. A leap year and a
-#: common one: an offset whose day of month differs between them cannot be one cron line.
-_REFERENCE_YEARS = (2021, 2024)
+#: Years used to turn "days after a quarter end" into days of the month: 2023 is followed by a
+#: leap February (31 Dec 2023 + n), 2021 is not; a day that differs cannot be one cron line.
+_REFERENCE_YEARS = (2021, 2023)
 
 
 def _run_dates(offset_days: int, year: int) -> list[dt.date]:
