@@ -239,3 +239,21 @@ def test_a_bad_quarter_is_a_clear_error(fakes):
     with pytest.raises(Exception, match="not a quarter end"):
         quarterly_flow(**_kwargs(fakes, dt.date(2026, 9, 29)))
     assert not (fakes / "output" / "2026-09-29").exists()
+
+
+def test_approved_documents_are_emailed_when_smtp_is_configured(fakes, smtp_server,
+                                                                monkeypatch):
+    from flows.quarterly import quarterly_flow
+
+    port, inbox = smtp_server
+    monkeypatch.setenv("DATASUMMARY_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("DATASUMMARY_SMTP_PORT", str(port))
+    monkeypatch.setenv("DATASUMMARY_SMTP_TO", "cog@example.org")
+    monkeypatch.setenv("DATASUMMARY_PUBLISH_DIR", str(fakes / "cog"))
+    quarterly_flow(**_kwargs(fakes, dt.date(2025, 3, 31), approve=True, approved_by="J. A."))
+    assert (fakes / "cog" / "2025-03-31" / "Data_Summary_2025-03-31.docx").exists()
+    [(to, msg)] = inbox.messages
+    assert to == ["cog@example.org"]
+    assert "Quarter 4 2024/25" in msg["Subject"]
+    names = sorted(part.get_filename() for part in msg.iter_attachments())
+    assert names == ["Data_Summary_2025-03-31.docx", "Data_Summary_2025-03-31.xlsx"]
