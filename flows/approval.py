@@ -108,7 +108,8 @@ def record_decision(settings: Settings, quarter_end: dt.date, version: str, run_
         engine.dispose()
 
 
-@task(name="E-mail the documents to COG", cache_policy=NO_CACHE)
+@task(name="E-mail the documents to COG", cache_policy=NO_CACHE, retries=2,
+      retry_delay_seconds=[5, 30], retry_condition_fn=is_transient_io_error)
 def email_documents(quarter_end: dt.date, published: dict[str, Path]) -> int:
     """Send the internal pack when SMTP is configured (0 messages and no error otherwise)."""
     from transforms.notify import SmtpConfig, send_email

@@ -76,7 +76,8 @@ def write_reminder_files(frame: pd.DataFrame, out_dir: Path, quarter_end: dt.dat
     return write_reminders(frame, out_dir, quarter_end, today)
 
 
-@task(name="E-mail the reminders", cache_policy=NO_CACHE)
+@task(name="E-mail the reminders", cache_policy=NO_CACHE, retries=2,
+      retry_delay_seconds=[5, 30], retry_condition_fn=is_transient_io_error)
 def email_reminder_messages(frame: pd.DataFrame, quarter_end: dt.date, today: dt.date) -> int:
     """A digest to the BIU and one message per submitter with a contact, if SMTP is set."""
     from transforms.notify import SmtpConfig, email_reminders
