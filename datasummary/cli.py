@@ -53,6 +53,22 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--approve", action="store_true", help="mark the documents issued")
     r.add_argument("--stable-wait", type=float, default=2.0)
 
+    s = sub.add_parser("serve", help="register the scheduled deployments and run them "
+                                     "(needs a Prefect server: PREFECT_API_URL)")
+    s.add_argument("--inbox", type=Path, default=None)
+    s.add_argument("--output", type=Path, default=None)
+    s.add_argument("--db-url", default=None)
+    s.add_argument("--intake-minutes", type=float, default=None,
+                   help="minutes between intake runs (default 10, DATASUMMARY_INTAKE_MINUTES)")
+
+    ch = sub.add_parser("chase", help="list (and e-mail, if SMTP is set) returns not yet "
+                                      "accepted for the quarter whose deadline is nearest")
+    ch.add_argument("--quarter", type=_quarter, default=None,
+                    help="quarter end (default: the quarter whose deadline is nearest)")
+    ch.add_argument("--inbox", type=Path, default=None)
+    ch.add_argument("--output", type=Path, default=None)
+    ch.add_argument("--db-url", default=None)
+
     d = sub.add_parser("demo", help="generate sample returns and run the pipeline on them")
     d.add_argument("--dir", type=Path, default=Path("output") / "demo",
                    help="a fresh folder for the demo (replaced if it holds an earlier demo)")
@@ -64,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     quiet_environment()
     handler = {"templates": _templates, "check": _check, "intake": _intake, "run": _run,
-               "demo": _demo}[args.command]
+               "demo": _demo, "serve": _serve, "chase": _chase}[args.command]
     return handler(args)
 
 
@@ -78,9 +94,8 @@ def _templates(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from transforms.feedback import feedback_text
-    from transforms.validate import check_workbook
-
     from transforms.findings import STATUS_REJECTED
+    from transforms.validate import check_workbook
 
     if not args.file.is_file():
         print(f"{args.file}: no such file", file=sys.stderr)
@@ -113,6 +128,39 @@ def _run(args: argparse.Namespace) -> int:
                            db_url=args.db_url, approve=args.approve,
                            stable_wait=args.stable_wait)
     for path in paths.values():
+        print(path)
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import os
+
+    from datasummary.settings import Settings
+    from flows.serve import serve
+
+    if not os.environ.get("PREFECT_API_URL"):
+        from prefect.settings import PREFECT_API_URL
+
+        if not PREFECT_API_URL.value():
+            print("serve needs a running Prefect server: start one with "
+                  "`prefect server start --host 127.0.0.1` and set PREFECT_API_URL "
+                  "(see docs/operations.md)", file=sys.stderr)
+            return 2
+    settings = Settings(inbox=(args.inbox or default_inbox()).resolve(),
+                        output=(args.output or default_output()).resolve(),
+                        db_url=args.db_url)
+    serve(settings, args.intake_minutes)
+    return 0
+
+
+def _chase(args: argparse.Namespace) -> int:
+    from flows.chase import chase_flow
+
+    files = chase_flow(quarter_end=args.quarter,
+                       inbox=(args.inbox or default_inbox()).resolve(),
+                       output=(args.output or default_output()).resolve(),
+                       db_url=args.db_url)
+    for path in files.values():
         print(path)
     return 0
 

@@ -13,7 +13,22 @@ from datasummary.settings import Settings
 from flows.common import engine_for
 
 
-@task(name="File new returns", cache_policy=NO_CACHE)
+def is_transient_io_error(task, task_run, state) -> bool:
+    """Retry condition: only I/O errors (a share briefly away, a file locked) are retried.
+
+    A ValueError, a bad template or a programming error fails at once: retrying cannot help.
+    """
+    try:
+        state.result()
+    except OSError:
+        return True
+    except BaseException:
+        return False
+    return False
+
+
+@task(name="File new returns", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 10],
+      retry_condition_fn=is_transient_io_error)
 def file_new_returns(settings: Settings, now: dt.datetime | None, stable_wait: float):
     """Archive, check, record and give feedback on every new workbook in the inbox."""
     from transforms.intake import run_intake

@@ -48,3 +48,35 @@ def sample_store(tmp_path_factory):
     yield {"sample": sample, "truth": load_truth(base / "sample"), "engine": engine,
            "inbox": inbox, "output": output, "results": results, "now": last}
     engine.dispose()
+
+
+class _SmtpInbox:
+    """What the local SMTP server received: (recipients, parsed message) pairs."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd API
+        import email
+        from email import policy
+
+        self.messages.append((list(envelope.rcpt_tos),
+                              email.message_from_bytes(envelope.content, policy=policy.default)))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server():
+    """A local SMTP server on 127.0.0.1 and a free port: (port, inbox with .messages)."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    handler = _SmtpInbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port, handler
+    controller.stop()

@@ -1,0 +1,259 @@
+"""Review and distribution, failure behaviour and one run per quarter, as real Prefect runs.
+
+The heavy steps are the fakes in tests/fake_steps.py (DATASUMMARY_QUARTERLY_STEPS); the flow,
+its tasks, the pause for input, the concurrency limit and the store writes are real.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+pytestmark = pytest.mark.prefect
+
+NOW = dt.datetime(2026, 10, 22, 6, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def fakes(monkeypatch, tmp_path, prefect_harness):
+    monkeypatch.setenv("DATASUMMARY_QUARTERLY_STEPS", "tests.fake_steps")
+    monkeypatch.setenv("DATASUMMARY_REVIEW_POLL_SECONDS", "1")
+    monkeypatch.delenv("FAKE_RENDER_FAIL", raising=False)
+    monkeypatch.delenv("DATASUMMARY_PUBLISH_DIR", raising=False)
+    monkeypatch.delenv("DATASUMMARY_SMTP_HOST", raising=False)
+    monkeypatch.delenv("DATASUMMARY_DB_URL", raising=False)
+    (tmp_path / "inbox").mkdir()
+    return tmp_path
+
+
+def _kwargs(base: Path, quarter: dt.date, **extra) -> dict:
+    return {"quarter_end": quarter, "inbox": base / "inbox", "output": base / "output",
+            "now": NOW, "run_intake": False} | extra
+
+
+def _store(base: Path) -> sa.Engine:
+    from datasummary.settings import Settings
+    from flows.common import engine_for
+
+    return engine_for(Settings(inbox=base / "inbox", output=base / "output"))
+
+
+def _events(base: Path) -> list[tuple[str, str]]:
+    from transforms.store.ledger import events
+
+    engine = _store(base)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(events.c.event, events.c.detail)).all()
+    engine.dispose()
+    return [tuple(r) for r in rows]
+
+
+def _issued(base: Path) -> list[tuple]:
+    from transforms.store.history import issued_reports
+
+    engine = _store(base)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(issued_reports.c.quarter_end, issued_reports.c.version,
+                                      issued_reports.c.approved_by,
+                                      issued_reports.c.comment)).all()
+    engine.dispose()
+    return [tuple(r) for r in rows]
+
+
+def _in_thread(fn, **kwargs):
+    out: dict = {}
+
+    def target():
+        try:
+            out["result"] = fn(**kwargs)
+        except BaseException as exc:  # noqa: BLE001 - handed back to the test
+            out["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    return thread, out
+
+
+def _paused_run(name: str, timeout: float = 60):
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:
+            runs = client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[name])))
+            paused = [r for r in runs if r.state and r.state.is_paused()]
+            if paused:
+                return paused[0]
+            time.sleep(0.5)
+    raise AssertionError(f"no paused run named {name}")
+
+
+def _artifact_keys(flow_run_id) -> set[str]:
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        arts = client.read_artifacts(artifact_filter=ArtifactFilter(
+            flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+    return {a.key for a in arts}
+
+
+def test_approve_flag_publishes_and_records(fakes):
+    from flows.quarterly import quarterly_flow
+
+    q = dt.date(2026, 9, 30)
+    state = quarterly_flow(**_kwargs(fakes, q, approve=True, approved_by="J. Analyst"),
+                           return_state=True)
+    assert state.is_completed()
+    published = fakes / "output" / "published" / "2026-09-30"
+    names = sorted(p.name for p in published.iterdir())
+    assert names == ["Data_Summary_2026-09-30.docx", "Data_Summary_2026-09-30.xlsx",
+                     "Data_Summary_2026-09-30_public.docx", "Data_Summary_2026-09-30_public.xlsx"]
+    assert (published / "Data_Summary_2026-09-30.docx").read_text() == \
+        (fakes / "output" / "2026-09-30" / "Data_Summary_2026-09-30.docx").read_text()
+    assert not [p for p in published.iterdir() if p.name.startswith(".")]  # no temp files
+    assert _issued(fakes) == [(q, "1.0", "J. Analyst", "")]
+    assert [e for e, _ in _events(fakes)] == ["report approved"]
+    keys = _artifact_keys(state.state_details.flow_run_id)
+    assert {"data-summary", "measures", "report-docx", "report-xlsx", "review-decision"} <= keys
+
+
+def test_draft_without_approval_publishes_nothing_and_does_not_wait(fakes):
+    from flows.quarterly import quarterly_flow
+
+    start = time.monotonic()
+    paths = quarterly_flow(**_kwargs(fakes, dt.date(2026, 6, 30)))
+    assert time.monotonic() - start < 60
+    assert paths["docx"].exists()
+    assert not (fakes / "output" / "published").exists()
+    assert _issued(fakes) == [] and _events(fakes) == []
+
+
+def test_review_approve_publishes_and_a_second_run_is_refused(fakes):
+    from prefect.flow_runs import resume_flow_run
+
+    from flows.quarterly import QuarterAlreadyRunning, quarterly_flow
+
+    q = dt.date(2026, 3, 31)
+    thread, out = _in_thread(quarterly_flow, **_kwargs(fakes, q, wait_for_review=True))
+    run = _paused_run("data-summary-2026-03-31")
+    assert not (fakes / "output" / "published").exists()   # nothing before the decision
+
+    # The same quarter while the first run waits: refused at once, not queued.
+    with pytest.raises(QuarterAlreadyRunning, match="already running"):
+        quarterly_flow(**_kwargs(fakes, q, approve=True))
+
+    resume_flow_run(run.id, run_input={"decision": "approve", "reviewer": "K. Reviewer",
+                                       "comment": "Fine to go"})
+    thread.join(60)
+    assert "error" not in out, out.get("error")
+    assert out["result"]["published_docx"].exists()
+    assert _issued(fakes) == [(q, "1.0", "K. Reviewer", "Fine to go")]
+    assert _events(fakes) == [("report approved",
+                               "2026-03-31 version 1.0 by K. Reviewer: Fine to go")]
+    # The slot is free again: a re-run for the quarter starts.
+    from flows.quarterly import quarterly_flow as again
+
+    assert again(**_kwargs(fakes, q))["docx"].exists()
+
+
+def test_review_send_back_publishes_nothing_and_records_the_comment(fakes):
+    from prefect.flow_runs import resume_flow_run
+
+    from flows.quarterly import quarterly_flow
+
+    q = dt.date(2025, 12, 31)
+    thread, out = _in_thread(quarterly_flow, **_kwargs(fakes, q, wait_for_review=True))
+    run = _paused_run("data-summary-2025-12-31")
+    resume_flow_run(run.id, run_input={"decision": "send back", "reviewer": "K. Reviewer",
+                                       "comment": "NHSG figure looks wrong"})
+    thread.join(60)
+    assert "error" not in out, out.get("error")
+    assert not (fakes / "output" / "published").exists()
+    assert not any(k.startswith("published_") for k in out["result"])
+    assert _issued(fakes) == []
+    assert _events(fakes) == [("report sent back",
+                               "2025-12-31 version 1.0 by K. Reviewer: NHSG figure looks wrong")]
+
+
+def test_report_failure_fails_the_run_keeps_previous_documents_and_rerun_completes(
+        fakes, monkeypatch):
+    from prefect import get_client
+
+    from flows.quarterly import quarterly_flow
+
+    q = dt.date(2025, 9, 30)
+    previous = fakes / "output" / "2025-09-30" / "Data_Summary_2025-09-30.docx"
+    previous.parent.mkdir(parents=True)
+    previous.write_text("issued last week")
+    monkeypatch.setenv("FAKE_RENDER_FAIL", "error")
+    state = quarterly_flow(**_kwargs(fakes, q), return_state=True)
+    assert state.is_failed()
+    assert previous.read_text() == "issued last week"
+    with get_client(sync_client=True) as client:
+        task_runs = client.read_task_runs()
+    failed = [t for t in task_runs if t.flow_run_id == state.state_details.flow_run_id
+              and t.state.is_failed()]
+    assert [t.name.split("-")[0] for t in failed] == ["Render Word and Excel documents"]
+    assert "rag_table" in failed[0].state.message  # the cause, visible in the UI
+    assert failed[0].run_count == 1   # a ValueError is not retried
+
+    monkeypatch.delenv("FAKE_RENDER_FAIL")
+    state = quarterly_flow(**_kwargs(fakes, q), return_state=True)
+    assert state.is_completed()
+    assert previous.read_text() == "docx 2025-09-30 version 1.0\n"
+
+
+def test_transient_io_error_is_retried(fakes, monkeypatch):
+    from flows.quarterly import quarterly_flow
+
+    monkeypatch.setenv("FAKE_RENDER_FAIL", "oserror-once")
+    q = dt.date(2025, 6, 30)
+    state = quarterly_flow(**_kwargs(fakes, q), return_state=True)
+    assert state.is_completed()
+    assert (fakes / "output" / "2025-06-30" / ".failed-once").exists()
+
+
+def test_retry_condition_only_for_io_errors():
+    from prefect.states import Completed, Failed
+
+    from flows.intake import is_transient_io_error
+
+    assert is_transient_io_error(None, None, Failed(data=OSError("share away")))
+    assert is_transient_io_error(None, None, Failed(data=PermissionError("locked")))
+    assert not is_transient_io_error(None, None, Failed(data=ValueError("bad template")))
+    assert not is_transient_io_error(None, None, Failed(data=KeyError("M01")))
+    assert not is_transient_io_error(None, None, Completed(data=1))
+
+
+def test_a_bad_quarter_is_a_clear_error(fakes):
+    from flows.quarterly import quarterly_flow
+
+    with pytest.raises(Exception, match="not a quarter end"):
+        quarterly_flow(**_kwargs(fakes, dt.date(2026, 9, 29)))
+    assert not (fakes / "output" / "2026-09-29").exists()
+
+
+def test_approved_documents_are_emailed_when_smtp_is_configured(fakes, smtp_server,
+                                                                monkeypatch):
+    from flows.quarterly import quarterly_flow
+
+    port, inbox = smtp_server
+    monkeypatch.setenv("DATASUMMARY_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("DATASUMMARY_SMTP_PORT", str(port))
+    monkeypatch.setenv("DATASUMMARY_SMTP_TO", "cog@example.org")
+    monkeypatch.setenv("DATASUMMARY_PUBLISH_DIR", str(fakes / "cog"))
+    quarterly_flow(**_kwargs(fakes, dt.date(2025, 3, 31), approve=True, approved_by="J. A."))
+    assert (fakes / "cog" / "2025-03-31" / "Data_Summary_2025-03-31.docx").exists()
+    [(to, msg)] = inbox.messages
+    assert to == ["cog@example.org"]
+    assert "Quarter 4 2024/25" in msg["Subject"]
+    names = sorted(part.get_filename() for part in msg.iter_attachments())
+    assert names == ["Data_Summary_2025-03-31.docx", "Data_Summary_2025-03-31.xlsx"]

@@ -1,0 +1,197 @@
+"""The deployments `datasummary serve` registers, executed by a real runner.
+
+`build_deployments` (the code behind `datasummary serve`) registers the three deployments
+against the session's test server; a `Runner` in a background thread executes runs in
+subprocesses, as `prefect.serve` does. The quarterly flow is the real one; its heavy steps
+are the fakes of tests/fake_steps.py, chosen through DATASUMMARY_QUARTERLY_STEPS (which the
+runner's subprocesses inherit). To run against the real steps after merging, drop that
+variable (and give the flow a store with accepted returns).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.prefect
+
+ROOT = Path(__file__).resolve().parent.parent
+UTC = dt.UTC
+
+
+@pytest.fixture(scope="module")
+def served(prefect_harness, tmp_path_factory):
+    """The deployments, registered and served by a runner thread for this module's tests."""
+    from prefect.runner import Runner
+
+    from datasummary.settings import Settings
+    from flows.serve import build_deployments
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("DATASUMMARY_QUARTERLY_STEPS", "tests.fake_steps")
+    mp.setenv("PYTHONPATH", str(ROOT))
+    mp.setenv("DATASUMMARY_REVIEW_POLL_SECONDS", "1")
+    mp.delenv("DATASUMMARY_SMTP_HOST", raising=False)
+    mp.delenv("DATASUMMARY_DB_URL", raising=False)
+    base = tmp_path_factory.mktemp("serve")
+    (base / "inbox").mkdir()
+    settings = Settings(inbox=base / "inbox", output=base / "output")
+    # A week between intakes: no scheduled intake falls inside the test.
+    deployments = build_deployments(settings, intake_minutes=7 * 24 * 60)
+    stop = threading.Event()
+    ready = threading.Event()
+    errors: list[BaseException] = []
+
+    async def main() -> None:
+        runner = Runner(name="datasummary-test", query_seconds=1, pause_on_shutdown=False)
+        for d in deployments:
+            await runner.aadd_deployment(d)
+
+        async def stopper() -> None:
+            while not stop.is_set():
+                await asyncio.sleep(0.2)
+            await runner.astop()
+
+        waiter = asyncio.create_task(stopper())
+        ready.set()
+        await runner.start()
+        await waiter
+
+    def target() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # noqa: BLE001 - reported by the fixture
+            errors.append(exc)
+            ready.set()
+
+    thread = threading.Thread(target=target, daemon=True, name="test-runner")
+    thread.start()
+    assert ready.wait(60), "runner did not start"
+    assert not errors, errors
+    yield base
+    stop.set()
+    thread.join(30)
+    mp.undo()
+
+
+def _artifacts(flow_run_id):
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        return client.read_artifacts(artifact_filter=ArtifactFilter(
+            flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+
+
+def test_deployments_are_registered_with_their_schedules(served):
+    from prefect import get_client
+
+    with get_client(sync_client=True) as client:
+        quarterly = client.read_deployment_by_name("quarterly-data-summary/quarterly-data-summary")
+        chase = client.read_deployment_by_name("chase-returns/chase-returns")
+        intake = client.read_deployment_by_name("intake/intake")
+    crons = [(s.schedule.cron, s.schedule.timezone) for s in quarterly.schedules]
+    assert crons == [("0 7 22 1,4,7,10 *", "Europe/London")]
+    assert sorted((s.schedule.cron, s.schedule.timezone) for s in chase.schedules) == [
+        ("0 9 14 1,4,7,10 *", "Europe/London"), ("0 9 22 1,4,7,10 *", "Europe/London")]
+    assert intake.schedules[0].schedule.interval == dt.timedelta(days=7)
+    assert quarterly.parameters["wait_for_review"] is True
+    assert quarterly.parameters["output"] == str(served / "output")
+    assert quarterly.entrypoint == "flows.quarterly.quarterly_flow"
+
+
+def test_registered_schedule_fires_at_seven_london_across_the_clock_change(served):
+    from prefect import get_client
+    from prefect.server.schemas.schedules import CronSchedule
+
+    with get_client(sync_client=True) as client:
+        dep = client.read_deployment_by_name("quarterly-data-summary/quarterly-data-summary")
+    sched = dep.schedules[0].schedule
+    server_side = CronSchedule(cron=sched.cron, timezone=sched.timezone, day_or=sched.day_or)
+    dates = asyncio.run(server_side.get_dates(n=2, start=dt.datetime(2026, 9, 1, tzinfo=UTC)))
+    assert [d.astimezone(UTC) for d in dates] == [
+        dt.datetime(2026, 10, 22, 6, 0, tzinfo=UTC), dt.datetime(2027, 1, 22, 7, 0, tzinfo=UTC)]
+
+
+def test_default_intake_interval_is_ten_minutes(monkeypatch):
+    from datasummary.settings import Settings
+    from flows.serve import build_deployments
+
+    monkeypatch.delenv("DATASUMMARY_INTAKE_MINUTES", raising=False)
+    intake = build_deployments(Settings(Path("inbox"), Path("output")))[0]
+    assert intake.name == "intake"
+    assert intake.schedules[0].schedule.interval == dt.timedelta(minutes=10)
+
+
+def test_quarterly_deployment_run_through_the_api(served):
+    from prefect import get_client
+    from prefect.deployments import run_deployment
+
+    start = time.monotonic()
+    run = run_deployment(
+        "quarterly-data-summary/quarterly-data-summary",
+        parameters={"quarter_end": "2026-09-30", "approve": True, "approved_by": "ops test",
+                    "run_intake": False, "now": "2026-10-22T06:00:00+00:00"},
+        timeout=150, poll_interval=1)
+    assert time.monotonic() - start < 150
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(run.id)
+    assert run.state.is_completed(), run.state
+    assert run.name == "data-summary-2026-09-30"
+    arts = {a.key: a for a in _artifacts(run.id)}
+    assert {"data-summary", "measures", "report-docx", "report-xlsx", "report-public-docx",
+            "report-public-xlsx", "report-measures-csv", "review-decision"} <= set(arts)
+    assert arts["data-summary"].type == "markdown"
+    assert "Quarter 2 2026/27" in arts["data-summary"].data
+    assert "rejected: 1" in arts["data-summary"].data
+    assert arts["measures"].type == "table"
+    # Prefect stores a link artifact as a markdown link: [text](uri).
+    assert arts["report-docx"].data.startswith("[Data_Summary_2026-09-30.docx](file://")
+    assert arts["report-docx"].data.endswith("/2026-09-30/Data_Summary_2026-09-30.docx)")
+    published = served / "output" / "published" / "2026-09-30" / "Data_Summary_2026-09-30.docx"
+    assert published.exists()
+
+
+def test_a_bad_quarter_through_the_api_fails_with_the_reason(served):
+    from prefect import get_client
+    from prefect.deployments import run_deployment
+
+    run = run_deployment(
+        "quarterly-data-summary/quarterly-data-summary",
+        parameters={"quarter_end": "2026-09-29", "run_intake": False}, timeout=150,
+        poll_interval=1)
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(run.id)
+    assert run.state.is_failed(), run.state
+    assert "not a quarter end" in run.state.message
+    assert not (served / "output" / "2026-09-29").exists()
+
+
+def test_scheduled_style_run_waits_for_review_and_resumes(served):
+    """The deployment's default (wait_for_review) pauses in the runner; approve resumes it."""
+    from prefect import get_client
+    from prefect.deployments import run_deployment
+    from prefect.flow_runs import resume_flow_run
+
+    run = run_deployment(
+        "quarterly-data-summary/quarterly-data-summary",
+        parameters={"quarter_end": "2026-06-30", "run_intake": False}, timeout=0)
+    deadline = time.monotonic() + 120
+    with get_client(sync_client=True) as client:
+        while not (state := client.read_flow_run(run.id).state).is_paused():
+            assert not state.is_final(), state
+            assert time.monotonic() < deadline, "never paused for review"
+            time.sleep(0.5)
+        published = served / "output" / "published" / "2026-06-30"
+        assert not published.exists()
+        resume_flow_run(run.id, run_input={"decision": "approve", "reviewer": "ops test"})
+        while not (state := client.read_flow_run(run.id).state).is_final():
+            assert time.monotonic() < deadline, "never finished after approval"
+            time.sleep(0.5)
+    assert state.is_completed(), state
+    assert (published / "Data_Summary_2026-06-30.docx").exists()
