@@ -7,7 +7,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: setup demo test lint preview clean
+.PHONY: setup demo test lint preview serve clean
 
 setup:
 	@test -x "$(UV)" || $(PYTHON) -m pip install --quiet --user uv
@@ -24,6 +24,9 @@ lint: setup
 
 preview: setup
 	$(UV) run python -m transforms.preview output/demo/output
+
+serve: setup
+	./scripts/serve.sh
 
 clean:
 	rm -rf output/demo .pytest_cache .ruff_cache

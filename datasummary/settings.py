@@ -23,9 +23,16 @@ QUIET_ENV = {
 
 
 def quiet_environment() -> None:
-    """Set the no-analytics environment (without overriding what the operator set)."""
+    """Set the no-analytics environment (without overriding what the operator set).
+
+    GX's INFO chatter (temporary docs folders, progress) is turned down to warnings so a
+    command's output is what the user asked for.
+    """
+    import logging
+
     for key, value in QUIET_ENV.items():
         os.environ.setdefault(key, value)
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True)
