@@ -195,3 +195,36 @@ def test_scheduled_style_run_waits_for_review_and_resumes(served):
             time.sleep(0.5)
     assert state.is_completed(), state
     assert (published / "Data_Summary_2026-06-30.docx").exists()
+
+
+def test_quarterly_deployment_runs_the_real_pipeline_on_the_sample(served, sample_store,
+                                                                   monkeypatch):
+    """The same deployment with the real steps, on the filed sample partnership."""
+    import pandas as pd
+    from prefect import get_client
+    from prefect.deployments import run_deployment
+
+    monkeypatch.delenv("DATASUMMARY_QUARTERLY_STEPS", raising=False)
+    run = run_deployment(
+        "quarterly-data-summary/quarterly-data-summary",
+        parameters={"quarter_end": "2022-09-30", "inbox": str(sample_store["inbox"]),
+                    "output": str(sample_store["output"]), "approve": False,
+                    "wait_for_review": False,
+                    "run_intake": False, "now": sample_store["now"].isoformat()},
+        timeout=300, poll_interval=2)
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(run.id)
+    assert run.state.is_completed(), run.state
+    assert run.name == "data-summary-2022-09-30"
+    arts = {a.key: a for a in _artifacts(run.id)}
+    assert {"data-summary", "measures", "report-docx", "report-xlsx", "report-public-docx",
+            "report-public-xlsx", "report-measures-csv", "report-returns-csv"} <= set(arts)
+    assert "Quarter 2 2022/23" in arts["data-summary"].data
+    csv = pd.read_csv(sample_store["output"] / "2022-09-30" / "measures.csv", dtype=str,
+                      keep_default_na=False)
+    h01 = csv[(csv["measure_id"] == "H01") & (csv["breakdown"] == "all")
+              & (csv["quarter_end"] == "2022-09-30")].iloc[0]
+    text = str(arts["measures"].data)
+    assert "H01" in text and h01["value"][:6] in text, "the table artifact shows measures.csv"
+    assert "AC0" not in text and "AC0" not in arts["data-summary"].data, \
+        "no child reference may reach an artifact"
