@@ -89,3 +89,29 @@ def test_documents_open_in_libreoffice_and_say_the_right_things(flow_outputs, sa
     assert tricky, "the sample should carry updates with & < or a leading ="
     for update in tricky:
         assert _flat(update) in docx_text, update
+
+
+def test_report_context_reads_the_milestone_results_the_measures_give(sample_store):
+    """Producer and consumer agree: each H01/S01 target date is Met / Not met as the figures say."""
+    from transforms.quarterly import gather, report_inputs
+    from transforms.report_context import target_milestone_rows
+    from transforms.spec import default_spec
+
+    spec = default_spec()
+    with sample_store["engine"].connect() as conn:
+        qd = gather(conn, spec, QUARTER, sample_store["now"])
+    inputs = report_inputs(qd, spec, public=False)
+    rows = target_milestone_rows(inputs, inputs.measures)
+    m = qd.measures
+    checked = 0
+    for measure in ("H01", "S01"):
+        for t in spec.measures.measure(measure).targets:
+            hit = m[(m["measure_id"] == measure) & (m["breakdown"] == "all")
+                    & (pd.to_datetime(m["quarter_end"]) == pd.Timestamp(t.date))]
+            value = hit["value"].iloc[0]
+            expected = "No value" if pd.isna(value) else (
+                "Met" if value >= t.value else "Not met")
+            [row] = [r for r in rows if r["id"] == measure and r["date_value"] == t.date]
+            assert row["met"] == expected, (measure, t.date, value, row)
+            checked += 1
+    assert checked == 4

@@ -326,6 +326,10 @@ def key_messages(inputs: ReportInputs, ms: pd.DataFrame) -> list[str]:
 
 
 # ------------------------------------------------------------------ tables
+RESULT_WORDS = {"met": "Met", "not met": "Not met", "no data": "No value",
+                "not yet due": "Not yet due"}
+
+
 def target_milestone_rows(inputs: ReportInputs, ms: pd.DataFrame) -> list[dict[str, Any]]:
     """Measure target milestones; in the public pack the value is the controlled one."""
     rows = []
@@ -333,17 +337,16 @@ def target_milestone_rows(inputs: ReportInputs, ms: pd.DataFrame) -> list[dict[s
     for rec in mr.to_dict("records") if len(mr) else []:
         mid = word(rec.get("measure_id"))
         m = _measure_def(inputs, mid)
-        d = as_date(rec.get("date"))
+        d = as_date(rec.get("milestone_date"))
         unit = m.unit if m else "percent"
         if inputs.public:
             row = _row(ms, mid, d) if d else None
             value = row["value"] if row else None
         else:
             value = cell(rec.get("value"), inputs.symbol)
-        met_raw = rec.get("met")
-        blank = met_raw is None or (not isinstance(met_raw, str) and pd.isna(met_raw))
-        met = "Not yet due" if d and d > inputs.quarter_end else (
-            "No value" if blank else ("Met" if as_bool(met_raw) else "Not met"))
+        result = word(rec.get("result"))
+        met = "Not yet due" if d and d > inputs.quarter_end else RESULT_WORDS.get(
+            result, "No value")
         rows.append({"measure": f"{mid} {m.name if m else ''}".strip(), "id": mid,
                      "date": long_date(d), "date_value": d,
                      "target": fmt_value(cell(rec.get("target"), inputs.symbol), unit),

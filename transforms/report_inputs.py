@@ -28,7 +28,9 @@ RETURN_COLUMNS = [
 EXPECTED_COLUMNS = ["code", "name", "kind", "status", "late", "received_at"]
 PROGRESS_COLUMNS = ["submitter", "action_id", "status", "progress_update", "completion_date"]
 MILESTONE_COLUMNS = ["id", "action", "due", "text", "status", "completion_date"]
-MILESTONE_RESULT_COLUMNS = ["measure_id", "date", "target", "value", "met"]
+# As transforms.targets.milestone_results gives them: result is met / not met / no data /
+# not yet due.
+MILESTONE_RESULT_COLUMNS = ["measure_id", "milestone_date", "target", "value", "result"]
 WARNING_COLUMNS = ["submitter", "file", "sheet", "location", "rule", "message", "note"]
 MISMATCH_COLUMNS = ["quarter_end", "child_ref", "found_in", "missing_from"]
 REVISION_COLUMNS = [
@@ -283,7 +285,7 @@ def example_inputs(public: bool = False, spec: Spec | None = None) -> ReportInpu
             ("not yet due", None)], strict=False)
     ], columns=MILESTONE_COLUMNS)
     milestone_results = pd.DataFrame([
-        ("H01", QE, 50.0, 62.5, True), ("S01", QE, 100.0, 7800.0 / 86, False),
+        ("H01", QE, 50.0, 62.5, "met"), ("S01", QE, 100.0, 7800.0 / 86, "not met"),
     ], columns=MILESTONE_RESULT_COLUMNS)
     warnings = pd.DataFrame([
         ("NHSG", "NHSG_Q2_2020.xlsx", "Health_Assessments", "row 14", "W-DATE-LATE",
