@@ -91,15 +91,43 @@ def test_documents_open_in_libreoffice_and_say_the_right_things(flow_outputs, sa
         assert _flat(update) in docx_text, update
 
 
-def test_report_context_reads_the_milestone_results_the_measures_give(sample_store):
+@pytest.fixture(scope="module")
+def gathered(sample_store):
+    from transforms.quarterly import gather
+    from transforms.spec import default_spec
+
+    with sample_store["engine"].connect() as conn:
+        return gather(conn, default_spec(), QUARTER, sample_store["now"])
+
+
+def test_gathered_frames_carry_the_columns_the_renderers_read(gathered):
+    from transforms import report_inputs as ri
+
+    qd = gathered
+    for name, frame, columns in (
+            ("measures", qd.measures, ri.MEASURE_COLUMNS),
+            ("returns", qd.returns, ri.RETURN_COLUMNS),
+            ("expected", qd.expected, ri.EXPECTED_COLUMNS),
+            ("progress", qd.progress, ri.PROGRESS_COLUMNS),
+            ("milestones", qd.milestones, ri.MILESTONE_COLUMNS),
+            ("milestone_results", qd.milestone_results, ri.MILESTONE_RESULT_COLUMNS),
+            ("warnings", qd.warnings, ri.WARNING_COLUMNS),
+            ("mismatches", qd.mismatches, ri.MISMATCH_COLUMNS),
+            ("revisions", qd.revisions, ri.REVISION_COLUMNS)):
+        missing = set(columns) - set(frame.columns)
+        assert not missing, f"{name} lacks {missing}"
+    assert len(qd.progress) and len(qd.milestones) and len(qd.expected) == 9
+    assert len(qd.mismatches), "the sample plants NHSG/CSW mismatches"
+
+
+def test_report_context_reads_the_milestone_results_the_measures_give(gathered):
     """Producer and consumer agree: each H01/S01 target date is Met / Not met as the figures say."""
-    from transforms.quarterly import gather, report_inputs
+    from transforms.quarterly import report_inputs
     from transforms.report_context import target_milestone_rows
     from transforms.spec import default_spec
 
     spec = default_spec()
-    with sample_store["engine"].connect() as conn:
-        qd = gather(conn, spec, QUARTER, sample_store["now"])
+    qd = gathered
     inputs = report_inputs(qd, spec, public=False)
     rows = target_milestone_rows(inputs, inputs.measures)
     m = qd.measures

@@ -407,7 +407,7 @@ def milestone_rows(inputs: ReportInputs) -> list[dict[str, str]]:
     mi = inputs.milestones
     for rec in mi.to_dict("records") if len(mi) else []:
         status = word(rec.get("status"))
-        rows.append({"id": word(rec.get("id")), "action": word(rec.get("action")),
+        rows.append({"id": word(rec.get("milestone_id")), "action": word(rec.get("action")),
                      "due": long_date(as_date(rec.get("due"))), "text": clean_text(rec.get("text")),
                      "status": status.capitalize() if status else "–",
                      "completed": long_date(as_date(rec.get("completion_date"))) or "–"})

@@ -27,7 +27,7 @@ RETURN_COLUMNS = [
 ]
 EXPECTED_COLUMNS = ["code", "name", "kind", "status", "late", "received_at"]
 PROGRESS_COLUMNS = ["submitter", "action_id", "status", "progress_update", "completion_date"]
-MILESTONE_COLUMNS = ["id", "action", "due", "text", "status", "completion_date"]
+MILESTONE_COLUMNS = ["milestone_id", "action", "due", "text", "status", "completion_date"]
 # As transforms.targets.milestone_results gives them: result is met / not met / no data /
 # not yet due.
 MILESTONE_RESULT_COLUMNS = ["measure_id", "milestone_date", "target", "value", "result"]
