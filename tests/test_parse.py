@@ -339,3 +339,11 @@ def test_written_workbook_has_what_we_think(tmp_path: Path) -> None:
     path = write_workbook(valid_sheets("CSW"), tmp_path / "r.xlsx")
     ws = openpyxl.load_workbook(path)["LAC_Starts"]
     assert ws["B2"].is_date
+
+
+def test_an_invalid_item_value_is_reported_once_not_again_as_a_blank(tmp_path: Path) -> None:
+    sheets = valid_sheets("NHSG")
+    sheets["CAMHS"][1][2] = "NA"          # row 2: started_treatment, value column C
+    result = _check(sheets, tmp_path)
+    at_c2 = [f for f in result.findings if f.sheet == "CAMHS" and f.cell == "C2"]
+    assert [f.rule for f in at_c2] == ["V-COUNT"], at_c2

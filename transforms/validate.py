@@ -290,10 +290,18 @@ def _gx_finding(p: Parsed, sheet: str, failure: Any) -> Finding | None:
 
 # ---------------------------------------------------------------- pandas rules
 def _rules_stage(p: Parsed, spec: Spec, prior: PriorData) -> None:
+    """Pandas rules per sheet; a cell already in error gets no second finding.
+
+    A count typed "NA" reads as no value: it is reported once, as the error it is, not again
+    as a blank value missing its note.
+    """
+    errored = {(f.sheet, f.cell) for f in p.result.findings if f.severity == "error" and f.cell}
     for sheet, frame in p.result.sheets.items():
         try:
             p.result.findings.extend(
-                sheet_rules(sheet, frame, p.layouts[sheet], spec, p.result.cover, prior))
+                f for f in sheet_rules(sheet, frame, p.layouts[sheet], spec, p.result.cover,
+                                       prior)
+                if not (f.cell and (f.sheet, f.cell) in errored))
         except Exception as exc:  # noqa: BLE001 - a checking fault must reject, not crash
             log.error("rules on %s failed: %s", sheet, type(exc).__name__)
             p.result.findings.append(make_finding(
