@@ -69,6 +69,7 @@ def test_fmt_value(value, unit, text):
 def test_n_of_d_keeps_the_symbol():
     assert fmt_n_of_d(25.0, 40.0) == "25 of 40"
     assert fmt_n_of_d("c", 41.0) == "c of 41"
+    assert fmt_n_of_d(None, 29.0) == "n = 29"  # a median: base only
     assert fmt_n_of_d(None, None) == ""
 
 

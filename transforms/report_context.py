@@ -116,10 +116,12 @@ def fmt_count(v: float | str | None) -> str:
 
 
 def fmt_n_of_d(n: float | str | None, d: float | str | None) -> str:
-    """'25 of 40'; blank when the measure has no numerator/denominator."""
+    """'25 of 40'; 'n = 29' for a median (a base but no numerator); blank with neither."""
     if n is None and d is None:
         return ""
-    return f"{fmt_count(n) or '–'} of {fmt_count(d) or '–'}"
+    if n is None:
+        return f"n = {fmt_count(d)}"
+    return f"{fmt_count(n)} of {fmt_count(d) or '–'}"
 
 
 def word(x: Any) -> str:
