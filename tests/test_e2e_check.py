@@ -54,3 +54,32 @@ def test_check_command_exit_codes(sample_store):
     no = subprocess.run([*cmd, str(bad.file)], capture_output=True, text=True, timeout=120)
     assert no.returncode == 1, no.stdout + no.stderr
     assert "rejected" in no.stdout.splitlines()[0]
+
+
+@pytest.mark.office
+def test_a_filled_template_saved_again_by_libreoffice_is_still_accepted(sample_store, tmp_path):
+    """What a lead using LibreOffice sends: the filled template, re-saved by Calc as .xlsx."""
+    import shutil
+
+    from transforms.preview import office_binary
+
+    office = office_binary()
+    if office is None:
+        pytest.skip("LibreOffice not installed")
+    last = max(d.quarter_end for d in sample_store["sample"].deliveries)
+    chosen = {d.submitter: d for d in sample_store["sample"].deliveries
+              if d.quarter_end == last and d.expected_status == STATUS_ACCEPTED}
+    src = tmp_path / "src"
+    src.mkdir()
+    for d in chosen.values():
+        shutil.copy(d.file, src / d.file.name)
+    out = tmp_path / "resaved"
+    subprocess.run([office, "--headless", f"-env:UserInstallation=file://{tmp_path}/profile",
+                    "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out),
+                    *sorted(str(p) for p in src.iterdir())],
+                   check=True, capture_output=True, timeout=300)
+    assert len(chosen) >= 8
+    for d in chosen.values():
+        parsed = check_workbook(out / d.file.name, today=dt.date(2023, 1, 31))
+        assert parsed.status == STATUS_ACCEPTED, (
+            d.file.name, [(f.rule, f.location()) for f in parsed.findings])
