@@ -13,7 +13,6 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
-from transforms.quarters import quarter_range
 from transforms.spec import Spec
 
 
@@ -35,11 +34,6 @@ class QuarterData:
     version: str
     generated_on: dt.date
     extra: dict = field(default_factory=dict)
-
-
-def report_quarters(spec: Spec, report_quarter: dt.date) -> list[dt.date]:
-    """Every quarter from the plan's first quarter to the report quarter."""
-    return quarter_range(spec.plan.first_quarter, report_quarter)
 
 
 def generated_on(returns: pd.DataFrame, report_quarter: dt.date) -> dt.date:
@@ -111,7 +105,8 @@ def gather(conn: sa.Connection, spec: Spec, quarter_end: dt.date, now: dt.dateti
     data = accepted_data(conn, spec.returns)
     frame = measures_table(data, spec, quarter_end, spec.plan.first_quarter)
     public = disclosure.public_measures(frame, spec)
-    returns = returns_frame(conn, up_to=quarter_end)
+    # "every workbook received up to this run" (outputs.md): all of them, whatever quarter.
+    returns = returns_frame(conn)
     expected = expected_returns(conn, quarter_end, now, spec)
     progress_all = data["Progress"]
     progress = progress_all[progress_all["quarter_end"] == pd.Timestamp(quarter_end)]
