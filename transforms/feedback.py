@@ -93,7 +93,7 @@ def write_feedback_workbook(parsed: ParsedReturn, path: Path,
                             status_line: str | None = None) -> Path:
     """The feedback as an xlsx at `path`: status line, then the table of problems."""
     import openpyxl
-    from openpyxl.styles import Font
+    from openpyxl.styles import Alignment, Font
 
     wb = openpyxl.Workbook()
     ws = wb.active
@@ -109,9 +109,15 @@ def write_feedback_workbook(parsed: ParsedReturn, path: Path,
                 [f.severity, f.sheet or "", where, f.value or "", f.expected or "", f.rule,
                  f.message], start=1):
             _put_text(ws, r, col, value)
-    for letter, width in zip("ABCDEFG", (9, 20, 12, 24, 40, 20, 90), strict=True):
+            ws.cell(row=r, column=col).alignment = Alignment(wrap_text=True, vertical="top")
+    for letter, width in zip("ABCDEFG", (9, 18, 10, 20, 32, 16, 60), strict=True):
         ws.column_dimensions[letter].width = width
     ws.freeze_panes = "A4"
+    # Printed, the list fits the page width (landscape) and runs on over as many pages as needed.
+    ws.page_setup.orientation = "landscape"
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
     return _save_atomically(wb, Path(path))
 
 
