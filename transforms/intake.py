@@ -278,38 +278,65 @@ class _Intake:
         self.feedback_writer, self.feedback_text = feedback_writer, feedback_text
         self.result = IntakeResult()
         self.sources: dict[str, Candidate] = {}     # sha256 -> inbox file seen this run
+        with engine.connect() as conn:               # path -> (size, mtime_ns, sha256)
+            self.hashes = ledger.cached_hashes(conn, str(self.inbox))
 
     def now(self) -> dt.datetime:
         return self.fixed_now or dt.datetime.now(dt.UTC)
 
     # -- 1. arrival and safe keeping
+    def known(self, cand: Candidate) -> bool:
+        """Whether this file was hashed before with the same size and mtime."""
+        cached = self.hashes.get(str(cand.path))
+        return cached is not None and cached[:2] == (cand.size, cand.mtime_ns)
+
     def arrive(self, ready: list[Candidate]) -> None:
         with self.engine.connect() as conn:
             states = ledger.file_states(conn)
         seen_at = self.now()   # one "first seen" time per intake
-        for cand in ready:
-            try:
-                sha = sha256_file(cand.path)
-            except OSError as exc:
-                self.result.skipped.append(
-                    Skipped(cand.name, f"could not be read ({exc.strerror})"))
-                continue
-            if not unchanged_since(cand):
-                self.result.skipped.append(
-                    Skipped(cand.name, "changed while being read; left for the next intake"))
-                continue
-            if sha in self.sources and not states.get(sha, False):
-                self.result.skipped.append(Skipped(
-                    cand.name, f"same content as {self.sources[sha].name}; filed once"))
-                continue
-            self.sources.setdefault(sha, cand)
-            if sha in states:   # ledgered before: filed (unchanged) or waiting to be checked
-                self.result.unchanged += states[sha]
-                continue
-            if self.safe_keep(cand, sha, seen_at):
-                states[sha] = False
-            else:
-                del self.sources[sha]
+        fresh: list[dict[str, Any]] = []
+        try:
+            for cand in ready:
+                sha = self.sha_of(cand, fresh)
+                if sha is not None:
+                    self.arrive_one(cand, sha, states, seen_at)
+        finally:
+            with self.engine.begin() as conn:
+                ledger.remember_hashes(conn, fresh)
+
+    def sha_of(self, cand: Candidate, fresh: list[dict[str, Any]]) -> str | None:
+        """The file's SHA-256: cached when path, size and mtime are unchanged, else read."""
+        if self.known(cand):
+            return self.hashes[str(cand.path)][2]
+        try:
+            sha = sha256_file(cand.path)
+        except OSError as exc:
+            self.result.skipped.append(
+                Skipped(cand.name, f"could not be read ({exc.strerror})"))
+            return None
+        if not unchanged_since(cand):
+            self.result.skipped.append(
+                Skipped(cand.name, "changed while being read; left for the next intake"))
+            return None
+        fresh.append({"path": str(cand.path), "size": cand.size, "mtime_ns": cand.mtime_ns,
+                      "sha256": sha})
+        return sha
+
+    def arrive_one(self, cand: Candidate, sha: str, states: dict[str, bool],
+                   seen_at: dt.datetime) -> None:
+        """Ledger and archive one hashed file unless it is a duplicate or already known."""
+        if sha in self.sources and not states.get(sha, False):
+            self.result.skipped.append(Skipped(
+                cand.name, f"same content as {self.sources[sha].name}; filed once"))
+            return
+        self.sources.setdefault(sha, cand)
+        if sha in states:   # ledgered before: filed (unchanged) or waiting to be checked
+            self.result.unchanged += states[sha]
+            return
+        if self.safe_keep(cand, sha, seen_at):
+            states[sha] = False
+        else:
+            del self.sources[sha]
 
     def safe_keep(self, cand: Candidate, sha: str, seen_at: dt.datetime) -> bool:
         """Archive the file and ledger it in its own transaction; False if it was not kept."""
@@ -561,7 +588,7 @@ def run_intake(inbox: Path, output: Path, engine: sa.Engine, *, spec: Any = None
     run = _Intake(inbox, output, engine, spec=spec, now=now,
                   checker=checker, feedback_writer=feedback_writer,
                   feedback_text=feedback_text)
-    ready, skipped = stable_files(inbox, stable_wait, sleep)
+    ready, skipped = stable_files(inbox, stable_wait, sleep, known=run.known)
     run.result.skipped.extend(skipped)
     run.arrive(ready)
     run.catch_up_feedback()
