@@ -159,7 +159,7 @@ def _wait_for(path: Path, proc: subprocess.Popen) -> None:
 
 # ---------------------------------------------------------------- the run
 def run(partnerships: int, quarters: int, history: int, workers: int, workdir: Path,
-        national_partnerships: int, batch_size: int = 100) -> dict[str, Any]:
+        national_partnerships: int, batch_size: int = 500) -> dict[str, Any]:
     """Every measurement of docs/benchmarks.md, in one run."""
     from transforms.partnerships import Partnership, write_partnerships
 
@@ -277,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--national-partnerships", type=int, default=None,
                    help="partnerships in the national (parallel) comparison; default: all")
-    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--batch-size", type=int, default=500)
     p.add_argument("--workdir", type=Path, default=Path("output") / "benchmark")
     a = p.parse_args(argv)
     res = run(a.partnerships, a.quarters, a.history_quarters, a.workers, a.workdir,
