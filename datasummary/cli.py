@@ -68,6 +68,18 @@ def _parser() -> argparse.ArgumentParser:
     ch.add_argument("--inbox", type=Path, default=None)
     ch.add_argument("--output", type=Path, default=None)
     ch.add_argument("--db-url", default=None)
+    w = sub.add_parser("watch", help="run intake whenever a workbook lands in the inbox")
+    w.add_argument("--inbox", type=Path, default=None)
+    w.add_argument("--output", type=Path, default=None)
+    w.add_argument("--db-url", default=None)
+    w.add_argument("--stable-wait", type=float, default=1.0)
+
+    n = sub.add_parser("national", help="intake and report for every partnership in a config")
+    n.add_argument("--config", type=Path, required=True, help="partnerships YAML or TOML")
+    n.add_argument("--quarter", type=_quarter, default=None)
+    n.add_argument("--workers", type=int, default=2, help="local Dask worker processes")
+    n.add_argument("--address", default=None, help="an existing Dask scheduler's address")
+    n.add_argument("--stable-wait", type=float, default=2.0)
 
     d = sub.add_parser("demo", help="generate sample returns and run the pipeline on them")
     d.add_argument("--dir", type=Path, default=Path("output") / "demo",
@@ -80,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     quiet_environment()
     handler = {"templates": _templates, "check": _check, "intake": _intake, "run": _run,
-               "demo": _demo, "serve": _serve, "chase": _chase}[args.command]
+               "demo": _demo, "serve": _serve, "chase": _chase,
+               "watch": _watch, "national": _national}[args.command]
     return handler(args)
 
 
@@ -162,6 +175,32 @@ def _chase(args: argparse.Namespace) -> int:
                        db_url=args.db_url)
     for path in files.values():
         print(path)
+    return 0
+
+
+def _watch(args: argparse.Namespace) -> int:
+    import contextlib
+    import logging
+
+    from flows.watch import watch_inbox
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    inbox = (args.inbox or default_inbox()).resolve()
+    print(f"watching {inbox} (Ctrl+C to stop)")
+    with contextlib.suppress(KeyboardInterrupt):
+        watch_inbox(inbox, (args.output or default_output()).resolve(), db_url=args.db_url,
+                    stable_wait=args.stable_wait)
+    return 0
+
+
+def _national(args: argparse.Namespace) -> int:
+    from flows.national import national_flow
+    from transforms.quarters import latest_due_quarter
+
+    quarter = args.quarter or latest_due_quarter(dt.date.today())
+    for r in national_flow(args.config, quarter, workers=args.workers, address=args.address,
+                           stable_wait=args.stable_wait):
+        print(f"{r['name']}: version {r['version']}, {r['paths']['docx']}")
     return 0
 
 

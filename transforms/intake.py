@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import pandas as pd
 import sqlalchemy as sa
 
 from transforms.archive import ArchiveError, archive_file, archive_relpath, fsync_dir, verified
@@ -54,6 +55,8 @@ FEEDBACK_DIR = "feedback"
 CRASH_ENV = "DATASUMMARY_INTAKE_CRASH_AT"   # test hook: kill the process at a named point
 
 Checker = Callable[..., ParsedReturn]
+BatchChecker = Callable[..., list[ParsedReturn]]
+BATCH_SIZE = 500   # workbooks per GX run: amortises GX set-up (~1.5 s), bounds memory
 FeedbackWriter = Callable[..., Path]
 FeedbackText = Callable[..., str]
 
@@ -111,6 +114,68 @@ class StorePriorData:
             .order_by(table.c.excel_row)
         )
         return {a: s for a, s in self._conn.execute(query) if a is not None and s is not None}
+
+
+class BatchPriorData:
+    """Store prior data seen through the workbooks checked earlier in the same batch.
+
+    Intake checks pending files in batches (one GX run per sheet type) but must give each file
+    the answer it would get if every earlier file had been filed first. `add` is called as
+    each file's check completes; an in-batch return in force wins over the store's when it is
+    later in intake order (a later in-force return supersedes an earlier one).
+    """
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+        self._store = StorePriorData(conn)
+        self._batch: dict[tuple[str, dt.date], tuple[int, ParsedReturn]] = {}
+
+    def add(self, seq: int, parsed: ParsedReturn) -> None:
+        """Record a checked workbook; only one that will be in force can be prior data."""
+        cover = parsed.cover
+        if parsed.status in IN_FORCE and cover.submitter and cover.quarter_end:
+            key = (cover.submitter, cover.quarter_end)
+            if key not in self._batch or self._batch[key][0] < seq:
+                self._batch[key] = (seq, parsed)
+
+    def _in_batch(self, submitter: str, quarter_end: dt.date) -> ParsedReturn | None:
+        found = self._batch.get((submitter, previous_quarter(quarter_end)))
+        if found is None:
+            return None
+        seq, parsed = found
+        later = ledger.same_return(self._conn, submitter, previous_quarter(quarter_end),
+                                   IN_FORCE)
+        return None if any(r.seq > seq for r in later) else parsed
+
+    def previous_item(self, submitter: str, sheet: str, item: str,
+                      quarter_end: dt.date) -> int | None:
+        """As `StorePriorData.previous_item`, earlier files of this batch included."""
+        parsed = self._in_batch(submitter, quarter_end)
+        if parsed is None:
+            return self._store.previous_item(submitter, sheet, item, quarter_end)
+        frame = parsed.sheets.get(sheet)
+        if frame is None or "item" not in frame.columns:
+            return None
+        values = frame.loc[frame["item"] == item, "value"]
+        if values.empty or values.isna().iloc[0]:
+            return None
+        return int(values.iloc[0])
+
+    def previous_progress(self, submitter: str, quarter_end: dt.date) -> dict[str, str]:
+        """As `StorePriorData.previous_progress`, earlier files of this batch included."""
+        parsed = self._in_batch(submitter, quarter_end)
+        if parsed is None:
+            return self._store.previous_progress(submitter, quarter_end)
+        frame = parsed.sheets.get("Progress")
+        if frame is None:
+            return {}
+        frame = frame.sort_values("excel_row")
+        return {a: s for a, s in zip(frame["action_id"], frame["status"], strict=True)
+                if not _missing(a) and not _missing(s)}
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (not isinstance(value, str) and value != value) or value is pd.NA
 
 
 def store_prior_data(conn: sa.Connection) -> PriorData:
@@ -256,6 +321,12 @@ def _default_checker() -> Checker:
     return check_workbook
 
 
+def _default_batch_checker() -> BatchChecker:
+    from transforms.validate import check_workbooks
+
+    return check_workbooks
+
+
 def _default_writers() -> tuple[FeedbackWriter, FeedbackText]:
     from transforms.feedback import feedback_text, write_feedback_workbook
 
@@ -269,7 +340,8 @@ class _Intake:
     def __init__(self, inbox: Path, output: Path, engine: sa.Engine, *, spec: Any,
                  now: dt.datetime | None, checker: Checker | None,
                  feedback_writer: FeedbackWriter | None,
-                 feedback_text: FeedbackText | None) -> None:
+                 feedback_text: FeedbackText | None, batch_size: int = BATCH_SIZE) -> None:
+        self.batch_size = batch_size
         self.inbox, self.output, self.engine = Path(inbox), Path(output), engine
         self.spec = spec
         self.rspec = _returns_spec(spec)
@@ -278,38 +350,65 @@ class _Intake:
         self.feedback_writer, self.feedback_text = feedback_writer, feedback_text
         self.result = IntakeResult()
         self.sources: dict[str, Candidate] = {}     # sha256 -> inbox file seen this run
+        with engine.connect() as conn:               # path -> (size, mtime_ns, sha256)
+            self.hashes = ledger.cached_hashes(conn, str(self.inbox))
 
     def now(self) -> dt.datetime:
         return self.fixed_now or dt.datetime.now(dt.UTC)
 
     # -- 1. arrival and safe keeping
+    def known(self, cand: Candidate) -> bool:
+        """Whether this file was hashed before with the same size and mtime."""
+        cached = self.hashes.get(str(cand.path))
+        return cached is not None and cached[:2] == (cand.size, cand.mtime_ns)
+
     def arrive(self, ready: list[Candidate]) -> None:
         with self.engine.connect() as conn:
             states = ledger.file_states(conn)
         seen_at = self.now()   # one "first seen" time per intake
-        for cand in ready:
-            try:
-                sha = sha256_file(cand.path)
-            except OSError as exc:
-                self.result.skipped.append(
-                    Skipped(cand.name, f"could not be read ({exc.strerror})"))
-                continue
-            if not unchanged_since(cand):
-                self.result.skipped.append(
-                    Skipped(cand.name, "changed while being read; left for the next intake"))
-                continue
-            if sha in self.sources and not states.get(sha, False):
-                self.result.skipped.append(Skipped(
-                    cand.name, f"same content as {self.sources[sha].name}; filed once"))
-                continue
-            self.sources.setdefault(sha, cand)
-            if sha in states:   # ledgered before: filed (unchanged) or waiting to be checked
-                self.result.unchanged += states[sha]
-                continue
-            if self.safe_keep(cand, sha, seen_at):
-                states[sha] = False
-            else:
-                del self.sources[sha]
+        fresh: list[dict[str, Any]] = []
+        try:
+            for cand in ready:
+                sha = self.sha_of(cand, fresh)
+                if sha is not None:
+                    self.arrive_one(cand, sha, states, seen_at)
+        finally:
+            with self.engine.begin() as conn:
+                ledger.remember_hashes(conn, fresh)
+
+    def sha_of(self, cand: Candidate, fresh: list[dict[str, Any]]) -> str | None:
+        """The file's SHA-256: cached when path, size and mtime are unchanged, else read."""
+        if self.known(cand):
+            return self.hashes[str(cand.path)][2]
+        try:
+            sha = sha256_file(cand.path)
+        except OSError as exc:
+            self.result.skipped.append(
+                Skipped(cand.name, f"could not be read ({exc.strerror})"))
+            return None
+        if not unchanged_since(cand):
+            self.result.skipped.append(
+                Skipped(cand.name, "changed while being read; left for the next intake"))
+            return None
+        fresh.append({"path": str(cand.path), "size": cand.size, "mtime_ns": cand.mtime_ns,
+                      "sha256": sha})
+        return sha
+
+    def arrive_one(self, cand: Candidate, sha: str, states: dict[str, bool],
+                   seen_at: dt.datetime) -> None:
+        """Ledger and archive one hashed file unless it is a duplicate or already known."""
+        if sha in self.sources and not states.get(sha, False):
+            self.result.skipped.append(Skipped(
+                cand.name, f"same content as {self.sources[sha].name}; filed once"))
+            return
+        self.sources.setdefault(sha, cand)
+        if sha in states:   # ledgered before: filed (unchanged) or waiting to be checked
+            self.result.unchanged += states[sha]
+            return
+        if self.safe_keep(cand, sha, seen_at):
+            states[sha] = False
+        else:
+            del self.sources[sha]
 
     def safe_keep(self, cand: Candidate, sha: str, seen_at: dt.datetime) -> bool:
         """Archive the file and ledger it in its own transaction; False if it was not kept."""
@@ -339,8 +438,45 @@ class _Intake:
     def check_pending(self) -> None:
         with self.engine.connect() as conn:
             pending = ledger.unchecked_files(conn)
-        for row in pending:
-            self.check_one(row)
+        if self.checker is not None or self.batch_size <= 1:
+            for row in pending:
+                self.check_one(row)
+            return
+        for start in range(0, len(pending), self.batch_size):
+            self.check_batch(pending[start:start + self.batch_size])
+
+    def check_batch(self, rows: list[sa.Row]) -> None:
+        """Check many files in one `check_workbooks` call, then file each in intake order.
+
+        Filing stays one transaction per file, so a crash mid-batch leaves the rest pending.
+        If the batch check itself fails, each file is checked alone so one file cannot hold
+        the others back.
+        """
+        located = []
+        for row in rows:
+            path = self.archived_copy(row)
+            if path is None:
+                self.fail(row, "archived copy missing or damaged and no intact copy in the inbox")
+            else:
+                located.append((row, path))
+        if not located:
+            return
+        today = self.now().astimezone(LONDON).date()
+        try:
+            check = _default_batch_checker()
+            with self.engine.connect() as conn:
+                prior = BatchPriorData(conn)
+                results = check([(path, row.original_name) for row, path in located],
+                                spec=self.spec, today=today, prior=prior,
+                                on_checked=lambda i, parsed: prior.add(located[i][0].seq, parsed))
+        except Exception as exc:  # the checker should never raise: fall back to one by one
+            log.error("intake: batch check failed (%s); checking one by one",
+                      type(exc).__name__)
+            for row, _ in located:
+                self.check_one(row)
+            return
+        for (row, _), parsed in zip(located, results, strict=True):
+            self.file_and_answer(row, parsed)
 
     def archived_copy(self, row: sa.Row) -> Path | None:
         """The verified archived copy, re-made from the inbox if it was lost or damaged."""
@@ -357,7 +493,6 @@ class _Intake:
         return None
 
     def check_one(self, row: sa.Row) -> None:
-        sha = row.sha256
         path = self.archived_copy(row)
         if path is None:
             self.fail(row, "archived copy missing or damaged and no intact copy in the inbox")
@@ -373,6 +508,11 @@ class _Intake:
         except Exception as exc:  # the checker should never raise; keep the file pending
             self.fail(row, f"the checker failed ({type(exc).__name__}); will retry next intake")
             return
+        self.file_and_answer(row, parsed)
+
+    def file_and_answer(self, row: sa.Row, parsed: ParsedReturn) -> None:
+        """File one checked workbook (status, findings, rows), then write its feedback."""
+        sha = row.sha256
         outcome = self.file_submission(row, parsed)
         if outcome is None:
             return
@@ -547,21 +687,24 @@ def run_intake(inbox: Path, output: Path, engine: sa.Engine, *, spec: Any = None
                now: dt.datetime | None = None, stable_wait: float = 2.0,
                checker: Checker | None = None, feedback_writer: FeedbackWriter | None = None,
                feedback_text: FeedbackText | None = None,
-               sleep: Callable[[float], None] = time.sleep) -> IntakeResult:
+               sleep: Callable[[float], None] = time.sleep,
+               batch_size: int = BATCH_SIZE) -> IntakeResult:
     """File every new or changed workbook in `inbox` and write feedback; safe to re-run.
 
     `checker` defaults to `transforms.validate.check_workbook`, `feedback_writer` to
     `transforms.feedback.write_feedback_workbook` and `feedback_text` to
     `transforms.feedback.feedback_text` (pass `feedback_writer` alone for no `.txt`).
-    `now` fixes the clock (first seen, late, processed times).
+    `now` fixes the clock (first seen, late, processed times). With the default checker,
+    pending files are checked `batch_size` at a time by `transforms.validate.check_workbooks`
+    (one GX run per sheet type per batch); each is still filed in its own transaction.
     """
     inbox, output = Path(inbox), Path(output)
     create_all(engine)
     (inbox / FEEDBACK_DIR).mkdir(parents=True, exist_ok=True)
     run = _Intake(inbox, output, engine, spec=spec, now=now,
                   checker=checker, feedback_writer=feedback_writer,
-                  feedback_text=feedback_text)
-    ready, skipped = stable_files(inbox, stable_wait, sleep)
+                  feedback_text=feedback_text, batch_size=batch_size)
+    ready, skipped = stable_files(inbox, stable_wait, sleep, known=run.known)
     run.result.skipped.extend(skipped)
     run.arrive(ready)
     run.catch_up_feedback()

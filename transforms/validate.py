@@ -17,7 +17,7 @@ import datetime as dt
 import logging
 import multiprocessing
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,8 +78,14 @@ def check_workbooks(
     prior: PriorData | None = None,
     limits: Limits = DEFAULT_LIMITS,
     sandbox: Sandbox | None = None,
+    on_checked: Callable[[int, ParsedReturn], None] | None = None,
 ) -> list[ParsedReturn]:
-    """Many workbooks checked, in the order given, with one GX run per sheet type."""
+    """Many workbooks checked, in the order given, with one GX run per sheet type.
+
+    `on_checked(i, result)` is called as soon as file `i` is fully checked, before the pandas
+    rules of file `i + 1` run: a caller filing in order can make `prior` see earlier files
+    of the same batch, as if each had been checked after the one before was filed.
+    """
     spec = spec or default_spec()
     today = today or london_today()
     prior = prior or NoPriorData()
@@ -88,8 +94,10 @@ def check_workbooks(
         path, name = (item, None) if isinstance(item, Path) else (Path(item[0]), item[1])
         parsed.append(_read_one(path, name, spec, today, limits, sandbox))
     _gx_stage(parsed, spec)
-    for p in parsed:
+    for i, p in enumerate(parsed):
         _rules_stage(p, spec, prior)
+        if on_checked is not None:
+            on_checked(i, p.result)
     return [p.result for p in parsed]
 
 

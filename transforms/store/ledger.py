@@ -54,6 +54,17 @@ submissions = sa.Table(
     sa.Column("feedback_path", sa.Text, nullable=True),
 )
 
+# Re-running intake on an unchanged inbox must not re-read every workbook: a file whose path,
+# size and mtime (ns) are unchanged since it was hashed keeps its hash. Any change re-hashes.
+hash_cache = sa.Table(
+    "ledger_hash_cache",
+    metadata,
+    sa.Column("path", sa.Text, primary_key=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("mtime_ns", sa.BigInteger, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+)
+
 findings = sa.Table(
     "findings",
     metadata,
@@ -137,3 +148,18 @@ def same_return(conn: sa.Connection, submitter: str, quarter_end: dt.date,
         .order_by(submissions.c.seq)
     )
     return list(conn.execute(query))
+
+
+def cached_hashes(conn: sa.Connection, folder: str) -> dict[str, tuple[int, int, str]]:
+    """path -> (size, mtime_ns, sha256) for the files of one folder hashed before."""
+    prefix = folder.rstrip("/") + "/"
+    query = sa.select(hash_cache).where(hash_cache.c.path.startswith(prefix, autoescape=True))
+    return {r.path: (r.size, r.mtime_ns, r.sha256) for r in conn.execute(query)}
+
+
+def remember_hashes(conn: sa.Connection, entries: list[dict]) -> None:
+    """Store (path, size, mtime_ns, sha256) rows, replacing what was cached for those paths."""
+    if not entries:
+        return
+    conn.execute(hash_cache.delete().where(hash_cache.c.path.in_([e["path"] for e in entries])))
+    conn.execute(hash_cache.insert(), entries)

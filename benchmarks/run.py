@@ -1,0 +1,292 @@
+"""The performance benchmark: one command, every target measured in the same run.
+
+    uv run python -m benchmarks.run --partnerships 32 --quarters 13 --history-quarters 40 \
+        --workers 2 --workdir /tmp/ds-bench
+
+The workload (sample partnerships generated in parallel processes) is cached in
+WORKDIR/workload and reused by later runs with the same parameters; every stage works on
+fresh copies in WORKDIR/run. Each stage runs in its own process (`benchmarks.stages`) so its
+CPU time and peak RSS are its own. Results are printed and written to WORKDIR/results.json;
+docs/benchmarks.md explains them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import datetime as dt
+import filecmp
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+LAST_QUARTER = dt.date(2022, 9, 30)
+READY_TIMEOUT = 300.0
+
+
+# ---------------------------------------------------------------- workload
+def quarters_back(last: dt.date, n: int) -> dt.date:
+    """The quarter end `n - 1` quarters before `last` (so `n` quarters in all)."""
+    month = last.year * 12 + last.month - 1 - 3 * (n - 1)
+    year, m = divmod(month, 12)
+    nxt = dt.date(year + (m + 1) // 12, (m + 1) % 12 + 1, 1)
+    return nxt - dt.timedelta(days=1)
+
+
+def _generate(folder: str, name: str, first: str, last: str) -> int:
+    from transforms.sample import generate_sample
+
+    sample = generate_sample(Path(folder), first=dt.date.fromisoformat(first),
+                             last=dt.date.fromisoformat(last), partnership=name)
+    return len(sample.deliveries)
+
+
+def workload(workdir: Path, partnerships: int, quarters: int, history: int,
+             workers: int) -> dict[str, Any]:
+    """Generate (or reuse) the sample folders; returns name -> folder and timings."""
+    first = quarters_back(LAST_QUARTER, quarters)
+    wanted = {f"Partnership {i + 1:02d}": (first, f"p{i + 1:02d}") for i in range(partnerships)}
+    wanted["History"] = (quarters_back(LAST_QUARTER, history), "history")
+    todo = {}
+    for name, (start, slug) in wanted.items():
+        folder = workdir / "workload" / slug
+        key = {"name": name, "first": start.isoformat(), "last": LAST_QUARTER.isoformat()}
+        marker = folder / ".benchmark-key.json"
+        if not (marker.exists() and json.loads(marker.read_text()) == key):
+            todo[name] = (folder, key)
+    t0 = time.perf_counter()
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {name: pool.submit(_generate, str(folder), name, key["first"], key["last"])
+                   for name, (folder, key) in todo.items()}
+        for name, fut in futures.items():
+            fut.result()
+            folder, key = todo[name]
+            (folder / ".benchmark-key.json").write_text(json.dumps(key))
+    folders = {name: workdir / "workload" / slug for name, (_, slug) in wanted.items()}
+    return {"folders": folders, "generated": len(todo), "generate_s": time.perf_counter() - t0}
+
+
+def fresh_copy(sample: Path, dest: Path) -> tuple[Path, Path]:
+    """A new inbox (the sample's workbooks, mtimes kept) and an empty output."""
+    shutil.rmtree(dest, ignore_errors=True)
+    inbox, output = dest / "inbox", dest / "output"
+    inbox.mkdir(parents=True)
+    output.mkdir()
+    for f in sorted((sample / "inbox").glob("*.xlsx")):
+        shutil.copy2(f, inbox / f.name)
+    return inbox, output
+
+
+# ---------------------------------------------------------------- stages
+def stage(name: str, args: Any) -> dict[str, Any]:
+    """Run one stage in a fresh process; its measurements plus the process's own wall time."""
+    env = {**os.environ, "PREFECT_LOGGING_LEVEL": "ERROR", "DO_NOT_TRACK": "1",
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "GX_ANALYTICS_ENABLED": "false"}
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.stages", name, json.dumps(args)],
+                          capture_output=True, text=True, env=env, check=False)
+    process_s = time.perf_counter() - t0
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH ")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"stage {name} failed:\n{proc.stderr[-4000:]}")
+    out = json.loads(lines[-1][6:])
+    out["process_s"] = process_s
+    return out
+
+
+def timed_command(argv: list[str], repeat: int = 3) -> float:
+    """Best wall time of `repeat` runs of a command (start-up cost)."""
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        subprocess.run(argv, capture_output=True, check=False)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def startup(sample_file: Path) -> dict[str, Any]:
+    """`python -c pass`, `datasummary --help` and `datasummary check FILE`, and their imports."""
+    py = sys.executable
+    cli = [py, "-m", "datasummary.cli"]
+    return {
+        "python_pass_s": timed_command([py, "-c", "pass"]),
+        "help_s": timed_command([*cli, "--help"]),
+        "check_s": timed_command([*cli, "check", str(sample_file)]),
+        "help_imports": stage("imports", [["--help"]])["result"]["imported"],
+        "check_imports": stage("imports", [["check", str(sample_file)]])["result"]["imported"],
+    }
+
+
+def drop_to_feedback(sample: Path, dest: Path, drops: int = 2) -> list[float]:
+    """Seconds from copying a workbook into a watched inbox to its feedback file appearing."""
+    shutil.rmtree(dest, ignore_errors=True)
+    inbox, output, ready = dest / "inbox", dest / "output", dest / "ready"
+    inbox.mkdir(parents=True)
+    args = json.dumps({"inbox": str(inbox), "output": str(output), "ready": str(ready)})
+    env = {**os.environ, "PREFECT_LOGGING_LEVEL": "ERROR", "GX_ANALYTICS_ENABLED": "false"}
+    proc = subprocess.Popen([sys.executable, "-m", "benchmarks.stages", "watch", args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    times = []
+    try:
+        _wait_for(ready, proc)
+        files = sorted((sample / "inbox").glob("*.xlsx"))[:drops]
+        for f in files:
+            t0 = time.perf_counter()
+            tmp = inbox / f".{f.name}.part"          # copied then renamed, as a share would
+            shutil.copy2(f, tmp)
+            os.replace(tmp, inbox / f.name)
+            _wait_for(inbox / "feedback" / f"{f.stem}.feedback.xlsx", proc)
+            times.append(time.perf_counter() - t0)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    return times
+
+
+def _wait_for(path: Path, proc: subprocess.Popen) -> None:
+    deadline = time.perf_counter() + READY_TIMEOUT
+    while not path.exists():
+        if proc.poll() is not None or time.perf_counter() > deadline:
+            raise RuntimeError(f"watcher never produced {path.name}")
+        time.sleep(0.05)
+
+
+# ---------------------------------------------------------------- the run
+def run(partnerships: int, quarters: int, history: int, workers: int, workdir: Path,
+        national_partnerships: int, batch_size: int = 500) -> dict[str, Any]:
+    """Every measurement of docs/benchmarks.md, in one run."""
+    from transforms.partnerships import Partnership, write_partnerships
+
+    workdir = workdir.resolve()
+    wl = workload(workdir, partnerships, quarters, history, workers)
+    folders = wl["folders"]
+    names = [n for n in folders if n != "History"]
+    res: dict[str, Any] = {"machine": machine(), "params": {
+        "partnerships": partnerships, "quarters": quarters, "history_quarters": history,
+        "workers": workers, "national_partnerships": national_partnerships,
+        "batch_size": batch_size},
+        "workload": {"generated": wl["generated"], "generate_s": wl["generate_s"]}}
+    run_dir = workdir / "run"
+    pairs = [fresh_copy(folders[n], run_dir / folders[n].name) for n in names]
+    res["workload"]["workbooks"] = sum(len(list(i.glob("*.xlsx"))) for i, _ in pairs)
+    res["read_floor"] = stage("read_floor", [[str(i) for i, _ in pairs]])
+    as_args = [[str(i), str(o)] for i, o in pairs]
+    res["intake_cold"] = stage("intake", {"folders": as_args, "batch_size": batch_size})
+    res["intake_rerun"] = stage("intake", {"folders": as_args, "batch_size": batch_size})
+    q = LAST_QUARTER.isoformat()
+    i0, o0 = pairs[0]
+    res["quarterly_13"] = stage("quarterly", {"name": names[0], "inbox": str(i0),
+                                              "output": str(o0), "quarter": q})
+    hi, ho = fresh_copy(folders["History"], run_dir / "history")
+    res["intake_history"] = stage("intake", {"folders": [[str(hi), str(ho)]],
+                                             "batch_size": batch_size})
+    res["quarterly_history"] = stage("quarterly", {"name": "History", "inbox": str(hi),
+                                                   "output": str(ho), "quarter": q})
+    res["national"] = {}
+    sub = names[:national_partnerships]
+    csvs = {}
+    for w in sorted({1, workers}) if sub else []:
+        base = run_dir / f"national-{w}"
+        shutil.rmtree(base, ignore_errors=True)
+        plist = []
+        for n in sub:
+            inbox, output = fresh_copy(folders[n], base / folders[n].name)
+            plist.append(Partnership(name=n, inbox=inbox, output=output))
+        config = write_partnerships(base / "partnerships.yaml", plist)
+        res["national"][str(w)] = stage("national", {"config": str(config), "quarter": q,
+                                                     "workers": w})
+        csvs[w] = [p.output / q / "measures.csv" for p in plist]
+    res["national_measures_identical"] = bool(sub) and all(
+        filecmp.cmp(a, b, shallow=False) for a, b in zip(csvs[1], csvs[workers], strict=True))
+    sample_file = sorted((folders[names[0]] / "inbox").glob("*.xlsx"))[0]
+    res["startup"] = startup(sample_file)
+    res["drop_to_feedback_s"] = drop_to_feedback(folders[names[0]], run_dir / "watch")
+    res["ratios"] = ratios(res)
+    return res
+
+
+def ratios(res: dict[str, Any]) -> dict[str, Any]:
+    """The targets of the performance issue, as ratios measured in this run."""
+    floor = res["read_floor"]["wall_s"]
+    cold = res["intake_cold"]["wall_s"]
+    nat = res["national"]
+    speedup = (nat["1"]["wall_s"] / nat[max(nat, key=int)]["wall_s"]) if nat else None
+    return {
+        "cold_intake_over_read_floor": cold / floor,
+        "rerun_over_cold": res["intake_rerun"]["wall_s"] / cold,
+        "quarterly_history_over_13": (res["quarterly_history"]["wall_s"]
+                                      / res["quarterly_13"]["wall_s"]),
+        "intake_peak_rss_mib": res["intake_cold"]["peak_rss_mib"],
+        "max_drop_to_feedback_s": max(res["drop_to_feedback_s"]),
+        "national_speedup": speedup,
+        "help_over_python": res["startup"]["help_s"] / res["startup"]["python_pass_s"],
+        "check_over_python": res["startup"]["check_s"] / res["startup"]["python_pass_s"],
+    }
+
+
+def machine() -> dict[str, Any]:
+    """Where the numbers came from."""
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem, 1),
+            "python": platform.python_version(), "system": platform.platform(),
+            "date": dt.date.today().isoformat()}
+
+
+def report(res: dict[str, Any]) -> str:
+    """The printed summary."""
+    lines = [f"machine: {res['machine']}", f"params: {res['params']}",
+             f"workload: {res['workload']}", "",
+             f"{'stage':<22}{'wall s':>10}{'cpu s':>10}{'peak MiB':>10}{'process s':>11}"]
+    rows = ["read_floor", "intake_cold", "intake_rerun", "quarterly_13", "intake_history",
+            "quarterly_history"]
+    stages = [(r, res[r]) for r in rows]
+    stages += [(f"national_{w}w", v) for w, v in res["national"].items()]
+    for name, s in stages:
+        lines.append(f"{name:<22}{s['wall_s']:>10.2f}{s['cpu_s']:>10.2f}"
+                     f"{s['peak_rss_mib']:>10.0f}{s['process_s']:>11.2f}")
+    lines += ["", f"startup: {res['startup']}",
+              f"drop to feedback (s): {[round(t, 2) for t in res['drop_to_feedback_s']]}",
+              f"national measures.csv identical: {res['national_measures_identical']}", "",
+              "ratios:"]
+    lines += [f"  {k}: {v:.3f}" if isinstance(v, float) else f"  {k}: {v}"
+              for k, v in res["ratios"].items()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--partnerships", type=int, default=32)
+    p.add_argument("--quarters", type=int, default=13)
+    p.add_argument("--history-quarters", type=int, default=40)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--national-partnerships", type=int, default=None,
+                   help="partnerships in the national (parallel) comparison; default: all; "
+                        "0 skips it")
+    p.add_argument("--batch-size", type=int, default=500)
+    p.add_argument("--workdir", type=Path, default=Path("output") / "benchmark")
+    a = p.parse_args(argv)
+    res = run(a.partnerships, a.quarters, a.history_quarters, a.workers, a.workdir,
+              a.partnerships if a.national_partnerships is None else a.national_partnerships,
+              a.batch_size)
+    (a.workdir / "results.json").write_text(json.dumps(res, indent=2, default=str))
+    print(report(res))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""Benchmark stages, each run in its own process so peak RSS and CPU time are its own.
+
+`python -m benchmarks.stages STAGE JSON_ARGS` runs one stage and prints one JSON line:
+in-process wall time, CPU time (user + system, this process and its waited children), peak
+RSS (`ru_maxrss`), and what the stage returned.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+NOW = dt.datetime(2022, 11, 15, 12, 0, tzinfo=dt.UTC)   # after the last quarter's deadline
+
+
+def workbooks(folder: Path) -> list[Path]:
+    """The workbooks of one inbox (top level), in name order."""
+    return sorted(p for p in Path(folder).glob("*.xlsx") if not p.name.startswith("~$"))
+
+
+def read_floor(inboxes: list[str]) -> dict[str, Any]:
+    """Read every sheet of every workbook with calamine: the cost no checking can avoid."""
+    import pandas as pd
+
+    files = sheets = 0
+    for inbox in inboxes:
+        for path in workbooks(Path(inbox)):
+            try:
+                frames = pd.read_excel(path, engine="calamine", sheet_name=None)
+            except Exception:  # noqa: BLE001 - the sample's deliberately broken workbooks
+                frames = {}
+            files += 1
+            sheets += len(frames)
+    return {"files": files, "sheets": sheets}
+
+
+def intake(folders: list[list[str]], batch_size: int) -> dict[str, Any]:
+    """`run_intake` on each (inbox, output), one after the other, in this one process."""
+    from transforms.intake import run_intake
+    from transforms.store.db import make_engine, sqlite_url
+
+    totals: dict[str, int] = {}
+    for inbox, output in folders:
+        engine = make_engine(sqlite_url(Path(output)))
+        try:
+            counts = run_intake(Path(inbox), Path(output), engine, now=NOW, stable_wait=0.0,
+                                batch_size=batch_size).counts
+        finally:
+            engine.dispose()
+        for k, v in counts.items():
+            totals[k] = totals.get(k, 0) + v
+    return totals
+
+
+def quarterly(name: str, inbox: str, output: str, quarter: str) -> dict[str, Any]:
+    """The quarterly run (measures, tables, four documents, figures) on a filed store."""
+    from flows.national import run_partnership
+    from transforms.partnerships import Partnership
+
+    p = Partnership(name=name, inbox=Path(inbox), output=Path(output))
+    r = run_partnership(p, dt.date.fromisoformat(quarter), now=NOW, intake=False)
+    return {"version": r["version"]}
+
+
+def national(config: str, quarter: str, workers: int) -> dict[str, Any]:
+    """The national flow (Prefect + Dask) over a partnerships configuration."""
+    from flows.national import national_flow
+
+    results = national_flow(Path(config), dt.date.fromisoformat(quarter), workers=workers,
+                            now=NOW, stable_wait=0.0)
+    return {"partnerships": len(results),
+            "processed": sum(r["intake"].get("processed", 0) for r in results)}
+
+
+def imports(argv: list[str]) -> dict[str, Any]:
+    """Run the CLI with `argv`; which heavy libraries did it import?"""
+    import contextlib
+    import io
+
+    from datasummary.cli import main
+
+    code = None
+    with contextlib.redirect_stdout(io.StringIO()):
+        try:
+            code = main(argv)
+        except SystemExit as exc:
+            code = exc.code
+    heavy = ("great_expectations", "matplotlib", "prefect", "dask", "docx")
+    return {"exit": code, "imported": [m for m in heavy if m in sys.modules]}
+
+
+def watch(inbox: str, output: str, ready: str) -> dict[str, Any]:
+    """The watcher; touches `ready` after its first intake."""
+    from flows.watch import watch_inbox
+
+    def mark(_result: Any) -> None:
+        Path(ready).touch()
+
+    return {"runs": watch_inbox(Path(inbox), Path(output), on_result=mark)}
+
+
+STAGES = {"read_floor": read_floor, "intake": intake, "quarterly": quarterly,
+          "national": national, "imports": imports, "watch": watch}
+
+
+def main() -> None:
+    stage, args = sys.argv[1], json.loads(sys.argv[2])
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")
+    t0, c0 = time.perf_counter(), time.process_time()
+    result = STAGES[stage](**args) if isinstance(args, dict) else STAGES[stage](*args)
+    wall = time.perf_counter() - t0
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = time.process_time() - c0 + kids.ru_utime + kids.ru_stime
+    print("BENCH " + json.dumps({
+        "wall_s": wall, "cpu_s": cpu,
+        "peak_rss_mib": max(me.ru_maxrss, kids.ru_maxrss) / 1024,
+        "result": result}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""Many partnerships in one flow run: intake and the quarterly documents for each, in parallel.
+
+A partnership is configuration (`transforms.partnerships`). `national_flow` fans out one task
+per partnership on a Dask task runner: a local cluster of `workers` single-threaded processes
+by default (the work is CPU-bound Python, so processes, not threads), or an existing cluster
+given by `address`. Partnerships share nothing (own inbox, output, store), so the result of
+each is the same whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from transforms.partnerships import Partnership, load_partnerships
+
+
+def run_partnership(p: Partnership, quarter_end: dt.date, *, now: dt.datetime | None = None,
+                    stable_wait: float = 2.0, approve: bool = False,
+                    intake: bool = True) -> dict[str, Any]:
+    """Intake, then measures.csv, returns.csv and the documents of one partnership (plain)."""
+    from datasummary.settings import Settings
+    from flows.common import engine_for
+    from transforms.docx_report import write_docx
+    from transforms.intake import run_intake
+    from transforms.quarterly import document_paths, gather, report_inputs
+    from transforms.returns_status import write_returns_csv
+    from transforms.spec import default_spec, load_spec
+    from transforms.store import history
+    from transforms.targets import write_measures_csv
+    from transforms.xlsx_report import write_xlsx
+
+    started = time.time()
+    spec = load_spec(p.spec_dir) if p.spec_dir else default_spec()
+    settings = Settings(inbox=p.inbox, output=p.output, db_url=p.db_url)
+    now = now or dt.datetime.now(dt.UTC)
+    engine = engine_for(settings)
+    try:
+        counts = {}
+        if intake:
+            counts = run_intake(p.inbox, p.output, engine, spec=spec, now=now,
+                                stable_wait=stable_wait).counts
+        with engine.connect() as conn:
+            qd = gather(conn, spec, quarter_end, now)
+        out_dir = settings.quarter_dir(quarter_end)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        paths = document_paths(out_dir, quarter_end)
+        write_measures_csv(qd.measures, paths["measures_csv"])
+        write_returns_csv(qd.returns, paths["returns_csv"])
+        for public, docx, xlsx in ((False, "docx", "xlsx"),
+                                   (True, "public_docx", "public_xlsx")):
+            inputs = report_inputs(qd, spec, public=public)
+            write_docx(inputs, paths[docx])
+            write_xlsx(inputs, paths[xlsx])
+        run_id = f"national-{uuid.uuid4().hex[:16]}"
+        with engine.begin() as conn:
+            history.record_figures(conn, run_id, quarter_end, qd.measures)
+            if approve:
+                history.mark_issued(conn, quarter_end, run_id, qd.version, "national run")
+    finally:
+        engine.dispose()
+    return {"name": p.name, "version": qd.version, "intake": counts,
+            "paths": {k: str(v) for k, v in paths.items()},
+            "worker_pid": os.getpid(), "started": started, "finished": time.time()}
+
+
+@task(name="Partnership", task_run_name="partnership-{p.name}", cache_policy=NO_CACHE)
+def partnership_task(p: Partnership, quarter_end: dt.date, now: dt.datetime | None,
+                     stable_wait: float, approve: bool) -> dict[str, Any]:
+    """One partnership's intake and documents, on whichever worker the runner picks."""
+    return run_partnership(p, quarter_end, now=now, stable_wait=stable_wait, approve=approve)
+
+
+@flow(name="national", flow_run_name="national-{quarter_end}")
+def _national(partnerships: list[Partnership], quarter_end: dt.date,
+              now: dt.datetime | None = None, stable_wait: float = 2.0,
+              approve: bool = False) -> list[dict[str, Any]]:
+    futures = [partnership_task.submit(p, quarter_end, now, stable_wait, approve)
+               for p in partnerships]
+    results = [f.result() for f in futures]
+    lines = ["# National run", "", "| partnership | version | processed |", "|---|---|---|"]
+    lines += [f"| {r['name']} | {r['version']} | {r['intake'].get('processed', 0)} |"
+              for r in results]
+    create_markdown_artifact(key="national-summary", markdown="\n".join(lines),
+                             description=f"National run {quarter_end}")
+    return results
+
+
+def task_runner(workers: int = 2, address: str | None = None) -> Any:
+    """A Dask task runner: an existing cluster at `address`, else a local process cluster."""
+    from prefect_dask import DaskTaskRunner
+
+    if address:
+        return DaskTaskRunner(address=address)
+    return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1,
+                                          "processes": True, "dashboard_address": None})
+
+
+@contextlib.contextmanager
+def shared_api() -> Iterator[None]:
+    """One Prefect API for the flow and every Dask worker.
+
+    Without a configured PREFECT_API_URL each worker process would start its own ephemeral
+    server (measured: two servers eating the CPU the workers need, so no speed-up). Start
+    one, and hand its URL to this process and, through the environment, to the workers.
+    """
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    if PREFECT_API_URL.value():
+        yield
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()
+    server.start()
+    old = os.environ.get("PREFECT_API_URL")
+    os.environ["PREFECT_API_URL"] = server.api_url
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+            yield
+    finally:
+        if old is None:
+            os.environ.pop("PREFECT_API_URL", None)
+        else:
+            os.environ["PREFECT_API_URL"] = old
+        server.stop()
+
+
+def national_flow(config_path: Path, quarter: dt.date, workers: int = 2,
+                  address: str | None = None, *, now: dt.datetime | None = None,
+                  stable_wait: float = 2.0, approve: bool = False) -> list[dict[str, Any]]:
+    """Run every partnership of `config_path` for `quarter` in one Prefect flow run."""
+    partnerships = load_partnerships(Path(config_path))
+    with shared_api():
+        runner = task_runner(workers, address)
+        return _national.with_options(task_runner=runner)(
+            partnerships, quarter, now=now, stable_wait=stable_wait, approve=approve)

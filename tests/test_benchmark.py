@@ -1,0 +1,41 @@
+"""The benchmark runs end to end on a tiny workload, so it cannot rot (not timed).
+
+The national (Prefect + Dask) stage is left out here: it is tested in test_national.py and
+costs a Prefect server start twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from benchmarks.run import main, quarters_back, workload
+
+
+def test_quarters_back():
+    assert quarters_back(dt.date(2022, 9, 30), 1) == dt.date(2022, 9, 30)
+    assert quarters_back(dt.date(2022, 9, 30), 13) == dt.date(2019, 9, 30)
+    assert quarters_back(dt.date(2022, 9, 30), 40) == dt.date(2012, 12, 31)
+    assert quarters_back(dt.date(2022, 3, 31), 2) == dt.date(2021, 12, 31)
+
+
+def test_benchmark_on_a_tiny_workload(tmp_path, capsys):
+    args = ["--partnerships", "2", "--quarters", "2", "--history-quarters", "2",
+            "--workers", "2", "--national-partnerships", "0", "--workdir", str(tmp_path)]
+    assert main(args) == 0
+    res = json.loads((tmp_path / "results.json").read_text())
+    # every workbook of both partnerships was read and filed, and nothing twice on re-run
+    workbooks = res["workload"]["workbooks"]
+    assert workbooks > 0 and res["read_floor"]["result"]["files"] == workbooks
+    assert res["intake_cold"]["result"]["processed"] == workbooks
+    assert res["intake_rerun"]["result"]["processed"] == 0
+    assert res["intake_rerun"]["result"]["unchanged"] > 0
+    assert res["startup"]["help_imports"] == []
+    assert len(res["drop_to_feedback_s"]) == 2
+    for stage in ("read_floor", "intake_cold", "quarterly_13", "quarterly_history"):
+        assert res[stage]["wall_s"] > 0 and res[stage]["peak_rss_mib"] > 0
+    assert set(res["ratios"]) >= {"cold_intake_over_read_floor", "rerun_over_cold",
+                                  "quarterly_history_over_13", "max_drop_to_feedback_s"}
+    assert "ratios:" in capsys.readouterr().out
+    # the workload is cached: asking again generates nothing
+    assert workload(tmp_path, 2, 2, 2, 1)["generated"] == 0

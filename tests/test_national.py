@@ -1,0 +1,87 @@
+"""Partnerships configuration, and the national run giving the same figures in parallel."""
+
+from __future__ import annotations
+
+import datetime as dt
+import filecmp
+import shutil
+
+import pytest
+from pydantic import ValidationError
+
+from transforms.partnerships import Partnership, load_partnerships, write_partnerships
+
+QUARTER = dt.date(2022, 9, 30)
+NOW = dt.datetime(2022, 11, 15, 12, tzinfo=dt.UTC)
+
+
+def test_yaml_config_paths_are_taken_from_the_config_folder(tmp_path):
+    (tmp_path / "conf").mkdir()
+    path = tmp_path / "conf" / "p.yaml"
+    path.write_text("partnerships:\n"
+                    "  - {name: Angus, inbox: a/in, output: /abs/out}\n"
+                    "  - {name: Moray, inbox: m/in, output: m/out, spec_dir: m/spec}\n")
+    angus, moray = load_partnerships(path)
+    assert angus.inbox == tmp_path / "conf" / "a" / "in"
+    assert str(angus.output) == "/abs/out"
+    assert angus.spec_dir is None
+    assert moray.spec_dir == tmp_path / "conf" / "m" / "spec"
+
+
+def test_toml_config_and_round_trip(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text('[[partnerships]]\nname = "Fife"\ninbox = "f/in"\noutput = "f/out"\n'
+                    'db_url = "sqlite:///x.db"\n')
+    [fife] = load_partnerships(path)
+    assert (fife.name, fife.db_url, fife.inbox) == ("Fife", "sqlite:///x.db", tmp_path / "f/in")
+    again = load_partnerships(write_partnerships(tmp_path / "p.yaml", [fife]))
+    assert again == [fife]
+
+
+@pytest.mark.parametrize("text", [
+    "partnerships:\n  - {name: A, inbox: a, output: a}\n  - {name: A, inbox: b, output: b}\n",
+    "partnerships:\n  - {name: ' ', inbox: a, output: a}\n",
+    "partnerships:\n  - {name: A, inbox: a}\n",
+    "partnerships:\n  - {name: A, inbox: a, output: a, colour: red}\n",
+])
+def test_bad_configs_are_refused(tmp_path, text):
+    path = tmp_path / "p.yaml"
+    path.write_text(text)
+    with pytest.raises(ValidationError):
+        load_partnerships(path)
+
+
+def _partnerships(base, names):
+    from transforms.sample import generate_sample
+
+    out = []
+    for name in names:
+        folder = base / name.replace(" ", "_")
+        sample = generate_sample(folder / "sample", first=dt.date(2022, 6, 30), last=QUARTER,
+                                 partnership=name)
+        (folder / "inbox").mkdir()
+        for d in sample.deliveries:
+            shutil.copy2(d.file, folder / "inbox" / d.file.name)
+        out.append(Partnership(name=name, inbox=folder / "inbox", output=folder / "output"))
+    return out
+
+
+def test_parallel_national_run_gives_the_sequential_measures(tmp_path, prefect_harness):
+    from flows.national import national_flow, run_partnership
+
+    names = ["Alpha Partnership", "Beta Partnership"]
+    seq = _partnerships(tmp_path / "seq", names)
+    for p in seq:
+        run_partnership(p, QUARTER, now=NOW, stable_wait=0.0)
+    par = _partnerships(tmp_path / "par", names)
+    config = write_partnerships(tmp_path / "par" / "partnerships.yaml", par)
+    results = national_flow(config, QUARTER, workers=2, now=NOW, stable_wait=0.0)
+    assert [r["name"] for r in results] == names
+    assert all(r["intake"]["processed"] > 0 for r in results)
+    for a, b in zip(seq, par, strict=True):
+        left, right = (x.output / "2022-09-30" / "measures.csv" for x in (a, b))
+        assert left.stat().st_size > 0
+        assert filecmp.cmp(left, right, shallow=False)
+    # different partnerships really differ (the comparison is not vacuous)
+    first, second = (p.output / "2022-09-30" / "measures.csv" for p in seq)
+    assert not filecmp.cmp(first, second, shallow=False)
