@@ -20,7 +20,6 @@ import datetime as dt
 import logging
 import os
 import signal
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -30,8 +29,9 @@ from typing import Any, Protocol
 import pandas as pd
 import sqlalchemy as sa
 
-from transforms.archive import ArchiveError, archive_file, archive_relpath, fsync_dir, verified
+from transforms.archive import ArchiveError, archive_file, archive_relpath, verified
 from transforms.arrival import Candidate, Skipped, sha256_file, stable_files, unchanged_since
+from transforms.atomic import atomic_write
 from transforms.findings import (
     STATUS_ACCEPTED,
     STATUS_REJECTED,
@@ -288,24 +288,6 @@ def status_line(*, original_name: str, submitter: str | None, quarter_end: dt.da
         line += (" The report for this quarter was already issued: the next report will show "
                  "the revised figures.")
     return line
-
-
-def _atomic_write(final: Path, write: Callable[[Path], object]) -> None:
-    """Have `write` fill a temporary file next to `final`, fsync it, then rename it into place."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=final.suffix,
-                                    dir=final.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
-        fsync_dir(final.parent)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
 
 
 def feedback_paths(inbox: Path, original_name: str) -> tuple[Path, Path]:
@@ -614,10 +596,10 @@ class _Intake:
         xlsx, txt = feedback_paths(self.inbox, original_name)
         try:
             writer, texter = self.writers()
-            _atomic_write(xlsx, lambda tmp: writer(parsed, tmp, status_line=line))
+            atomic_write(xlsx, lambda tmp: writer(parsed, tmp, status_line=line), suffix=".xlsx")
             if texter is not None:
                 text = texter(parsed, status_line=line)
-                _atomic_write(txt, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+                atomic_write(txt, lambda tmp: tmp.write_text(text, encoding="utf-8"), suffix=".txt")
         except Exception as exc:
             log.error("intake: feedback for %s not written: %s", original_name,
                       type(exc).__name__)
