@@ -268,14 +268,14 @@ def build(path: Path = TEMPLATE) -> Path:
     loop_table(doc, ["Action", "Key driver", "Lead", "Status", "Progress update"],
                ["{{ a.id }}", "{{ a.driver_short }}", "{{ a.leads }} ({{ a.update_from }})",
                 "{{ a.status }}", "{{ a.progress }}"],
-               "a in o.actions", [1.3, 4.0, 3.2, 1.8, 6.3])
+               "a in o.actions", [1.6, 3.7, 3.2, 1.8, 6.3])
     par(doc, "Measures", "Heading 2")
     par(doc, "{%p if o.measures %}")
     loop_table(doc, ["Measure", "Value", "n of N", "Target / trajectory", "RAG", "Trend (quarter)",
                      "Trend (year)"],
                ["{{ r.label }}", "{{ r.value }}", "{{ r.n_of_d }}", "{{ r.target }}",
                 "{% cellbg r.rag_fill %}{{ r.rag }}", "{{ r.trend }}", "{{ r.trend_year }}"],
-               "r in o.measures", [4.6, 1.7, 1.8, 3.2, 1.6, 1.8, 1.8])
+               "r in o.measures", [4.0, 1.5, 1.8, 3.0, 1.6, 2.1, 2.1])
     footnote(doc)
     par(doc, "{%p else %}")
     par(doc, "No measures are defined for this outcome.")
