@@ -125,9 +125,15 @@ def _intake(args: argparse.Namespace) -> int:
                          output=(args.output or default_output()).resolve(),
                          db_url=args.db_url, stable_wait=args.stable_wait)
     for p in result.processed:
-        print(f"{p.original_name}: {p.status} ({p.errors} errors, {p.warnings} warnings)")
+        print(f"{p.original_name}: {p.status} ({_count(p.errors, 'error')}, "
+              f"{_count(p.warnings, 'warning')})")
     print(f"{len(result.processed)} workbook(s) filed")
     return 0
+
+
+def _count(n: int, word: str) -> str:
+    """'1 error', '2 errors'."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _run(args: argparse.Namespace) -> int:
