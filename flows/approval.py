@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Literal
 
@@ -50,19 +49,11 @@ def publish_root(settings: Settings) -> Path:
 
 
 def copy_atomically(source: Path, target: Path) -> Path:
-    """Copy to a temporary file beside `target`, fsync, then rename over it."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
-            shutil.copyfileobj(src, out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    """Copy through a temporary file beside `target`: readers never see half a document."""
+    from transforms.atomic import atomic_write
+
+    return atomic_write(target, lambda tmp: shutil.copyfile(source, tmp),
+                        suffix=Path(target).suffix)
 
 
 def record_event(conn: sa.Connection, event: str, detail: str,

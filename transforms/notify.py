@@ -14,7 +14,6 @@ import logging
 import mimetypes
 import os
 import smtplib
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -22,6 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
+
+from transforms.atomic import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -257,29 +258,15 @@ def submitter_reminder_text(row: Mapping, quarter_end: dt.date) -> str:
     return text + "\n\nThank you,\nBusiness Intelligence Unit\n"
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_reminders(frame: pd.DataFrame, out_dir: Path, quarter_end: dt.date,
                     today: dt.date) -> dict[str, Path]:
     """OUTPUT/reminders/<quarter-end>-<date>.md and .csv, each written atomically."""
     stem = f"{quarter_end.isoformat()}-{today.isoformat()}"
     md, csv = Path(out_dir) / f"{stem}.md", Path(out_dir) / f"{stem}.csv"
-    _atomic_write(md, reminder_markdown(frame, quarter_end, today))
+    atomic_write_text(md, reminder_markdown(frame, quarter_end, today))
     flat = frame.drop(columns=["locations"]).assign(
         problems=frame["problems"].map(lambda ms: " | ".join(ms)))
-    _atomic_write(csv, _csv_safe(flat).to_csv(index=False))
+    atomic_write_text(csv, _csv_safe(flat).to_csv(index=False))
     return {"markdown": md, "csv": csv}
 
 
