@@ -51,11 +51,6 @@ class Settings:
 
         return self.db_url or os.environ.get("DATASUMMARY_DB_URL") or sqlite_url(self.output)
 
-    @property
-    def archive_dir(self) -> Path:
-        """Content-addressed copies of every file received."""
-        return self.output / "archive"
-
     def quarter_dir(self, quarter_end: object) -> Path:
         """OUTPUT/<quarter-end>/, where a quarterly run writes its documents."""
         return self.output / str(quarter_end)

@@ -52,8 +52,11 @@ def data_quality_warnings(conn: sa.Connection, quarter_end: dt.date) -> pd.DataF
 
     The note is the `notes` cell of the row the warning names (items and table sheets).
     """
+    from transforms.cells import sheet_key
     from transforms.store import ledger
     from transforms.store.accepted import IN_FORCE, TABLES
+
+    tables = {sheet_key(name): table for name, table in TABLES.items()}
 
     sub, fnd, files = ledger.submissions, ledger.findings, ledger.files
     query = (
@@ -68,7 +71,7 @@ def data_quality_warnings(conn: sa.Connection, quarter_end: dt.date) -> pd.DataF
     rows = []
     for r in conn.execute(query).mappings():
         note = None
-        table = _table_for(r["sheet"], TABLES)
+        table = tables.get(sheet_key(r["sheet"])) if r["sheet"] else None
         if table is not None and "notes" in table.c and r["row"] is not None:
             note = conn.execute(
                 sa.select(table.c.notes).where(table.c.sha256 == r["sha256"],
@@ -80,16 +83,6 @@ def data_quality_warnings(conn: sa.Connection, quarter_end: dt.date) -> pd.DataF
                      "note": note or ""})
     return pd.DataFrame(rows, columns=["submitter", "file", "sheet", "location", "rule",
                                        "message", "note"])
-
-
-def _table_for(sheet: str | None, tables: dict) -> sa.Table | None:
-    if not sheet:
-        return None
-    key = sheet.replace(" ", "").replace("_", "").lower()
-    for name, table in tables.items():
-        if name.replace("_", "").lower() == key:
-            return table
-    return None
 
 
 def gather(conn: sa.Connection, spec: Spec, quarter_end: dt.date, now: dt.datetime
