@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import uuid
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from tests.pg import private_schema_engine
 from transforms.intake import run_intake
 from transforms.sample.replay import replay
 from transforms.spec import default_spec
 from transforms.store import ledger
 from transforms.store.accepted import accepted_data
-from transforms.store.db import create_all, make_engine
 from transforms.targets import measures_table
 
 PG_URL = os.environ.get("DATASUMMARY_TEST_PG_URL")
@@ -31,16 +30,8 @@ Q = dt.date(2022, 9, 30)
 
 @pytest.fixture
 def pg_engine():
-    base = make_engine(PG_URL)
-    schema = "e2e_" + uuid.uuid4().hex[:12]
-    with base.begin() as c:
-        c.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    engine = base.execution_options(schema_translate_map={None: schema})
-    create_all(engine)
-    yield engine
-    with base.begin() as c:
-        c.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-    base.dispose()
+    with private_schema_engine(PG_URL) as engine:
+        yield engine
 
 
 def _figures(engine) -> pd.DataFrame:

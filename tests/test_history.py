@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import uuid
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from tests.pg import private_schema_engine
 from transforms.store.db import create_all, make_engine, metadata
 from transforms.store.history import (
     finish_run,
@@ -41,20 +41,8 @@ def conn(request, tmp_path):
             yield c
         engine.dispose()
         return
-    # PostgreSQL: a private schema per test, dropped afterwards.
-    engine = make_engine(PG_URL)
-    schema = "t_" + uuid.uuid4().hex[:12]
-    with engine.begin() as c:
-        c.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    engine = engine.execution_options(schema_translate_map={None: schema})
-    create_all(engine)
-    try:
-        with engine.begin() as c:
-            yield c
-    finally:
-        with make_engine(PG_URL).begin() as c:
-            c.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        engine.dispose()
+    with private_schema_engine(PG_URL) as engine, engine.begin() as c:
+        yield c
 
 
 def figures(values: dict[tuple[str, dt.date, str], tuple]) -> pd.DataFrame:

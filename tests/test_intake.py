@@ -442,17 +442,14 @@ def test_same_intake_on_postgresql(tmp_path):
     url = os.environ.get("DATASUMMARY_TEST_PG_URL")
     if not url:
         pytest.skip("DATASUMMARY_TEST_PG_URL not set")
+    from tests.pg import private_schema_engine
     from transforms.returns_status import expected_returns, returns_frame
-    from transforms.store.db import metadata
 
-    engine = make_engine(url)
-    metadata.drop_all(engine)
-    create_all(engine)
-    inbox, output = tmp_path / "inbox", tmp_path / "out"
-    inbox.mkdir()
-    pg = (inbox, output, engine)
-    CALLS.clear()
-    try:
+    with private_schema_engine(url) as engine:
+        inbox, output = tmp_path / "inbox", tmp_path / "out"
+        inbox.mkdir()
+        pg = (inbox, output, engine)
+        CALLS.clear()
         make_return(inbox / "q1.xlsx", quarter="2020-06-30", values=(1, 2, 33),
                     mtime=1_600_000_000)
         make_return(inbox / "q2.xlsx", values=(1, 2, 34), mtime=1_600_000_100)
@@ -471,6 +468,3 @@ def test_same_intake_on_postgresql(tmp_path):
         assert list(frame["received_at"].unique()) == ["2020-10-05T10:00:00+01:00"]
         assert expected.loc["CSW", "status"] == "accepted with warnings"
         assert "stays in force" in first_cell(inbox / "feedback" / "q2 bad.feedback.xlsx")
-    finally:
-        metadata.drop_all(engine)
-        engine.dispose()
