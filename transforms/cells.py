@@ -13,11 +13,6 @@ import re
 import unicodedata
 from typing import Any
 
-EXCEL_ERRORS = frozenset(
-    {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
-     "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!"}
-)
-
 # Characters that look like nothing: BOM, zero-width space/joiners, word joiner, soft hyphen.
 _INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060\u00ad\u180e"), None)
 _COUNT_RE = re.compile(r"^(\d+|\d{1,3}(,\d{3})+)$")
@@ -59,11 +54,6 @@ def sheet_key(name: str) -> str:
 def is_blank(value: Any) -> bool:
     """True for an empty cell or text that is only spaces/invisible characters."""
     return value is None or (isinstance(value, str) and clean_text(value) == "")
-
-
-def is_excel_error(value: Any) -> bool:
-    """True for an Excel error value such as #REF! or #DIV/0!."""
-    return isinstance(value, str) and value.strip().upper() in EXCEL_ERRORS
 
 
 def display(value: Any) -> str:

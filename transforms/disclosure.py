@@ -23,11 +23,6 @@ from transforms.spec import Spec
 COUNT_COLUMNS = ("numerator", "denominator", "excluded", "pending")
 
 
-def is_primary(value: object, min_count: int = 1, max_count: int = 4) -> bool:
-    """Whether a count is small enough to hide on its own."""
-    return value is not None and not pd.isna(value) and min_count <= float(value) <= max_count
-
-
 def _lines(shape: tuple[int, int], total_row: int | None, total_col: int | None
            ) -> list[tuple[list[tuple[int, int]], tuple[int, int]]]:
     """Each additive line: (its part cells, its total cell)."""
