@@ -1,17 +1,16 @@
 """Reading a workbook per the return specification: Cover, sheets, headers, typed cells.
 
-One streaming pass per sheet with openpyxl's own sheet parser in read-only mode, extended to
-see what pandas and `data_only` hide: a formula with no saved result (it reads as blank), an
-Excel error cell, hidden rows. The `<dimension>` tag is never trusted (the parser reads every
-row element). Values are converted by `transforms.cells`, never by pandas, and anything that
-does not convert becomes a finding naming its cell — the frame gets NA there, so frames are
-only trustworthy when the workbook is not rejected.
+The sheets come from `transforms.sheet_readers`: calamine when the workbook holds nothing it
+cannot report, otherwise openpyxl's own streaming parser, extended to see what pandas and
+`data_only` hide (a formula with no saved result, an Excel error cell, hidden rows). Neither
+trusts the `<dimension>` tag. Values are converted by `transforms.cells`, never by pandas,
+and anything that does not convert becomes a finding naming its cell — the frame gets NA
+there, so frames are only trustworthy when the workbook is not rejected.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,46 +23,17 @@ from transforms.catalogue import make_finding
 from transforms.findings import Cover, Finding, ParsedReturn
 from transforms.preflight import DEFAULT_LIMITS, Limits
 from transforms.quarters import is_quarter_end
+from transforms.sheet_readers import (
+    NO_CACHED_VALUE,
+    CalamineFailed,
+    ExcelError,
+    NoCachedValue,
+    RawSheet,
+    SheetSource,
+    calamine_sheets,
+    openpyxl_sheets,
+)
 from transforms.spec import Column, Spec, default_spec
-
-
-class NoCachedValue:
-    """A formula cell the saving tool did not calculate (no `<v>` element)."""
-
-    def __repr__(self) -> str:
-        return "(formula with no saved result)"
-
-
-NO_CACHED_VALUE = NoCachedValue()
-
-
-@dataclass(frozen=True)
-class ExcelError:
-    """An Excel error cell (`t="e"`), such as #REF!."""
-
-    code: str
-
-    def __str__(self) -> str:
-        return self.code
-
-
-@dataclass
-class RawSheet:
-    """The non-blank cells of one sheet as read, keyed (row, column), 1-based."""
-
-    title: str
-    hidden: bool
-    cells: dict[tuple[int, int], Any] = field(default_factory=dict)
-    hidden_rows: set[int] = field(default_factory=set)
-    too_big: str | None = None
-
-    def value(self, row: int, col: int) -> Any:
-        """The raw value at (row, col), None when blank."""
-        return self.cells.get((row, col))
-
-    def rows(self) -> list[int]:
-        """Row numbers holding any non-blank cell, ascending."""
-        return sorted({r for r, _ in self.cells})
 
 
 @dataclass(frozen=True)
@@ -91,60 +61,6 @@ class Parsed:
     raw_values: dict[str, dict[tuple[int, str], Any]] = field(default_factory=dict)
 
 
-# ---------------------------------------------------------------- raw reading
-def _parser_class():
-    """openpyxl's sheet parser, told to keep formula-without-value and error cells apart."""
-    from openpyxl.worksheet._reader import FORMULA_TAG, VALUE_TAG, WorkSheetParser
-
-    class _CellParser(WorkSheetParser):
-        def parse_cell(self, element):  # noqa: ANN001, ANN202 - openpyxl's own signature
-            cell = super().parse_cell(element)
-            if cell["data_type"] == "e":
-                cell["value"] = ExcelError(str(cell["value"]))
-            elif cell["value"] is None and element.find(FORMULA_TAG) is not None:
-                # No <v>, or an empty <v> on a non-text cell: the tool saved no result.
-                # (An empty <v> on a text cell, t="str", is a formula that returned "".)
-                cached = element.find(VALUE_TAG)
-                if cached is None or element.get("t", "n") not in ("str", "s", "inlineStr"):
-                    cell["value"] = NO_CACHED_VALUE
-            return cell
-
-    return _CellParser
-
-
-def read_sheet(ws: Any, limits: Limits) -> RawSheet:
-    """Every non-blank cell of a read-only worksheet, with hidden rows; stops at the limits."""
-    parser_cls = _parser_class()
-    wb = ws.parent
-    raw = RawSheet(title=ws.title, hidden=ws.sheet_state != "visible")
-    max_col = 0
-    with ws._get_source() as src:  # noqa: SLF001 - the documented way read-only sheets stream
-        parser = parser_cls(src, ws._shared_strings, data_only=True, epoch=wb.epoch,  # noqa: SLF001
-                            date_formats=wb._date_formats,  # noqa: SLF001
-                            timedelta_formats=wb._timedelta_formats)  # noqa: SLF001
-        rows_seen = 0
-        for row_idx, row_cells in parser.parse():
-            kept = False
-            for c in row_cells:
-                v = c["value"]
-                if v is None or (isinstance(v, str) and cells.is_blank(v)):
-                    continue
-                raw.cells[(row_idx, c["column"])] = v
-                max_col = max(max_col, c["column"])
-                kept = True
-            rows_seen += kept
-            if (rows_seen > limits.max_rows or len(raw.cells) > limits.max_cells
-                    or max_col > limits.max_columns):
-                raw.too_big = (f"more than {limits.max_rows:,} rows, {limits.max_columns} "
-                               f"columns or {limits.max_cells:,} cells")
-                raw.cells.clear()
-                break
-        for key, attrs in parser.row_dimensions.items():
-            if str(attrs.get("hidden", "")).lower() in ("1", "true"):
-                raw.hidden_rows.add(int(key))
-    return raw
-
-
 # ---------------------------------------------------------------- the workbook
 def parse_workbook(
     path: Path,
@@ -158,19 +74,21 @@ def parse_workbook(
 
     Never raises on a bad workbook: a parser failure becomes a P-UNREADABLE finding.
     """
-    import openpyxl
-
     spec = spec or default_spec()
+    today = today or london_today()
     result = ParsedReturn(file_name=original_name or path.name)
     parsed = Parsed(result=result)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            wb = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
-        try:
-            _parse_open_workbook(wb, parsed, spec, today or london_today(), limits)
-        finally:
-            wb.close()
+        sources = calamine_sheets(path)
+        if sources is not None:
+            try:
+                _parse_sheets(sources, parsed, spec, today, limits)
+                return parsed
+            except CalamineFailed:
+                result = ParsedReturn(file_name=result.file_name)
+                parsed = Parsed(result=result)
+        with openpyxl_sheets(path) as sources:
+            _parse_sheets(sources, parsed, spec, today, limits)
     except MemoryError:
         result.findings.append(make_finding(
             "P-TOO-LARGE", detail="reading it needed more memory than a return can"))
@@ -187,10 +105,9 @@ def london_today() -> dt.date:
     return dt.datetime.now(LONDON).date()
 
 
-def _parse_open_workbook(wb: Any, parsed: Parsed, spec: Spec, today: dt.date,
-                         limits: Limits) -> None:
+def _parse_sheets(sheets: list[SheetSource], parsed: Parsed, spec: Spec, today: dt.date,
+                  limits: Limits) -> None:
     result = parsed.result
-    sheets = list(wb.worksheets)
     result.sheet_order = [ws.title for ws in sheets]
     rspec = spec.returns
     cover_ws = _find_sheet(sheets, rspec.cover.sheet, result.findings)
@@ -215,7 +132,8 @@ def _parse_open_workbook(wb: Any, parsed: Parsed, spec: Spec, today: dt.date,
         parsed.raw_values[name] = raw_values
 
 
-def _find_sheet(sheets: list[Any], name: str, findings: list[Finding]) -> Any | None:
+def _find_sheet(sheets: list[SheetSource], name: str,
+                findings: list[Finding]) -> SheetSource | None:
     """The worksheet whose name matches `name` ignoring case, spaces and `_`."""
     matches = [ws for ws in sheets if cells.sheet_key(ws.title) == cells.sheet_key(name)]
     if not matches:
@@ -230,8 +148,8 @@ def _find_sheet(sheets: list[Any], name: str, findings: list[Finding]) -> Any | 
     return matches[0]
 
 
-def _read_checked(ws: Any, limits: Limits, findings: list[Finding]) -> RawSheet | None:
-    raw = read_sheet(ws, limits)
+def _read_checked(ws: SheetSource, limits: Limits, findings: list[Finding]) -> RawSheet | None:
+    raw = ws.read(limits)
     if raw.too_big:
         findings.append(make_finding("S-TOO-MANY-ROWS", sheet=raw.title, detail=raw.too_big))
         return None
