@@ -41,19 +41,24 @@ def read_floor(inboxes: list[str]) -> dict[str, Any]:
 
 
 def intake(folders: list[list[str]], batch_size: int) -> dict[str, Any]:
-    """`run_intake` on each (inbox, output), one after the other, in this one process."""
-    from transforms.intake import run_intake
+    """`run_intakes` over every (inbox, output) in this one process: one worker.
+
+    Folders keep their own stores; their pending files share GX batches of `batch_size`.
+    """
+    from transforms.intake import IntakeFolder, run_intakes
     from transforms.store.db import make_engine, sqlite_url
 
-    totals: dict[str, int] = {}
-    for inbox, output in folders:
-        engine = make_engine(sqlite_url(Path(output)))
-        try:
-            counts = run_intake(Path(inbox), Path(output), engine, now=NOW, stable_wait=0.0,
-                                batch_size=batch_size).counts
-        finally:
+    engines = [make_engine(sqlite_url(Path(output))) for _, output in folders]
+    try:
+        results = run_intakes([IntakeFolder(Path(i), Path(o), e)
+                               for (i, o), e in zip(folders, engines, strict=True)],
+                              now=NOW, stable_wait=0.0, batch_size=batch_size)
+    finally:
+        for engine in engines:
             engine.dispose()
-        for k, v in counts.items():
+    totals: dict[str, int] = {}
+    for r in results:
+        for k, v in r.counts.items():
             totals[k] = totals.get(k, 0) + v
     return totals
 

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from transforms import arrival
-from transforms.intake import run_intake
+from transforms.intake import IntakeFolder, run_intake, run_intakes
 from transforms.store import ledger
 from transforms.store.db import create_all, make_engine, sqlite_url
 
@@ -27,14 +27,24 @@ def sample_files(tmp_path_factory):
     return sample
 
 
-def _filed(sample, base, batch_size):
-    inbox, output = base / f"inbox{batch_size}", base / f"out{batch_size}"
+def _folder(sample, base, name) -> IntakeFolder:
+    inbox, output = base / f"inbox{name}", base / f"out{name}"
     inbox.mkdir()
     for d in sample.deliveries:
         shutil.copy2(d.file, inbox / d.file.name)
     engine = make_engine(sqlite_url(output))
     create_all(engine)
-    run_intake(inbox, output, engine, now=NOW, stable_wait=0.0, batch_size=batch_size)
+    return IntakeFolder(inbox, output, engine)
+
+
+def _filed(sample, base, batch_size):
+    folder = _folder(sample, base, batch_size)
+    run_intake(folder.inbox, folder.output, folder.engine, now=NOW, stable_wait=0.0,
+               batch_size=batch_size)
+    return _ledger(folder.engine)
+
+
+def _ledger(engine):
     with engine.connect() as conn:
         subs = conn.execute(sa.select(
             ledger.files.c.original_name, ledger.submissions.c.status,
@@ -61,6 +71,20 @@ def test_batches_file_exactly_as_one_by_one(sample_files, tmp_path):
     expected = {d.file.name: d.expected_status for d in sample_files.deliveries}
     rejected = {s.original_name for s in batched[0] if s.status == "rejected"}
     assert rejected == {n for n, st in expected.items() if st == "rejected"}
+
+
+def test_many_folders_share_gx_batches_and_file_as_each_alone(sample_files, tmp_path):
+    alone = _filed(sample_files, tmp_path, 1)
+    # Three partnerships in one call, batches of 11 straddling folders and quarters.
+    folders = [_folder(sample_files, tmp_path, f"p{i}") for i in range(3)]
+    results = run_intakes(folders, now=NOW, stable_wait=0.0, batch_size=11)
+    assert [r.counts for r in results] == [results[0].counts] * 3
+    assert results[0].counts["processed"] == len(sample_files.deliveries)
+    for folder in folders:
+        assert _ledger(folder.engine) == alone
+        assert len(list((folder.inbox / "feedback").glob("*.feedback.xlsx"))) == len(
+            sample_files.deliveries)
+        folder.engine.dispose()
 
 
 def test_unchanged_files_are_not_hashed_again_and_changed_ones_are(tmp_path, monkeypatch):

@@ -347,3 +347,20 @@ def test_an_invalid_item_value_is_reported_once_not_again_as_a_blank(tmp_path: P
     result = _check(sheets, tmp_path)
     at_c2 = [f for f in result.findings if f.sheet == "CAMHS" and f.cell == "C2"]
     assert [f.rule for f in at_c2] == ["V-COUNT"], at_c2
+
+
+def test_typed_frame_types_each_column_and_keeps_blanks_as_missing() -> None:
+    from transforms.parse import typed_frame
+    from transforms.spec import Column
+
+    columns = [Column(name="n", type="count"), Column(name="d", type="date"),
+               Column(name="t", type="text")]
+    frame = typed_frame({"excel_row": [2, 3], "n": [None, 4],
+                         "d": [dt.date(2020, 3, 31), None], "t": ["x", None]}, columns)
+    expected = pd.DataFrame({
+        "excel_row": pd.Series([2, 3], dtype="int64"),
+        "n": pd.Series([pd.NA, 4], dtype="Int64"),
+        "d": pd.Series([pd.Timestamp("2020-03-31"), pd.NaT], dtype="datetime64[ns]"),
+        "t": pd.Series(["x", None], dtype="str")})
+    pd.testing.assert_frame_equal(frame, expected)
+    assert frame["n"].isna().tolist() == [True, False]      # missing, never 0

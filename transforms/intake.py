@@ -55,7 +55,6 @@ FEEDBACK_DIR = "feedback"
 CRASH_ENV = "DATASUMMARY_INTAKE_CRASH_AT"   # test hook: kill the process at a named point
 
 Checker = Callable[..., ParsedReturn]
-BatchChecker = Callable[..., list[ParsedReturn]]
 BATCH_SIZE = 500   # workbooks per GX run: amortises GX set-up (~1.5 s), bounds memory
 FeedbackWriter = Callable[..., Path]
 FeedbackText = Callable[..., str]
@@ -303,10 +302,12 @@ def _default_checker() -> Checker:
     return check_workbook
 
 
-def _default_batch_checker() -> BatchChecker:
-    from transforms.validate import check_workbooks
+def gx_stage_of(located: list[tuple[sa.Row, Path]], spec: Any, today: dt.date) -> list[Any]:
+    """Pre-flight, parse and GX-check the archived copies (one GX run per sheet type)."""
+    from transforms.validate import gx_checked_workbooks
 
-    return check_workbooks
+    return gx_checked_workbooks([(path, row.original_name) for row, path in located],
+                                spec=spec, today=today)
 
 
 def _default_writers() -> tuple[FeedbackWriter, FeedbackText]:
@@ -417,40 +418,47 @@ class _Intake:
         return True
 
     # -- 2. checking and statuses
-    def check_pending(self) -> None:
+    def pending(self) -> list[sa.Row]:
+        """Ledgered files not yet checked, in intake order."""
         with self.engine.connect() as conn:
-            pending = ledger.unchecked_files(conn)
-        if self.checker is not None or self.batch_size <= 1:
-            for row in pending:
-                self.check_one(row)
-            return
-        for start in range(0, len(pending), self.batch_size):
-            self.check_batch(pending[start:start + self.batch_size])
+            return list(ledger.unchecked_files(conn))
 
-    def check_batch(self, rows: list[sa.Row]) -> None:
-        """Check many files in one `check_workbooks` call, then file each in intake order.
+    def check_pending(self) -> None:
+        """Check and file pending files one at a time (a custom checker, or no batching)."""
+        for row in self.pending():
+            self.check_one(row)
 
-        Filing stays one transaction per file, so a crash mid-batch leaves the rest pending.
-        If the batch check itself fails, each file is checked alone so one file cannot hold
-        the others back.
-        """
-        located = []
+    def today(self) -> dt.date:
+        return self.now().astimezone(LONDON).date()
+
+    def located(self, rows: list[sa.Row]) -> list[tuple[sa.Row, Path]]:
+        """Each row with its verified archived copy; a file with none fails (kept pending)."""
+        found = []
         for row in rows:
             path = self.archived_copy(row)
             if path is None:
                 self.fail(row, "archived copy missing or damaged and no intact copy in the inbox")
             else:
-                located.append((row, path))
-        if not located:
-            return
-        today = self.now().astimezone(LONDON).date()
+                found.append((row, path))
+        return found
+
+    def finish_and_file(self, located: list[tuple[sa.Row, Path]], prepared: list[Any]) -> None:
+        """The store-dependent rules for GX-checked files, then filing, in intake order.
+
+        Filing stays one transaction per file, so a crash mid-batch leaves the rest pending.
+        The cross-quarter rules see earlier files of the batch as if each had been filed
+        before the next was checked (`BatchPriorData`). If the rules fail as a whole, each
+        file is checked alone so one file cannot hold the others back.
+        """
+        from transforms.validate import rules_checked
+
         try:
-            check = _default_batch_checker()
+            results = []
             with self.engine.connect() as conn:
                 prior = BatchPriorData(conn)
-                results = check([(path, row.original_name) for row, path in located],
-                                spec=self.spec, today=today, prior=prior,
-                                on_checked=lambda i, parsed: prior.add(located[i][0].seq, parsed))
+                for (row, _), parsed in zip(located, prepared, strict=True):
+                    results.append(rules_checked(parsed, spec=self.spec, prior=prior))
+                    prior.add(row.seq, results[-1])
         except Exception as exc:  # the checker should never raise: fall back to one by one
             log.error("intake: batch check failed (%s); checking one by one",
                       type(exc).__name__)
@@ -665,6 +673,15 @@ class _Intake:
             for p in self.result.processed]
 
 
+@dataclass(frozen=True)
+class IntakeFolder:
+    """One partnership's intake: its inbox, its output folder and its store."""
+
+    inbox: Path
+    output: Path
+    engine: sa.Engine
+
+
 def run_intake(inbox: Path, output: Path, engine: sa.Engine, *, spec: Any = None,
                now: dt.datetime | None = None, stable_wait: float = 2.0,
                checker: Checker | None = None, feedback_writer: FeedbackWriter | None = None,
@@ -677,20 +694,72 @@ def run_intake(inbox: Path, output: Path, engine: sa.Engine, *, spec: Any = None
     `transforms.feedback.write_feedback_workbook` and `feedback_text` to
     `transforms.feedback.feedback_text` (pass `feedback_writer` alone for no `.txt`).
     `now` fixes the clock (first seen, late, processed times). With the default checker,
-    pending files are checked `batch_size` at a time by `transforms.validate.check_workbooks`
-    (one GX run per sheet type per batch); each is still filed in its own transaction.
+    pending files are checked `batch_size` at a time (one GX run per sheet type per batch,
+    `transforms.validate.gx_checked_workbooks`); each is still filed in its own transaction.
     """
-    inbox, output = Path(inbox), Path(output)
-    create_all(engine)
-    (inbox / FEEDBACK_DIR).mkdir(parents=True, exist_ok=True)
-    run = _Intake(inbox, output, engine, spec=spec, now=now,
-                  checker=checker, feedback_writer=feedback_writer,
-                  feedback_text=feedback_text, batch_size=batch_size)
-    ready, skipped = stable_files(inbox, stable_wait, sleep, known=run.known)
-    run.result.skipped.extend(skipped)
-    run.arrive(ready)
-    run.catch_up_feedback()
-    run.check_pending()
-    run.final_statuses()
-    log.info("intake: %s", run.result.counts)
-    return run.result
+    return run_intakes([IntakeFolder(Path(inbox), Path(output), engine)], spec=spec, now=now,
+                       stable_wait=stable_wait, checker=checker,
+                       feedback_writer=feedback_writer, feedback_text=feedback_text,
+                       sleep=sleep, batch_size=batch_size)[0]
+
+
+def run_intakes(folders: list[IntakeFolder], *, spec: Any = None,
+                now: dt.datetime | None = None, stable_wait: float = 2.0,
+                checker: Checker | None = None, feedback_writer: FeedbackWriter | None = None,
+                feedback_text: FeedbackText | None = None,
+                sleep: Callable[[float], None] = time.sleep,
+                batch_size: int = BATCH_SIZE) -> list[IntakeResult]:
+    """`run_intake` for many partnerships in one process; one result per folder, in order.
+
+    Each folder keeps its own archive, ledger, store and feedback, and every file is filed
+    exactly as `run_intake` would file it. What is shared is the checking that does not
+    depend on a store: pending files of all folders are pre-flighted, parsed and put through
+    the GX suites `batch_size` at a time, so a national collection pays for one GX run per
+    sheet type per batch rather than per folder. The store-dependent rules and the filing
+    then run folder by folder, in intake order.
+    """
+    runs = []
+    for folder in folders:
+        create_all(folder.engine)
+        (folder.inbox / FEEDBACK_DIR).mkdir(parents=True, exist_ok=True)
+        run = _Intake(folder.inbox, folder.output, folder.engine, spec=spec, now=now,
+                      checker=checker, feedback_writer=feedback_writer,
+                      feedback_text=feedback_text, batch_size=batch_size)
+        ready, skipped = stable_files(folder.inbox, stable_wait, sleep, known=run.known)
+        run.result.skipped.extend(skipped)
+        run.arrive(ready)
+        run.catch_up_feedback()
+        runs.append(run)
+    if checker is not None or batch_size <= 1:
+        for run in runs:
+            run.check_pending()
+    else:
+        _check_across(runs, batch_size)
+    for run in runs:
+        run.final_statuses()
+        log.info("intake: %s", run.result.counts)
+    return [run.result for run in runs]
+
+
+def _check_across(runs: list[_Intake], batch_size: int) -> None:
+    """Check every run's pending files in shared GX batches, then file them run by run."""
+    work = [(run, row) for run in runs for row in run.pending()]
+    for start in range(0, len(work), batch_size):
+        chunk = work[start:start + batch_size]
+        located = [(run, found) for run in runs
+                   for found in run.located([row for r, row in chunk if r is run])]
+        if not located:
+            continue
+        try:
+            prepared = gx_stage_of([found for _, found in located], runs[0].spec,
+                                   runs[0].today())
+        except Exception as exc:  # the checker should never raise: fall back to one by one
+            log.error("intake: batch check failed (%s); checking one by one",
+                      type(exc).__name__)
+            for run, (row, _) in located:
+                run.check_one(row)
+            continue
+        for run in runs:
+            mine = [i for i, (r, _) in enumerate(located) if r is run]
+            if mine:
+                run.finish_and_file([located[i][1] for i in mine], [prepared[i] for i in mine])

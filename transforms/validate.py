@@ -87,18 +87,45 @@ def check_workbooks(
     of the same batch, as if each had been checked after the one before was filed.
     """
     spec = spec or default_spec()
-    today = today or london_today()
     prior = prior or NoPriorData()
+    parsed = gx_checked_workbooks(files, spec=spec, today=today, limits=limits, sandbox=sandbox)
+    results = []
+    for i, p in enumerate(parsed):
+        results.append(rules_checked(p, spec=spec, prior=prior))
+        if on_checked is not None:
+            on_checked(i, results[-1])
+    return results
+
+
+def gx_checked_workbooks(
+    files: Iterable[Path | tuple[Path, str | None]],
+    *,
+    spec: Spec | None = None,
+    today: dt.date | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    sandbox: Sandbox | None = None,
+) -> list[Parsed]:
+    """The first half of checking: pre-flight, parse and the GX suites, for many workbooks.
+
+    Nothing here depends on the store, so workbooks of different partnerships (different
+    stores) can share one GX run per sheet type; `rules_checked` finishes each workbook
+    against its own store.
+    """
+    spec = spec or default_spec()
+    today = today or london_today()
     parsed: list[Parsed] = []
     for item in files:
         path, name = (item, None) if isinstance(item, Path) else (Path(item[0]), item[1])
         parsed.append(_read_one(path, name, spec, today, limits, sandbox))
     _gx_stage(parsed, spec)
-    for i, p in enumerate(parsed):
-        _rules_stage(p, spec, prior)
-        if on_checked is not None:
-            on_checked(i, p.result)
-    return [p.result for p in parsed]
+    return parsed
+
+
+def rules_checked(parsed: Parsed, *, spec: Spec | None = None,
+                  prior: PriorData | None = None) -> ParsedReturn:
+    """The second half: the pandas rules, cross-quarter ones against `prior`."""
+    _rules_stage(parsed, spec or default_spec(), prior or NoPriorData())
+    return parsed.result
 
 
 # ---------------------------------------------------------------- reading
