@@ -468,3 +468,27 @@ def test_same_intake_on_postgresql(tmp_path):
         assert list(frame["received_at"].unique()) == ["2020-10-05T10:00:00+01:00"]
         assert expected.loc["CSW", "status"] == "accepted with warnings"
         assert "stays in force" in first_cell(inbox / "feedback" / "q2 bad.feedback.xlsx")
+
+
+def test_copies_and_feedback_are_on_disk_before_the_ledger_says_so(env, monkeypatch):
+    """One sync per group replaces per-file fsyncs; it must come before the ledger rows."""
+    inbox, output, engine = env
+    make_return(inbox / "a.xlsx", values=(1, 1, 1), mtime=1_600_000_000)
+    make_return(inbox / "b.xlsx", errors=1, mtime=1_600_000_100)
+    synced = []
+
+    def sync(paths):
+        with engine.connect() as conn:
+            files = conn.execute(sa.select(sa.func.count()).select_from(ledger.files)).scalar()
+            noted = conn.execute(sa.select(sa.func.count()).select_from(ledger.submissions)
+                                 .where(ledger.submissions.c.feedback_path.is_not(None))).scalar()
+        synced.append((sorted(Path(p).name for p in paths), files, noted))
+
+    monkeypatch.setattr("transforms.intake.sync_to_disk", sync)
+    intake(env)
+    archived = sorted(f"{sha256_file(inbox / n)}.xlsx" for n in ("a.xlsx", "b.xlsx"))
+    assert synced[0] == (archived, 0, 0)            # both copies, before any ledger row
+    feedback = sorted(f"{n}.feedback.{ext}" for n in "ab" for ext in ("txt", "xlsx"))
+    assert sorted(n for s in synced[1:] for n in s[0]) == feedback
+    assert all(noted == 0 for _, _, noted in synced[1:])   # before any path is recorded
+    assert all(s.feedback_path for s in submissions_by_name(engine).values())

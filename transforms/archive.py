@@ -42,13 +42,15 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def archive_file(source: Path, sha256: str, output: Path) -> Path:
+def archive_file(source: Path, sha256: str, output: Path, *, durable: bool = True) -> Path:
     """Copy `source` into the archive under its hash and return the archived path.
 
     The copy is streamed to a temporary file in the destination folder, hashed as it is
     written, fsynced, then renamed into place and made read-only. If the source no longer has
     the content `sha256` (it changed after it was hashed) ArchiveError is raised and nothing is
     left behind. An existing archived copy with the right hash is reused as it is.
+    `durable=False` leaves the fsyncs to the caller, who archives many files and makes them
+    durable together (`transforms.atomic.sync_to_disk`) before ledgering any of them.
     """
     final = Path(output) / archive_relpath(sha256)
     if final.exists() and sha256_file(final) == sha256:
@@ -63,14 +65,16 @@ def archive_file(source: Path, sha256: str, output: Path) -> Path:
                 digest.update(chunk)
                 out.write(chunk)
             out.flush()
-            os.fsync(out.fileno())
+            if durable:
+                os.fsync(out.fileno())
         if digest.hexdigest() != sha256:
             raise ArchiveError("the file changed while it was being archived")
         if sha256_file(tmp) != sha256:
             raise ArchiveError("the archived copy does not match the file read")
         os.chmod(tmp, READ_ONLY)
         os.replace(tmp, final)
-        fsync_dir(final.parent)
+        if durable:
+            fsync_dir(final.parent)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

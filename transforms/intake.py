@@ -31,7 +31,7 @@ import sqlalchemy as sa
 
 from transforms.archive import ArchiveError, archive_file, archive_relpath, verified
 from transforms.arrival import Candidate, Skipped, sha256_file, stable_files, unchanged_since
-from transforms.atomic import atomic_write
+from transforms.atomic import atomic_write, sync_to_disk
 from transforms.findings import (
     STATUS_ACCEPTED,
     STATUS_REJECTED,
@@ -333,6 +333,7 @@ class _Intake:
         self.feedback_writer, self.feedback_text = feedback_writer, feedback_text
         self.result = IntakeResult()
         self.sources: dict[str, Candidate] = {}     # sha256 -> inbox file seen this run
+        self.unrecorded: list[tuple[str, Path, list[Path]]] = []   # feedback not ledgered
         with engine.connect() as conn:               # path -> (size, mtime_ns, sha256)
             self.hashes = ledger.cached_hashes(conn, str(self.inbox))
 
@@ -346,15 +347,24 @@ class _Intake:
         return cached is not None and cached[:2] == (cand.size, cand.mtime_ns)
 
     def arrive(self, ready: list[Candidate]) -> None:
+        """Archive every new file, make the copies durable together, then ledger each.
+
+        Nothing is ledgered before its archived copy is on disk; one sync for all the copies
+        replaces an fsync per file and per folder.
+        """
         with self.engine.connect() as conn:
             states = ledger.file_states(conn)
         seen_at = self.now()   # one "first seen" time per intake
         fresh: list[dict[str, Any]] = []
         try:
-            for cand in ready:
-                sha = self.sha_of(cand, fresh)
-                if sha is not None:
-                    self.arrive_one(cand, sha, states, seen_at)
+            new = [(cand, sha) for cand in ready
+                   if (sha := self.sha_of(cand, fresh)) is not None
+                   and self.is_new(cand, sha, states)]
+            kept = [(cand, sha, path) for cand, sha in new
+                    if (path := self.archive(cand, sha, states)) is not None]
+            sync_to_disk([path for _, _, path in kept])
+            for cand, sha, _ in kept:
+                self.ledger_arrival(cand, sha, seen_at)
         finally:
             with self.engine.begin() as conn:
                 ledger.remember_hashes(conn, fresh)
@@ -377,31 +387,33 @@ class _Intake:
                       "sha256": sha})
         return sha
 
-    def arrive_one(self, cand: Candidate, sha: str, states: dict[str, bool],
-                   seen_at: dt.datetime) -> None:
-        """Ledger and archive one hashed file unless it is a duplicate or already known."""
+    def is_new(self, cand: Candidate, sha: str, states: dict[str, bool]) -> bool:
+        """Whether a hashed file is new content to keep (not a duplicate, not known)."""
         if sha in self.sources and not states.get(sha, False):
             self.result.skipped.append(Skipped(
                 cand.name, f"same content as {self.sources[sha].name}; filed once"))
-            return
+            return False
         self.sources.setdefault(sha, cand)
         if sha in states:   # ledgered before: filed (unchanged) or waiting to be checked
             self.result.unchanged += states[sha]
-            return
-        if self.safe_keep(cand, sha, seen_at):
-            states[sha] = False
-        else:
-            del self.sources[sha]
+            return False
+        states[sha] = False
+        return True
 
-    def safe_keep(self, cand: Candidate, sha: str, seen_at: dt.datetime) -> bool:
-        """Archive the file and ledger it in its own transaction; False if it was not kept."""
+    def archive(self, cand: Candidate, sha: str, states: dict[str, bool]) -> Path | None:
+        """The archived copy (not yet synced); None, and the file left, if it failed."""
         try:
-            archive_file(cand.path, sha, self.output)
+            return archive_file(cand.path, sha, self.output, durable=False)
         except (ArchiveError, OSError) as exc:
             reason = str(exc) if isinstance(exc, ArchiveError) else "could not be archived"
             self.result.skipped.append(Skipped(cand.name, f"{reason}; left for the next intake"))
             log.warning("intake: %s not archived: %s", sha[:12], type(exc).__name__)
-            return False
+            del self.sources[sha]
+            del states[sha]
+            return None
+
+    def ledger_arrival(self, cand: Candidate, sha: str, seen_at: dt.datetime) -> None:
+        """Ledger one archived file in its own transaction."""
         try:
             with self.engine.begin() as conn:
                 ledger.record_file(
@@ -411,11 +423,10 @@ class _Intake:
                 ledger.record_event(conn, sha, "archived", self.now(),
                                     f"{cand.size} bytes, first seen as {cand.name}")
         except sa.exc.IntegrityError:   # another intake ledgered it first
-            return True
+            return
         self.result.archived += 1
         log.info("intake: archived %s (%d bytes)", sha[:12], cand.size)
         _crash_point("after_archive")
-        return True
 
     # -- 2. checking and statuses
     def pending(self) -> list[sa.Row]:
@@ -427,6 +438,7 @@ class _Intake:
         """Check and file pending files one at a time (a custom checker, or no batching)."""
         for row in self.pending():
             self.check_one(row)
+        self.record_feedback()
 
     def today(self) -> dt.date:
         return self.now().astimezone(LONDON).date()
@@ -464,9 +476,11 @@ class _Intake:
                       type(exc).__name__)
             for row, _ in located:
                 self.check_one(row)
+            self.record_feedback()
             return
         for (row, _), parsed in zip(located, results, strict=True):
             self.file_and_answer(row, parsed)
+        self.record_feedback()
 
     def archived_copy(self, row: sa.Row) -> Path | None:
         """The verified archived copy, re-made from the inbox if it was lost or damaged."""
@@ -604,20 +618,37 @@ class _Intake:
         xlsx, txt = feedback_paths(self.inbox, original_name)
         try:
             writer, texter = self.writers()
-            atomic_write(xlsx, lambda tmp: writer(parsed, tmp, status_line=line), suffix=".xlsx")
+            atomic_write(xlsx, lambda tmp: writer(parsed, tmp, status_line=line),
+                         suffix=".xlsx", durable=False)
+            written = [xlsx]
             if texter is not None:
                 text = texter(parsed, status_line=line)
-                atomic_write(txt, lambda tmp: tmp.write_text(text, encoding="utf-8"), suffix=".txt")
+                atomic_write(txt, lambda tmp: tmp.write_text(text, encoding="utf-8"),
+                             suffix=".txt", durable=False)
+                written.append(txt)
         except Exception as exc:
             log.error("intake: feedback for %s not written: %s", original_name,
                       type(exc).__name__)
             return None
-        with self.engine.begin() as conn:
-            conn.execute(ledger.submissions.update()
-                         .where(ledger.submissions.c.sha256 == outcome["sha"])
-                         .values(feedback_path=str(xlsx)))
-            ledger.record_event(conn, outcome["sha"], "feedback", self.now(), xlsx.name)
+        self.unrecorded.append((outcome["sha"], xlsx, written))
         return xlsx.name
+
+    def record_feedback(self) -> None:
+        """Make the feedback written so far durable in one sync, then ledger where it is.
+
+        A run that dies before this leaves those submissions without a recorded feedback
+        path, and the next run writes their feedback again (`catch_up_feedback`).
+        """
+        if not self.unrecorded:
+            return
+        sync_to_disk([p for _, _, paths in self.unrecorded for p in paths])
+        with self.engine.begin() as conn:
+            for sha, xlsx, _ in self.unrecorded:
+                conn.execute(ledger.submissions.update()
+                             .where(ledger.submissions.c.sha256 == sha)
+                             .values(feedback_path=str(xlsx)))
+                ledger.record_event(conn, sha, "feedback", self.now(), xlsx.name)
+        self.unrecorded.clear()
 
     def catch_up_feedback(self) -> None:
         """Feedback for submissions filed by an earlier run that died before writing it."""
@@ -633,6 +664,7 @@ class _Intake:
                 findings=found[r.sha256])
             if self.write_feedback(parsed, outcomes[r.sha256], r.original_name):
                 self.result.feedback_rewritten += 1
+        self.record_feedback()
 
     @staticmethod
     def stored_findings(conn: sa.Connection, sha: str) -> list[Finding]:
@@ -758,6 +790,8 @@ def _check_across(runs: list[_Intake], batch_size: int) -> None:
                       type(exc).__name__)
             for run, (row, _) in located:
                 run.check_one(row)
+            for run in runs:
+                run.record_feedback()
             continue
         for run in runs:
             mine = [i for i, (r, _) in enumerate(located) if r is run]
