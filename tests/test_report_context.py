@@ -176,3 +176,31 @@ def test_alt_text_describes_series_in_words():
 def test_measure_without_data_is_blank_not_zero(internal_ctx):
     h02 = next(r for o in internal_ctx["outcomes"] for r in o["measures"] if r["id"] == "H02")
     assert h02["value"] == "no data" and h02["note"]
+
+
+def test_a_chart_is_drawn_once_per_series_and_a_changed_series_is_drawn_again() -> None:
+    from transforms import charts
+
+    s = charts.ChartSeries(
+        measure_id="T01", name="Test", unit_label="%", quarters=[Q1, Q2],
+        values=[40.0, 50.0], labels=["40%", "50%"], suppressed=[False, False],
+        rags=["Red", "Amber"])
+    drawn = []
+    real = charts._measure_chart
+
+    def counting(series):
+        drawn.append(series)
+        return real(series)
+
+    charts._DRAWN.clear()
+    try:
+        charts._measure_chart = counting
+        first = charts.measure_chart(s)
+        again = charts.measure_chart(dataclasses.replace(s))          # equal, not the same
+        hidden = charts.measure_chart(dataclasses.replace(
+            s, values=[40.0, None], labels=["40%", "c"], suppressed=[False, True]))
+    finally:
+        charts._measure_chart = real
+    assert len(drawn) == 2 and again == first
+    assert hidden[0] != first[0] and hidden[0][:8] == b"\x89PNG\r\n\x1a\n"
+    assert first == real(s)                                   # the same bytes as drawn afresh

@@ -13,6 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import textwrap
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from transforms.quarters import quarter_short
@@ -145,8 +147,32 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
+_DRAWN: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
+_DRAWN_MAX = 256
+
+
+def _drawn(key: str, draw: Callable[[], tuple[bytes, str]]) -> tuple[bytes, str]:
+    """`draw()`, or the bytes it gave before for the same key (charts are reproducible).
+
+    The internal and public reports draw the same series wherever nothing is suppressed,
+    and drawing is most of a quarterly run's time: each distinct chart is drawn once per
+    process.
+    """
+    if key in _DRAWN:
+        _DRAWN.move_to_end(key)
+        return _DRAWN[key]
+    _DRAWN[key] = out = draw()
+    if len(_DRAWN) > _DRAWN_MAX:
+        _DRAWN.popitem(last=False)
+    return out
+
+
 def measure_chart(s: ChartSeries) -> tuple[bytes, str]:
     """(PNG bytes, alt text) for one measure's run chart."""
+    return _drawn(f"measure {s!r}", lambda: _measure_chart(s))
+
+
+def _measure_chart(s: ChartSeries) -> tuple[bytes, str]:
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -186,6 +212,10 @@ def measure_chart(s: ChartSeries) -> tuple[bytes, str]:
 
 def overview_chart(series: list[ChartSeries]) -> tuple[bytes, str]:
     """(PNG bytes, alt text) for small multiples of every headline series."""
+    return _drawn(f"overview {series!r}", lambda: _overview_chart(series))
+
+
+def _overview_chart(series: list[ChartSeries]) -> tuple[bytes, str]:
     import matplotlib
 
     matplotlib.use("Agg", force=False)
