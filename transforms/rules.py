@@ -75,8 +75,9 @@ def items_rules(name: str, frame: pd.DataFrame, layout: SheetLayout, spec: Spec,
                                          expected=f"a row for {item.item}"))
     once = present.value_counts()
     once = set(once[once == 1].index)
-    value_of = {frame["item"].iloc[i]: (i, frame["value"].iloc[i]) for i in range(len(frame))
-                if frame["item"].iloc[i] in once}
+    items, values = frame["item"].tolist(), frame["value"].tolist()   # one pass, no .iloc
+    notes_of = frame["notes"].tolist() if "notes" in frame else [None] * len(frame)
+    value_of = {items[i]: (i, values[i]) for i in range(len(frame)) if items[i] in once}
     for item in sheet.items:
         if item.le and item.item in value_of and item.le in value_of:
             i, v = value_of[item.item]
@@ -88,11 +89,11 @@ def items_rules(name: str, frame: pd.DataFrame, layout: SheetLayout, spec: Spec,
                     column="value", item=item.item, value=str(v), detail=item.le,
                     expected=f"no more than {item.le} ({limit})"))
     for i in range(len(frame)):
-        item = frame["item"].iloc[i]
+        item = items[i]
         if pd.isna(item):
             continue
-        notes = frame["notes"].iloc[i] if "notes" in frame else None
-        if pd.isna(frame["value"].iloc[i]) and (notes is None or pd.isna(notes)):
+        notes = notes_of[i]
+        if pd.isna(values[i]) and (notes is None or pd.isna(notes)):
             row = _row(frame, i)
             if layout.cell("value", row) is None:
                 continue
@@ -192,9 +193,14 @@ def progress_rules(frame: pd.DataFrame, layout: SheetLayout, spec: Spec, cover: 
                     for a in mine if a not in present)
     last = (prior.previous_progress(cover.submitter, cover.quarter_end)
             if cover.quarter_end else {})
+    actions, statuses = frame["action_id"].tolist(), frame["status"].tolist()
+    updates = (frame["progress_update"].tolist() if "progress_update" in frame
+               else [None] * len(frame))
+    dates = (frame["completion_date"].tolist() if "completion_date" in frame
+             else [pd.NaT] * len(frame))
     for i in range(len(frame)):
         row = _row(frame, i)
-        action = frame["action_id"].iloc[i]
+        action = actions[i]
         if pd.isna(action):
             continue
         if action not in mine:
@@ -204,9 +210,7 @@ def progress_rules(frame: pd.DataFrame, layout: SheetLayout, spec: Spec, cover: 
                 detail="yours are " + ", ".join(mine) if mine else "you lead none",
                 expected="one of " + ", ".join(mine)))
             continue
-        status = frame["status"].iloc[i]
-        update = frame["progress_update"].iloc[i] if "progress_update" in frame else None
-        done = frame["completion_date"].iloc[i] if "completion_date" in frame else pd.NaT
+        status, update, done = statuses[i], updates[i], dates[i]
         complete = status == "Complete"
         if (update is None or pd.isna(update)) and not (complete and
                                                         last.get(action) == "Complete"):

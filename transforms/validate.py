@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from transforms import cells
@@ -217,21 +218,35 @@ def _gx_suites(spec: Spec) -> tuple[Any, dict[str, Any]]:
     return _GX_CACHE[key]
 
 
-def validation_frame(parsed: Parsed, sheet: str, source: str, spec: Spec) -> pd.DataFrame:
-    """The typed frame plus what the suite compares with: source, Cover values, quarters."""
-    frame = parsed.result.sheets[sheet].copy()
-    cover = parsed.result.cover
-    frame.insert(0, "source", source)
-    qe = cover.quarter_end.isoformat() if cover.quarter_end else None
-    frame["quarter_end"] = pd.Series([qe] * len(frame), index=frame.index, dtype="str")
-    done = pd.Timestamp(cover.date_completed) if cover.date_completed else pd.NaT
-    frame["cover_date_completed"] = pd.Series([done] * len(frame), index=frame.index,
-                                              dtype="datetime64[ns]")
+def validation_frame(parsed: list[Parsed], sheet: str, spec: Spec) -> pd.DataFrame:
+    """Every workbook's typed frame of `sheet`, stacked, plus what the suite compares with.
+
+    `source` is the workbook's position in `parsed`; each row also carries its Cover's
+    quarter end and date completed, and each inside-quarter date its quarter's end. The
+    stacking comes first and the added columns are built once for all rows.
+    """
+    frames, sources, ends, done = [], [], [], []
+    for i, p in enumerate(parsed):
+        frame = p.result.sheets.get(sheet)
+        if frame is None:
+            continue
+        cover = p.result.cover
+        frames.append(frame)
+        sources.append(str(i))
+        ends.append(cover.quarter_end.isoformat() if cover.quarter_end else None)
+        done.append(np.datetime64(cover.date_completed, "D") if cover.date_completed
+                    else np.datetime64("NaT"))
+    sizes = [len(f) for f in frames]
+    out = pd.concat(frames, ignore_index=True)
+    out.insert(0, "source", pd.array(np.repeat(np.array(sources, dtype=object), sizes),
+                                     dtype="str"))
+    out["quarter_end"] = pd.array(np.repeat(np.array(ends, dtype=object), sizes), dtype="str")
+    out["cover_date_completed"] = np.repeat(np.array(done, dtype="datetime64[ns]"), sizes)
     for column in spec.returns.sheet_columns(sheet):
         if column.inside_quarter:
-            ends = frame[column.name].dt.to_period("Q-DEC").dt.end_time
-            frame[quarter_column(column.name)] = ends.dt.strftime("%Y-%m-%d").astype("str")
-    return frame
+            q_end = out[column.name].dt.to_period("Q-DEC").dt.end_time
+            out[quarter_column(column.name)] = q_end.dt.strftime("%Y-%m-%d").astype("str")
+    return out
 
 
 def run_suite(sheet: str, frame: pd.DataFrame, spec: Spec | None = None) -> pd.DataFrame:
@@ -285,20 +300,17 @@ def _index_pairs(index_list: list[Any]) -> list[tuple[str, int]]:
 
 def _gx_stage(parsed: list[Parsed], spec: Spec) -> None:
     """One GX run per sheet type over every workbook's frame; findings go to each workbook."""
-    by_sheet: dict[str, list[pd.DataFrame]] = {}
-    for i, p in enumerate(parsed):
-        for sheet in p.result.sheets:
-            by_sheet.setdefault(sheet, []).append(validation_frame(p, sheet, str(i), spec))
-    for sheet, frames in by_sheet.items():
-        frame = pd.concat(frames, ignore_index=True)
+    sheets = list(dict.fromkeys(sheet for p in parsed for sheet in p.result.sheets))
+    for sheet in sheets:
         try:
-            failures = run_suite(sheet, frame, spec)
+            failures = run_suite(sheet, validation_frame(parsed, sheet, spec), spec)
         except Exception as exc:  # noqa: BLE001 - a checking fault must reject, not crash
             log.error("GX validation of %s failed: %s", sheet, type(exc).__name__)
-            for src in {f["source"].iloc[0] for f in frames}:
-                parsed[int(src)].result.findings.append(make_finding(
-                    "P-UNREADABLE", detail="the checks on sheet "
-                                           f"{sheet} could not be completed"))
+            for p in parsed:
+                if sheet in p.result.sheets:
+                    p.result.findings.append(make_finding(
+                        "P-UNREADABLE",
+                        detail=f"the checks on sheet {sheet} could not be completed"))
             continue
         for failure in failures.itertuples(index=False):
             p = parsed[int(failure.source)]
