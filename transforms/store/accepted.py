@@ -55,26 +55,27 @@ IN_FORCE = (STATUS_ACCEPTED, STATUS_WARNINGS)
 def save_accepted(conn: sa.Connection, sha256: str, parsed: ParsedReturn) -> int:
     """Insert every sheet row of an accepted workbook; returns the number of rows written."""
     cover = parsed.cover
+    fixed = {"sha256": sha256, "submitter": cover.submitter,
+             "quarter_end": cover.quarter_end, "date_completed": cover.date_completed}
     written = 0
     for sheet_name, frame in parsed.sheets.items():
+        if frame.empty:
+            continue
         table = TABLES[sheet_name]
-        names = [c.name for c in table.columns if c.name not in ("id",)]
-        rows = []
-        for rec in frame.to_dict(orient="records"):
-            row = {
-                "sha256": sha256,
-                "submitter": cover.submitter,
-                "quarter_end": cover.quarter_end,
-                "date_completed": cover.date_completed,
-            }
-            for n in names:
-                if n in rec:
-                    row[n] = _plain(rec[n])
-            rows.append(row)
-        if rows:
-            conn.execute(table.insert(), rows)
-            written += len(rows)
+        names = [c.name for c in table.columns if c.name != "id" and c.name in frame]
+        columns = [_plain_column(frame[n]) for n in names]
+        rows = [{**fixed, **dict(zip(names, values, strict=True))}
+                for values in zip(*columns, strict=True)]
+        conn.execute(table.insert(), rows)
+        written += len(rows)
     return written
+
+
+def _plain_column(series: pd.Series) -> list[object]:
+    """A column as plain Python values for the DB driver (NA -> None, datetimes -> dates)."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return [None if pd.isna(v) else v.date() for v in series.tolist()]
+    return [_plain(v) for v in series.astype(object).tolist()]
 
 
 def _plain(value: object) -> object:
