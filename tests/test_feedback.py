@@ -9,6 +9,7 @@ import openpyxl
 import pytest
 
 from tests.returns_builder import TODAY, valid_sheets, write_workbook
+from transforms.atomic import atomic_write
 from transforms.feedback import HEADERS, feedback_text, needs_quote, write_feedback_workbook
 from transforms.findings import Finding, ParsedReturn
 from transforms.validate import check_workbook
@@ -93,6 +94,31 @@ def test_feedback_workbook_replaces_atomically(tmp_path: Path) -> None:
     ws = openpyxl.load_workbook(path).active
     assert ws["A4"].value == "error" and ws["C4"].value == "B2" and ws["F4"].value == "A"
     assert [p.name for p in tmp_path.iterdir()] == ["fb.xlsx"]
+
+
+def test_feedback_workbook_inside_an_atomic_write_swaps_once(tmp_path: Path,
+                                                             monkeypatch) -> None:
+    """As intake calls it: the enclosing atomic_write alone makes a temp file and renames."""
+    import transforms.atomic as atomic
+
+    replaced: list[tuple[str, str]] = []
+    real_replace = atomic.os.replace
+
+    def counting_replace(src, dst):
+        replaced.append((Path(src).name, Path(dst).name))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(atomic.os, "replace", counting_replace)
+    path = tmp_path / "fb.xlsx"
+    parsed = _parsed([_finding("A", "Cover", "B2", 2)])
+    atomic_write(path, lambda tmp: write_feedback_workbook(parsed, tmp, status_line="s"),
+                 suffix=".xlsx")
+    assert [dst for _, dst in replaced] == ["fb.xlsx"]
+    assert openpyxl.load_workbook(path)["Feedback"]["A1"].value == "s"
+    assert [p.name for p in tmp_path.iterdir()] == ["fb.xlsx"]
+    write_feedback_workbook(parsed, path)               # called alone: still atomic
+    assert [dst for _, dst in replaced] == ["fb.xlsx", "fb.xlsx"]
+    assert not atomic._PENDING
 
 
 def test_feedback_for_a_real_rejected_workbook(tmp_path: Path) -> None:
