@@ -8,8 +8,16 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+import transforms.feedback as feedback_module
 from tests.returns_builder import TODAY, valid_sheets, write_workbook
-from transforms.feedback import HEADERS, feedback_text, needs_quote, write_feedback_workbook
+from transforms.atomic import atomic_write
+from transforms.feedback import (
+    COLUMN_WIDTHS,
+    HEADERS,
+    feedback_text,
+    needs_quote,
+    write_feedback_workbook,
+)
 from transforms.findings import Finding, ParsedReturn
 from transforms.validate import check_workbook
 
@@ -93,6 +101,80 @@ def test_feedback_workbook_replaces_atomically(tmp_path: Path) -> None:
     ws = openpyxl.load_workbook(path).active
     assert ws["A4"].value == "error" and ws["C4"].value == "B2" and ws["F4"].value == "A"
     assert [p.name for p in tmp_path.iterdir()] == ["fb.xlsx"]
+
+
+def test_feedback_workbook_cells_and_layout(tmp_path: Path) -> None:
+    risky = ["=1+1", "+44", "#N/A", "@x", "1234", "-", "plain"]
+    findings = [_finding("V-COUNT", "LAC_Census", f"B{i + 2}", i + 2, value=v)
+                for i, v in enumerate(risky)]
+    path = write_feedback_workbook(_parsed(findings), tmp_path / "fb.xlsx")
+    ws = openpyxl.load_workbook(path)["Feedback"]
+    assert ws["A1"].value == "CSW Q2.xlsx: rejected (7 errors, 0 warnings)"
+    assert ws["A1"].font.b and not ws["A1"].quotePrefix
+    assert [c.value for c in ws[3]] == HEADERS and all(c.font.b for c in ws[3])
+    assert ws.max_row == 3 + len(risky)
+    for row in ws.iter_rows(min_row=4):
+        assert len(row) == len(HEADERS)
+        for cell in row:
+            assert cell.data_type == "s", cell.coordinate
+            assert isinstance(cell.value, str), cell.coordinate
+            assert cell.quotePrefix == needs_quote(cell.value), cell.coordinate
+            assert cell.alignment.wrap_text and cell.alignment.vertical == "top"
+    assert [ws.cell(row=r, column=4).value for r in range(4, 4 + len(risky))] == risky
+    quoted = [ws.cell(row=r, column=4).quotePrefix for r in range(4, 4 + len(risky))]
+    assert quoted == [True, True, True, True, False, True, False]
+    assert ws.freeze_panes == "A4"
+    assert ws.page_setup.orientation == "landscape"
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
+    assert (ws.page_setup.fitToWidth or 1) == 1       # xlsxwriter omits the default (1)
+    assert ws.page_setup.fitToHeight == 0
+    widths = [ws.column_dimensions[letter].width for letter in "ABCDEFG"]
+    assert widths == list(COLUMN_WIDTHS) == [9, 18, 10, 20, 32, 16, 60]
+
+
+def test_feedback_workbook_same_content_same_bytes(tmp_path: Path) -> None:
+    parsed = _parsed([_finding("A", "Cover", "B2", 2, value="=x")])
+    first = write_feedback_workbook(parsed, tmp_path / "a.xlsx").read_bytes()
+    assert write_feedback_workbook(parsed, tmp_path / "b.xlsx").read_bytes() == first
+
+
+def test_feedback_workbook_failure_keeps_the_old_file(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "fb.xlsx"
+    path.write_bytes(b"old")
+
+    def broken(value: object) -> str:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(feedback_module, "safe_text", broken)
+    with pytest.raises(RuntimeError):
+        write_feedback_workbook(_parsed([_finding("A", "Cover", "B2", 2)]), path)
+    assert path.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["fb.xlsx"]
+
+
+def test_feedback_workbook_inside_an_atomic_write_swaps_once(tmp_path: Path,
+                                                             monkeypatch) -> None:
+    """As intake calls it: the enclosing atomic_write alone makes a temp file and renames."""
+    import transforms.atomic as atomic
+
+    replaced: list[tuple[str, str]] = []
+    real_replace = atomic.os.replace
+
+    def counting_replace(src, dst):
+        replaced.append((Path(src).name, Path(dst).name))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(atomic.os, "replace", counting_replace)
+    path = tmp_path / "fb.xlsx"
+    parsed = _parsed([_finding("A", "Cover", "B2", 2)])
+    atomic_write(path, lambda tmp: write_feedback_workbook(parsed, tmp, status_line="s"),
+                 suffix=".xlsx")
+    assert [dst for _, dst in replaced] == ["fb.xlsx"]
+    assert openpyxl.load_workbook(path)["Feedback"]["A1"].value == "s"
+    assert [p.name for p in tmp_path.iterdir()] == ["fb.xlsx"]
+    write_feedback_workbook(parsed, path)               # called alone: still atomic
+    assert [dst for _, dst in replaced] == ["fb.xlsx", "fb.xlsx"]
+    assert not atomic._PENDING
 
 
 def test_feedback_for_a_real_rejected_workbook(tmp_path: Path) -> None:

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from transforms.docx_report import write_docx
+from transforms.feedback import write_feedback_workbook
+from transforms.findings import Finding, ParsedReturn
 from transforms.preview import office_binary, pdf_text, to_pdf
 from transforms.report_inputs import example_inputs
 from transforms.xlsx_report import write_xlsx
@@ -63,3 +65,18 @@ def test_public_pdfs_show_the_symbol_not_the_figure(pdfs):
         assert "OFFICIAL – public" in text, name
         assert "c: figure suppressed" in text, name
         assert "7.3%" not in text and "42.9%" not in text and "AB12CD34" not in text, name
+
+
+def test_feedback_workbook_opens_with_text_kept_and_fits_the_page_width(tmp_path):
+    values = ['=HYPERLINK("x")', "#N/A", "+44 1224", "1234"]     # each fits column D
+    findings = [Finding(severity="error", rule=f"V-{i}", message=f"last column {i}",
+                        sheet="LAC_Census", cell=f"B{i + 2}", row=i + 2, value=v,
+                        expected="a whole number") for i, v in enumerate(values)]
+    xlsx = write_feedback_workbook(
+        ParsedReturn(file_name="CSW.xlsx", findings=findings, sheet_order=["LAC_Census"]),
+        tmp_path / "CSW.feedback.xlsx")
+    first_page = _flat(pdf_text(to_pdf(xlsx, tmp_path / "pdf"), 1, 1))
+    assert "CSW.xlsx: rejected (4 errors, 0 warnings)" in first_page
+    for v in values:
+        assert v in first_page, v
+    assert "last column 3" in first_page          # column G on page 1: fit to the page width

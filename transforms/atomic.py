@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+_PENDING: set[Path] = set()     # temporary files of the atomic writes under way
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -42,12 +43,20 @@ def atomic_write(path: Path, write: Callable[[Path], object], suffix: str = ".tm
     is the temporary file's ending, for writers that insist on one (openpyxl: `.xlsx`).
     `durable=False` skips the fsyncs (the swap is still atomic for a crashed process): for a
     caller writing many files that makes them durable together with `sync_to_disk`.
+
+    A writer that is itself atomic may be handed the temporary file of an enclosing
+    `atomic_write` (intake wraps `write_feedback_workbook`): it then writes straight to
+    that file, and the enclosing call alone fsyncs and swaps it in — one per file.
     """
     path = Path(path)
+    if path in _PENDING:
+        write(path)
+        return path
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     os.close(fd)
     tmp = Path(name)
+    _PENDING.add(tmp)
     try:
         write(tmp)
         if durable:
@@ -59,6 +68,8 @@ def atomic_write(path: Path, write: Callable[[Path], object], suffix: str = ".tm
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    finally:
+        _PENDING.discard(tmp)
     if durable:
         _fsync_dir(path.parent)
     return path
