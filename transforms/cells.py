@@ -34,6 +34,8 @@ class CellError(ValueError):
 
 def clean_text(value: str) -> str:
     """Text without invisible characters, with non-breaking spaces as spaces, trimmed."""
+    if value.isascii():   # NFKC leaves ASCII alone, and every character replaced is not ASCII
+        return value.strip()
     text = unicodedata.normalize("NFKC", value).translate(_INVISIBLE)
     return text.replace("\u00a0", " ").strip()
 

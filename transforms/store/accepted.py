@@ -75,18 +75,10 @@ def _plain_column(series: pd.Series) -> list[object]:
     """A column as plain Python values for the DB driver (NA -> None, datetimes -> dates)."""
     if pd.api.types.is_datetime64_any_dtype(series):
         return [None if pd.isna(v) else v.date() for v in series.tolist()]
-    return [_plain(v) for v in series.astype(object).tolist()]
-
-
-def _plain(value: object) -> object:
-    """pandas scalars to plain Python for the DB driver (NA -> None, Timestamp -> date)."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.date()
-    if hasattr(value, "item"):
-        return value.item()
-    return value
+    values = series.astype(object).tolist()
+    missing = series.isna().tolist()
+    return [None if gone else v.item() if hasattr(v, "item") else v
+            for v, gone in zip(values, missing, strict=True)]
 
 
 def accepted_sheet(conn: sa.Connection, sheet_name: str, spec: ReturnSpec | None = None
