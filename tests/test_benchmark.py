@@ -21,7 +21,8 @@ def test_quarters_back():
 
 def test_benchmark_on_a_tiny_workload(tmp_path, capsys):
     args = ["--partnerships", "2", "--quarters", "2", "--history-quarters", "2",
-            "--workers", "2", "--national-partnerships", "0", "--workdir", str(tmp_path)]
+            "--workers", "2", "--national-partnerships", "0", "--workdir", str(tmp_path),
+            "--no-compile-bytecode"]
     assert main(args) == 0
     res = json.loads((tmp_path / "results.json").read_text())
     # every workbook of both partnerships was read and filed, and nothing twice on re-run

@@ -179,3 +179,18 @@ def test_worksheet_parts_follow_the_relationships(tmp_path) -> None:
                 zout.writestr(info, zin.read(info))
     assert calamine_sheets(broken) is None
     assert calamine_sheets(shutil.copy(path, tmp_path / "copy.xlsx")) is not None
+
+
+@pytest.mark.parametrize(("xml", "needs"), [
+    (b'<row r="1"><c r="A1" t="n"><v>1</v></c></row>', False),
+    (b'<row r="1"><c r="A1" t="inlineStr"><is><t>of f/x "e"</t></is></c></row>', False),
+    (b'<row r="1"><c r="A1"><f>1+1</f><v>2</v></c></row>', True),
+    (b'<x:row r="1"><x:c r="A1"><x:f t="shared" si="0"/></x:c></x:row>', True),
+    (b"<row r='1'><c r='A1' t = 'e'><v>#N/A</v></c></row>", True),
+    (b'<row r="2" hidden="true"><c r="A2"><v>1</v></c></row>', True),
+    (b'<row r="2" hidden="0"><c r="A2"><v>1</v></c></row>', False),
+])
+def test_what_sends_a_sheet_to_openpyxl(xml, needs) -> None:
+    from transforms.sheet_readers import _needs_cell_types
+
+    assert _needs_cell_types(xml) is needs
