@@ -642,12 +642,14 @@ class _Intake:
         if not self.unrecorded:
             return
         sync_to_disk([p for _, _, paths in self.unrecorded for p in paths])
+        subs = ledger.submissions
         with self.engine.begin() as conn:
-            for sha, xlsx, _ in self.unrecorded:
-                conn.execute(ledger.submissions.update()
-                             .where(ledger.submissions.c.sha256 == sha)
-                             .values(feedback_path=str(xlsx)))
-                ledger.record_event(conn, sha, "feedback", self.now(), xlsx.name)
+            conn.execute(subs.update().where(subs.c.sha256 == sa.bindparam("sha"))
+                         .values(feedback_path=sa.bindparam("path")),
+                         [{"sha": sha, "path": str(xlsx)} for sha, xlsx, _ in self.unrecorded])
+            conn.execute(ledger.events.insert(), [
+                {"sha256": sha, "at": self.now(), "event": "feedback", "detail": xlsx.name}
+                for sha, xlsx, _ in self.unrecorded])
         self.unrecorded.clear()
 
     def catch_up_feedback(self) -> None:
