@@ -95,7 +95,9 @@ def stable_files(
     file is known there is nothing that could still be arriving, so there is no wait.
     """
     first, skipped = look(inbox)
-    if first and not (known is not None and all(known(c) for c in first.values())):
+    if known is not None and all(known(c) for c in first.values()):
+        return ordered(first.values()), skipped   # no wait, so a second look adds nothing
+    if first:
         sleep(stable_wait)
     second, _ = look(inbox)
     ready: list[Candidate] = []

@@ -331,8 +331,10 @@ class Spec(_Model):
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
+    """A spec file, read with libyaml's safe loader where installed (ten times faster)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with path.open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        return yaml.load(fh, Loader=loader)  # noqa: S506 - a safe loader either way
 
 
 def load_spec(directory: Path | None = None) -> Spec:
