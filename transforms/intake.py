@@ -323,8 +323,7 @@ class _Intake:
     def __init__(self, inbox: Path, output: Path, engine: sa.Engine, *, spec: Any,
                  now: dt.datetime | None, checker: Checker | None,
                  feedback_writer: FeedbackWriter | None,
-                 feedback_text: FeedbackText | None, batch_size: int = BATCH_SIZE) -> None:
-        self.batch_size = batch_size
+                 feedback_text: FeedbackText | None) -> None:
         self.inbox, self.output, self.engine = Path(inbox), Path(output), engine
         self.spec = spec
         self.rspec = _returns_spec(spec)
@@ -758,7 +757,7 @@ def run_intakes(folders: list[IntakeFolder], *, spec: Any = None,
         (folder.inbox / FEEDBACK_DIR).mkdir(parents=True, exist_ok=True)
         run = _Intake(folder.inbox, folder.output, folder.engine, spec=spec, now=now,
                       checker=checker, feedback_writer=feedback_writer,
-                      feedback_text=feedback_text, batch_size=batch_size)
+                      feedback_text=feedback_text)
         ready, skipped = stable_files(folder.inbox, stable_wait, sleep, known=run.known)
         run.result.skipped.extend(skipped)
         run.arrive(ready)

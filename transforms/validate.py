@@ -17,7 +17,7 @@ import datetime as dt
 import logging
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,23 +79,17 @@ def check_workbooks(
     prior: PriorData | None = None,
     limits: Limits = DEFAULT_LIMITS,
     sandbox: Sandbox | None = None,
-    on_checked: Callable[[int, ParsedReturn], None] | None = None,
 ) -> list[ParsedReturn]:
     """Many workbooks checked, in the order given, with one GX run per sheet type.
 
-    `on_checked(i, result)` is called as soon as file `i` is fully checked, before the pandas
-    rules of file `i + 1` run: a caller filing in order can make `prior` see earlier files
-    of the same batch, as if each had been checked after the one before was filed.
+    Every workbook's rules see the same `prior`. Intake, which must let each file see the
+    ones filed before it, calls the two halves itself (`gx_checked_workbooks`, then
+    `rules_checked` file by file).
     """
     spec = spec or default_spec()
     prior = prior or NoPriorData()
     parsed = gx_checked_workbooks(files, spec=spec, today=today, limits=limits, sandbox=sandbox)
-    results = []
-    for i, p in enumerate(parsed):
-        results.append(rules_checked(p, spec=spec, prior=prior))
-        if on_checked is not None:
-            on_checked(i, results[-1])
-    return results
+    return [rules_checked(p, spec=spec, prior=prior) for p in parsed]
 
 
 def gx_checked_workbooks(
