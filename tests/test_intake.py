@@ -392,7 +392,7 @@ def test_killed_intake_loses_and_duplicates_nothing(env, tmp_path, point):
                           env={**os.environ, CRASH_ENV: point, "PYTHONPATH": str(REPO)},
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
-    assert len(table(engine, ledger.files)) == (1 if point == "after_archive" else 3)
+    assert len(table(engine, ledger.files)) == (0 if point == "after_archive" else 3)
     assert len(table(engine, ledger.submissions)) == (1 if point == "after_status" else 0)
 
     result = intake(env)   # the operator simply runs intake again

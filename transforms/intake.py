@@ -122,12 +122,18 @@ class BatchPriorData:
     the answer it would get if every earlier file had been filed first. `add` is called as
     each file's check completes; an in-batch return in force wins over the store's when it is
     later in intake order (a later in-force return supersedes an earlier one).
+
+    The store does not change while a batch is checked (its files are filed afterwards), so
+    the store's side is read once per sheet item, once for progress and once per return,
+    not once per file: per-file queries were a large part of checking.
     """
 
     def __init__(self, conn: sa.Connection) -> None:
         self._conn = conn
-        self._store = StorePriorData(conn)
         self._batch: dict[tuple[str, dt.date], tuple[int, ParsedReturn]] = {}
+        self._store_seqs: dict[tuple[str, dt.date], list[int]] = {}
+        self._items: dict[tuple[str, str], dict[tuple[str, dt.date], Any]] = {}
+        self._progress: dict[tuple[str, dt.date], dict[str, str]] | None = None
 
     def add(self, seq: int, parsed: ParsedReturn) -> None:
         """Record a checked workbook; only one that will be in force can be prior data."""
@@ -138,20 +144,63 @@ class BatchPriorData:
                 self._batch[key] = (seq, parsed)
 
     def _in_batch(self, submitter: str, quarter_end: dt.date) -> ParsedReturn | None:
-        found = self._batch.get((submitter, previous_quarter(quarter_end)))
+        key = (submitter, previous_quarter(quarter_end))
+        found = self._batch.get(key)
         if found is None:
             return None
         seq, parsed = found
-        later = ledger.same_return(self._conn, submitter, previous_quarter(quarter_end),
-                                   IN_FORCE)
-        return None if any(r.seq > seq for r in later) else parsed
+        if key not in self._store_seqs:
+            self._store_seqs[key] = [r.seq for r in ledger.same_return(
+                self._conn, submitter, key[1], IN_FORCE)]
+        return None if any(s > seq for s in self._store_seqs[key]) else parsed
+
+    def _store_item(self, submitter: str, sheet: str, item: str,
+                    quarter_end: dt.date) -> int | None:
+        """As `StorePriorData.previous_item`, from one query per (sheet, item)."""
+        table = accepted_store.TABLES.get(sheet)
+        if table is None or "item" not in table.c:
+            return None
+        if (sheet, item) not in self._items:
+            subs = ledger.submissions
+            query = (
+                sa.select(table.c.submitter, table.c.quarter_end, table.c.value)
+                .join(subs, subs.c.sha256 == table.c.sha256)
+                .where(subs.c.status.in_(IN_FORCE), table.c.item == item)
+                .order_by(subs.c.seq.desc())
+            )
+            latest: dict[tuple[str, dt.date], Any] = {}
+            for submitter_, quarter, value in self._conn.execute(query):
+                latest.setdefault((submitter_, quarter), value)
+            self._items[(sheet, item)] = latest
+        value = self._items[(sheet, item)].get((submitter, previous_quarter(quarter_end)))
+        return None if value is None else int(value)
+
+    def _store_progress(self, submitter: str, quarter_end: dt.date) -> dict[str, str]:
+        """As `StorePriorData.previous_progress`, from one query for the whole store."""
+        table = accepted_store.TABLES.get("Progress")
+        if table is None:
+            return {}
+        if self._progress is None:
+            subs = ledger.submissions
+            query = (
+                sa.select(table.c.submitter, table.c.quarter_end, table.c.action_id,
+                          table.c.status)
+                .join(subs, subs.c.sha256 == table.c.sha256)
+                .where(subs.c.status.in_(IN_FORCE))
+                .order_by(table.c.excel_row)
+            )
+            self._progress = {}
+            for submitter_, quarter, action, status in self._conn.execute(query):
+                if action is not None and status is not None:
+                    self._progress.setdefault((submitter_, quarter), {})[action] = status
+        return dict(self._progress.get((submitter, previous_quarter(quarter_end)), {}))
 
     def previous_item(self, submitter: str, sheet: str, item: str,
                       quarter_end: dt.date) -> int | None:
         """As `StorePriorData.previous_item`, earlier files of this batch included."""
         parsed = self._in_batch(submitter, quarter_end)
         if parsed is None:
-            return self._store.previous_item(submitter, sheet, item, quarter_end)
+            return self._store_item(submitter, sheet, item, quarter_end)
         frame = parsed.sheets.get(sheet)
         if frame is None or "item" not in frame.columns:
             return None
@@ -164,7 +213,7 @@ class BatchPriorData:
         """As `StorePriorData.previous_progress`, earlier files of this batch included."""
         parsed = self._in_batch(submitter, quarter_end)
         if parsed is None:
-            return self._store.previous_progress(submitter, quarter_end)
+            return self._store_progress(submitter, quarter_end)
         frame = parsed.sheets.get("Progress")
         if frame is None:
             return {}
@@ -316,6 +365,81 @@ def _default_writers() -> tuple[FeedbackWriter, FeedbackText]:
     return write_feedback_workbook, feedback_text
 
 
+# ---------------------------------------------------------------- filing a group
+FILING_GROUP = 500   # files per filing transaction (bounds its size and its IN lists)
+
+
+@dataclass(frozen=True)
+class _Live:
+    """A submission in force: what supersession and the feedback line need of it."""
+
+    sha256: str
+    seq: int
+    first_seen_at: dt.datetime
+
+
+class _InForce:
+    """The returns in force per (submitter, quarter), kept current while a group is filed."""
+
+    def __init__(self, rows: list[sa.Row]) -> None:
+        self._by_key: dict[tuple[str, dt.date], list[_Live]] = {}
+        for r in rows:   # in intake order
+            self._by_key.setdefault((r.submitter, r.quarter_end), []).append(
+                _Live(r.sha256, r.seq, r.first_seen_at))
+
+    def of(self, submitter: str, quarter_end: dt.date) -> list[_Live]:
+        """In force for this return, in intake order (normally one)."""
+        return self._by_key.get((submitter, quarter_end), [])
+
+    def replace(self, submitter: str, quarter_end: dt.date, live: _Live) -> None:
+        """`live` is now the one in force: the earlier ones were superseded by it."""
+        self._by_key[(submitter, quarter_end)] = [live]
+
+
+@dataclass
+class _Filing:
+    """The rows of a group of filed workbooks, written with one statement per table."""
+
+    submissions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    superseded: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def submission(self, values: dict[str, Any]) -> None:
+        self.submissions[values["sha256"]] = values
+
+    def supersede(self, old: str, new: str, at: dt.datetime) -> None:
+        """Mark `old` superseded by `new`, whether it is in the store or in this group."""
+        if old in self.submissions:
+            self.submissions[old].update(status=STATUS_SUPERSEDED, superseded_by=new)
+        else:
+            self.superseded.append({"old": old, "new": new})
+        self.events.append(ledger.event_row(old, "superseded", at, f"by {new}"))
+
+    def accepted(self, sha256: str, parsed: ParsedReturn) -> int:
+        """Queue an accepted workbook's sheet rows; how many."""
+        written = 0
+        for sheet, params in accepted_store.accepted_rows(sha256, parsed).items():
+            self.rows.setdefault(sheet, []).extend(params)
+            written += len(params)
+        return written
+
+    def execute(self, conn: sa.Connection) -> None:
+        """Supersessions, submissions, findings, accepted rows, then events (in order)."""
+        subs = ledger.submissions
+        if self.superseded:
+            conn.execute(subs.update().where(subs.c.sha256 == sa.bindparam("old"))
+                         .values(status=STATUS_SUPERSEDED, superseded_by=sa.bindparam("new")),
+                         self.superseded)
+        if self.submissions:
+            conn.execute(subs.insert(), list(self.submissions.values()))
+        if self.findings:
+            conn.execute(ledger.findings.insert(), self.findings)
+        accepted_store.save_rows(conn, self.rows)
+        ledger.record_events(conn, self.events)
+
+
 # ---------------------------------------------------------------- the run
 class _Intake:
     """State of one run; `run_intake` is the public entry point."""
@@ -362,8 +486,8 @@ class _Intake:
             kept = [(cand, sha, path) for cand, sha in new
                     if (path := self.archive(cand, sha, states)) is not None]
             sync_to_disk([path for _, _, path in kept])
-            for cand, sha, _ in kept:
-                self.ledger_arrival(cand, sha, seen_at)
+            _crash_point("after_archive")
+            self.ledger_arrivals([(cand, sha) for cand, sha, _ in kept], seen_at)
         finally:
             with self.engine.begin() as conn:
                 ledger.remember_hashes(conn, fresh)
@@ -411,21 +535,46 @@ class _Intake:
             del states[sha]
             return None
 
+    def ledger_arrivals(self, kept: list[tuple[Candidate, str]], seen_at: dt.datetime) -> None:
+        """Ledger archived files in one transaction, in the order given (their `seq`).
+
+        If another intake ledgered one of them first, each is ledgered on its own instead.
+        """
+        if not kept:
+            return
+        try:
+            with self.engine.begin() as conn:
+                ledger.record_files(conn, [self.file_row(cand, sha, seen_at)
+                                           for cand, sha in kept])
+                ledger.record_events(conn, [self.arrival_event(cand, sha)
+                                            for cand, sha in kept])
+        except sa.exc.IntegrityError:
+            for cand, sha in kept:
+                self.ledger_arrival(cand, sha, seen_at)
+            return
+        self.result.archived += len(kept)
+        for cand, sha in kept:
+            log.info("intake: archived %s (%d bytes)", sha[:12], cand.size)
+
     def ledger_arrival(self, cand: Candidate, sha: str, seen_at: dt.datetime) -> None:
         """Ledger one archived file in its own transaction."""
         try:
             with self.engine.begin() as conn:
-                ledger.record_file(
-                    conn, sha256=sha, size=cand.size, original_name=cand.name,
-                    first_seen_at=seen_at, mtime=cand.mtime,
-                    archive_path=archive_relpath(sha).as_posix(), inbox=str(self.inbox))
-                ledger.record_event(conn, sha, "archived", self.now(),
-                                    f"{cand.size} bytes, first seen as {cand.name}")
+                ledger.record_files(conn, [self.file_row(cand, sha, seen_at)])
+                ledger.record_events(conn, [self.arrival_event(cand, sha)])
         except sa.exc.IntegrityError:   # another intake ledgered it first
             return
         self.result.archived += 1
         log.info("intake: archived %s (%d bytes)", sha[:12], cand.size)
-        _crash_point("after_archive")
+
+    def file_row(self, cand: Candidate, sha: str, seen_at: dt.datetime) -> dict[str, Any]:
+        return {"sha256": sha, "size": cand.size, "original_name": cand.name,
+                "first_seen_at": seen_at, "mtime": cand.mtime,
+                "archive_path": archive_relpath(sha).as_posix(), "inbox": str(self.inbox)}
+
+    def arrival_event(self, cand: Candidate, sha: str) -> dict[str, Any]:
+        return ledger.event_row(sha, "archived", self.now(),
+                                f"{cand.size} bytes, first seen as {cand.name}")
 
     # -- 2. checking and statuses
     def pending(self) -> list[sa.Row]:
@@ -456,9 +605,10 @@ class _Intake:
     def finish_and_file(self, located: list[tuple[sa.Row, Path]], prepared: list[Any]) -> None:
         """The store-dependent rules for GX-checked files, then filing, in intake order.
 
-        Filing stays one transaction per file, so a crash mid-batch leaves the rest pending.
-        The cross-quarter rules see earlier files of the batch as if each had been filed
-        before the next was checked (`BatchPriorData`). If the rules fail as a whole, each
+        Filing is one transaction per group of up to `FILING_GROUP` files, so a crash
+        leaves each file either wholly filed or still pending. The cross-quarter rules see
+        earlier files of the batch as if each had been filed before the next was checked
+        (`BatchPriorData`). If the rules fail as a whole, each
         file is checked alone so one file cannot hold the others back.
         """
         from transforms.validate import rules_checked
@@ -477,8 +627,9 @@ class _Intake:
                 self.check_one(row)
             self.record_feedback()
             return
-        for (row, _), parsed in zip(located, results, strict=True):
-            self.file_and_answer(row, parsed)
+        checked = [(row, parsed) for (row, _), parsed in zip(located, results, strict=True)]
+        for start in range(0, len(checked), FILING_GROUP):
+            self.file_and_answer(checked[start:start + FILING_GROUP])
         self.record_feedback()
 
     def archived_copy(self, row: sa.Row) -> Path | None:
@@ -511,21 +662,22 @@ class _Intake:
         except Exception as exc:  # the checker should never raise; keep the file pending
             self.fail(row, f"the checker failed ({type(exc).__name__}); will retry next intake")
             return
-        self.file_and_answer(row, parsed)
+        self.file_and_answer([(row, parsed)])
 
-    def file_and_answer(self, row: sa.Row, parsed: ParsedReturn) -> None:
-        """File one checked workbook (status, findings, rows), then write its feedback."""
-        sha = row.sha256
-        outcome = self.file_submission(row, parsed)
-        if outcome is None:
-            return
+    def file_and_answer(self, checked: list[tuple[sa.Row, ParsedReturn]]) -> None:
+        """File checked workbooks (status, findings, rows) together, then write feedback."""
+        outcomes = self.file_submissions(checked)
         _crash_point("after_status")
-        feedback = self.write_feedback(parsed, outcome, row.original_name)
-        self.result.processed.append(ProcessedSubmission(
-            sha256=sha, original_name=row.original_name, submitter=parsed.cover.submitter,
-            quarter_end=parsed.cover.quarter_end, status=outcome["status"],
-            errors=outcome["errors"], warnings=outcome["warnings"], late=outcome["late"],
-            revision=outcome["revision"], seq=row.seq, feedback=feedback))
+        for (row, parsed), outcome in zip(checked, outcomes, strict=True):
+            if outcome is None:
+                continue
+            feedback = self.write_feedback(parsed, outcome, row.original_name)
+            self.result.processed.append(ProcessedSubmission(
+                sha256=row.sha256, original_name=row.original_name,
+                submitter=parsed.cover.submitter, quarter_end=parsed.cover.quarter_end,
+                status=outcome["status"], errors=outcome["errors"],
+                warnings=outcome["warnings"], late=outcome["late"],
+                revision=outcome["revision"], seq=row.seq, feedback=feedback))
 
     def fail(self, row: sa.Row, reason: str) -> None:
         self.result.failed.append(Skipped(row.original_name, reason))
@@ -533,8 +685,40 @@ class _Intake:
         with self.engine.begin() as conn:
             ledger.record_event(conn, row.sha256, "check_failed", self.now(), reason)
 
-    def file_submission(self, row: sa.Row, parsed: ParsedReturn) -> dict[str, Any] | None:
-        """Status, findings and accepted rows in one transaction; None if already filed."""
+    def file_submissions(self, checked: list[tuple[sa.Row, ParsedReturn]]
+                         ) -> list[dict[str, Any] | None]:
+        """Status, findings and accepted rows of each workbook, all in one transaction.
+
+        One outcome per workbook, None if it was already filed. The rows are collected in
+        intake order and inserted with one statement per table: per-file statements were
+        most of the cost of filing. Which return is in force is followed in memory
+        (`_InForce`), so each file is filed exactly as if the ones before it had been
+        committed first.
+        """
+        shas = [row.sha256 for row, _ in checked]
+        subs = ledger.submissions
+        with self.engine.begin() as conn:
+            done = set(conn.execute(sa.select(subs.c.sha256)
+                                    .where(subs.c.sha256.in_(shas))).scalars())
+            issued = issued_quarters(conn)
+            submitters = {p.cover.submitter for _, p in checked if p.cover.submitter}
+            in_force = _InForce(ledger.returns_of(conn, submitters, IN_FORCE))
+            filing = _Filing()
+            outcomes = [None if row.sha256 in done
+                        else self.file_one(row, parsed, issued, in_force, filing)
+                        for row, parsed in checked]
+            filing.execute(conn)
+            _crash_point("before_status_commit")
+        for (row, parsed), outcome in zip(checked, outcomes, strict=True):
+            if outcome is not None:
+                log.info("intake: %s %s %s: %s", row.sha256[:12],
+                         parsed.cover.submitter or "-", parsed.cover.quarter_end or "-",
+                         outcome["status"])
+        return outcomes
+
+    def file_one(self, row: sa.Row, parsed: ParsedReturn, issued: set[dt.date],
+                 in_force: _InForce, filing: _Filing) -> dict[str, Any]:
+        """One workbook's status and rows, added to `filing`; its feedback outcome."""
         cover = parsed.cover
         if parsed.status in IN_FORCE and not (cover.submitter and cover.quarter_end):
             parsed.findings.append(Finding(
@@ -549,52 +733,39 @@ class _Intake:
             "sha": row.sha256, "errors": parsed.errors, "warnings": parsed.warnings, "late": late,
             "earlier_in_force": None, "replaced": None,
         }
-        with self.engine.begin() as conn:
-            done = conn.execute(sa.select(ledger.submissions.c.sha256)
-                                .where(ledger.submissions.c.sha256 == row.sha256)).first()
-            if done is not None:
-                return None
-            revision = accepted and cover.quarter_end in issued_quarters(conn)
-            superseded_by = None
-            if cover.submitter and cover.quarter_end:
-                in_force = ledger.same_return(conn, cover.submitter, cover.quarter_end, IN_FORCE)
-                earlier = [r for r in in_force if r.seq < row.seq]
-                later = [r for r in in_force if r.seq > row.seq]
-                if accepted and later:
-                    status, superseded_by = STATUS_SUPERSEDED, later[-1].sha256
-                elif accepted:
-                    for old in earlier:
-                        self.supersede(conn, old.sha256, row.sha256)
-                    outcome["replaced"] = earlier[-1].first_seen_at if earlier else None
-                elif earlier:
-                    outcome["earlier_in_force"] = earlier[-1].first_seen_at
-            outcome.update(status=status, revision=revision)
-            conn.execute(ledger.submissions.insert().values(
-                sha256=row.sha256, seq=row.seq, submitter=cover.submitter,
-                quarter_end=cover.quarter_end, date_completed=cover.date_completed,
-                status=status, errors=parsed.errors, warnings=parsed.warnings, late=late,
-                revision=revision, processed_at=self.now(), superseded_by=superseded_by))
-            if parsed.findings:
-                conn.execute(ledger.findings.insert(), [
-                    {"sha256": row.sha256, "severity": f.severity, "rule": f.rule,
-                     "sheet": f.sheet, "cell": f.cell, "row": f.row, "column": f.column,
-                     "message": f.message, "expected": f.expected,
-                     "value": None if f.value is None else str(f.value)}
-                    for f in parsed.findings])
-            rows = accepted_store.save_accepted(conn, row.sha256, parsed) if accepted else 0
-            ledger.record_event(conn, row.sha256, "checked", self.now(),
-                                f"{status}; {parsed.errors} errors, {parsed.warnings} warnings; "
-                                f"{rows} rows stored")
-            _crash_point("before_status_commit")
-        log.info("intake: %s %s %s: %s", row.sha256[:12], cover.submitter or "-",
-                 cover.quarter_end or "-", status)
+        revision = accepted and cover.quarter_end in issued
+        superseded_by = None
+        if cover.submitter and cover.quarter_end:
+            current = in_force.of(cover.submitter, cover.quarter_end)
+            earlier = [r for r in current if r.seq < row.seq]
+            later = [r for r in current if r.seq > row.seq]
+            if accepted and later:
+                status, superseded_by = STATUS_SUPERSEDED, later[-1].sha256
+            elif accepted:
+                for old in earlier:
+                    filing.supersede(old.sha256, row.sha256, self.now())
+                outcome["replaced"] = earlier[-1].first_seen_at if earlier else None
+                in_force.replace(cover.submitter, cover.quarter_end,
+                                 _Live(row.sha256, row.seq, row.first_seen_at))
+            elif earlier:
+                outcome["earlier_in_force"] = earlier[-1].first_seen_at
+        outcome.update(status=status, revision=revision)
+        filing.submission({
+            "sha256": row.sha256, "seq": row.seq, "submitter": cover.submitter,
+            "quarter_end": cover.quarter_end, "date_completed": cover.date_completed,
+            "status": status, "errors": parsed.errors, "warnings": parsed.warnings,
+            "late": late, "revision": revision, "processed_at": self.now(),
+            "superseded_by": superseded_by, "feedback_path": None})
+        filing.findings.extend(
+            {"sha256": row.sha256, "severity": f.severity, "rule": f.rule, "sheet": f.sheet,
+             "cell": f.cell, "row": f.row, "column": f.column, "message": f.message,
+             "expected": f.expected, "value": None if f.value is None else str(f.value)}
+            for f in parsed.findings)
+        rows = filing.accepted(row.sha256, parsed) if accepted else 0
+        filing.events.append(ledger.event_row(
+            row.sha256, "checked", self.now(),
+            f"{status}; {parsed.errors} errors, {parsed.warnings} warnings; {rows} rows stored"))
         return outcome
-
-    def supersede(self, conn: sa.Connection, old: str, new: str) -> None:
-        conn.execute(ledger.submissions.update()
-                     .where(ledger.submissions.c.sha256 == old)
-                     .values(status=STATUS_SUPERSEDED, superseded_by=new))
-        ledger.record_event(conn, old, "superseded", self.now(), f"by {new}")
 
     # -- 3. feedback
     def writers(self) -> tuple[FeedbackWriter, FeedbackText | None]:

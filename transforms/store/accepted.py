@@ -7,6 +7,7 @@ specification is a column here with no code change.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -54,31 +55,45 @@ IN_FORCE = (STATUS_ACCEPTED, STATUS_WARNINGS)
 
 def save_accepted(conn: sa.Connection, sha256: str, parsed: ParsedReturn) -> int:
     """Insert every sheet row of an accepted workbook; returns the number of rows written."""
+    rows = accepted_rows(sha256, parsed)
+    save_rows(conn, rows)
+    return sum(len(r) for r in rows.values())
+
+
+def accepted_rows(sha256: str, parsed: ParsedReturn) -> dict[str, list[dict[str, object]]]:
+    """Every sheet row of an accepted workbook as insert parameters, by sheet name.
+
+    Kept apart from the insert so intake can file many workbooks with one statement per
+    table (`save_rows`).
+    """
     cover = parsed.cover
     fixed = {"sha256": sha256, "submitter": cover.submitter,
              "quarter_end": cover.quarter_end, "date_completed": cover.date_completed}
-    written = 0
+    out: dict[str, list[dict[str, object]]] = {}
     for sheet_name, frame in parsed.sheets.items():
         if frame.empty:
             continue
         table = TABLES[sheet_name]
         names = [c.name for c in table.columns if c.name != "id" and c.name in frame]
         columns = [_plain_column(frame[n]) for n in names]
-        rows = [{**fixed, **dict(zip(names, values, strict=True))}
-                for values in zip(*columns, strict=True)]
-        conn.execute(table.insert(), rows)
-        written += len(rows)
-    return written
+        out[sheet_name] = [{**fixed, **dict(zip(names, values, strict=True))}
+                           for values in zip(*columns, strict=True)]
+    return out
+
+
+def save_rows(conn: sa.Connection, rows: dict[str, list[dict[str, object]]]) -> None:
+    """Insert `accepted_rows` (of one or many workbooks): one executemany per sheet table."""
+    for sheet_name, params in rows.items():
+        if params:
+            conn.execute(TABLES[sheet_name].insert(), params)
 
 
 def _plain_column(series: pd.Series) -> list[object]:
     """A column as plain Python values for the DB driver (NA -> None, datetimes -> dates)."""
     if pd.api.types.is_datetime64_any_dtype(series):
         return [None if pd.isna(v) else v.date() for v in series.tolist()]
-    values = series.astype(object).tolist()
-    missing = series.isna().tolist()
-    return [None if gone else v.item() if hasattr(v, "item") else v
-            for v, gone in zip(values, missing, strict=True)]
+    values = series.to_numpy(dtype=object, na_value=None).tolist()
+    return [v.item() if isinstance(v, np.generic) else v for v in values]
 
 
 def accepted_sheet(conn: sa.Connection, sheet_name: str, spec: ReturnSpec | None = None

@@ -83,10 +83,23 @@ findings = sa.Table(
 
 
 # ---------------------------------------------------------------- writes and look-ups
+def event_row(sha256: str | None, event: str, at: dt.datetime,
+              detail: str | None = None) -> dict[str, object]:
+    """One events row, for `record_events`; `detail` must never carry child-level values."""
+    return {"sha256": sha256, "at": at, "event": event, "detail": detail}
+
+
 def record_event(conn: sa.Connection, sha256: str | None, event: str, at: dt.datetime,
                  detail: str | None = None) -> None:
     """Append one event; `detail` must never carry child-level values."""
-    conn.execute(events.insert().values(sha256=sha256, at=at, event=event, detail=detail))
+    record_events(conn, [event_row(sha256, event, at, detail)])
+
+
+def record_events(conn: sa.Connection, rows: list[dict[str, object]]) -> None:
+    """Append events in order, in one statement (insert parameters, not `.values()`, so
+    SQLAlchemy compiles the statement once and caches it)."""
+    if rows:
+        conn.execute(events.insert(), rows)
 
 
 def next_seq(conn: sa.Connection) -> int:
@@ -99,12 +112,23 @@ def record_file(conn: sa.Connection, *, sha256: str, size: int, original_name: s
                 first_seen_at: dt.datetime, mtime: float | None, archive_path: str,
                 inbox: str | None) -> int:
     """Ledger a received, archived file; returns its intake position (`seq`)."""
-    seq = next_seq(conn)
-    conn.execute(files.insert().values(
-        sha256=sha256, size=size, original_name=original_name, first_seen_at=first_seen_at,
-        mtime=mtime, archive_path=archive_path, inbox=inbox, seq=seq,
-    ))
-    return seq
+    return record_files(conn, [{
+        "sha256": sha256, "size": size, "original_name": original_name,
+        "first_seen_at": first_seen_at, "mtime": mtime, "archive_path": archive_path,
+        "inbox": inbox}])[0]
+
+
+def record_files(conn: sa.Connection, rows: list[dict[str, object]]) -> list[int]:
+    """Ledger received, archived files in the order given; returns their `seq`s.
+
+    Each row has the columns of `files` but `seq`, which is numbered on from the ledger's
+    last, in the order of `rows` (the caller's intake order).
+    """
+    first = next_seq(conn)
+    numbered = [{**row, "seq": first + i} for i, row in enumerate(rows)]
+    if numbered:
+        conn.execute(files.insert(), numbered)
+    return [row["seq"] for row in numbered]
 
 
 def file_states(conn: sa.Connection) -> dict[str, bool]:
@@ -144,6 +168,21 @@ def same_return(conn: sa.Connection, submitter: str, quarter_end: dt.date,
         .join(files, files.c.sha256 == submissions.c.sha256)
         .where(submissions.c.submitter == submitter,
                submissions.c.quarter_end == quarter_end,
+               submissions.c.status.in_(statuses))
+        .order_by(submissions.c.seq)
+    )
+    return list(conn.execute(query))
+
+
+def returns_of(conn: sa.Connection, submitters: set[str],
+               statuses: tuple[str, ...]) -> list[sa.Row]:
+    """`same_return` for every quarter of many submitters at once, in intake order."""
+    if not submitters:
+        return []
+    query = (
+        sa.select(submissions, files.c.first_seen_at, files.c.original_name)
+        .join(files, files.c.sha256 == submissions.c.sha256)
+        .where(submissions.c.submitter.in_(sorted(submitters)),
                submissions.c.status.in_(statuses))
         .order_by(submissions.c.seq)
     )
