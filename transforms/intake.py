@@ -26,7 +26,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import pandas as pd
 import sqlalchemy as sa
 
 from transforms.archive import ArchiveError, archive_file, archive_relpath, verified
@@ -46,7 +45,6 @@ from transforms.spec import ReturnSpec, default_spec
 from transforms.store import accepted as accepted_store
 from transforms.store import ledger
 from transforms.store.db import create_all
-from transforms.store.history import issued_quarters
 
 log = logging.getLogger(__name__)
 
@@ -223,6 +221,8 @@ class BatchPriorData:
 
 
 def _missing(value: Any) -> bool:
+    import pandas as pd  # only checking needs it; a re-run with nothing new must not
+
     return value is None or (not isinstance(value, str) and value != value) or value is pd.NA
 
 
@@ -695,6 +695,8 @@ class _Intake:
         (`_InForce`), so each file is filed exactly as if the ones before it had been
         committed first.
         """
+        from transforms.store.history import issued_quarters
+
         shas = [row.sha256 for row, _ in checked]
         subs = ledger.submissions
         with self.engine.begin() as conn:

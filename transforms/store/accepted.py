@@ -7,14 +7,17 @@ specification is a column here with no code change.
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
+
 import sqlalchemy as sa
 
 from transforms.findings import STATUS_ACCEPTED, STATUS_WARNINGS, ParsedReturn
 from transforms.spec import ReturnSpec, default_spec
 from transforms.store.db import metadata
 from transforms.store.ledger import submissions
+
+if TYPE_CHECKING:   # pandas is imported where used: intake creates these tables too
+    import pandas as pd
 
 _SQL_TYPES = {
     "count": sa.BigInteger,
@@ -90,6 +93,9 @@ def save_rows(conn: sa.Connection, rows: dict[str, list[dict[str, object]]]) -> 
 
 def _plain_column(series: pd.Series) -> list[object]:
     """A column as plain Python values for the DB driver (NA -> None, datetimes -> dates)."""
+    import numpy as np
+    import pandas as pd
+
     if pd.api.types.is_datetime64_any_dtype(series):
         return [None if pd.isna(v) else v.date() for v in series.tolist()]
     values = series.to_numpy(dtype=object, na_value=None).tolist()
@@ -103,6 +109,8 @@ def accepted_sheet(conn: sa.Connection, sheet_name: str, spec: ReturnSpec | None
     Columns: sha256, submitter, quarter_end, date_completed (datetime64), excel_row, then
     the specification's columns. One in-force submission per submitter and quarter.
     """
+    import pandas as pd
+
     spec = spec or default_spec().returns
     table = TABLES[sheet_name]
     query = (

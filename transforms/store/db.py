@@ -46,4 +46,7 @@ def create_all(engine: sa.Engine) -> None:
     # Importing the modules registers their tables on `metadata`.
     from transforms.store import accepted, history, ledger  # noqa: F401
 
-    metadata.create_all(engine)
+    # One look at the table names first: a store that has them all (every re-run) is not
+    # asked about each table in turn.
+    if not set(metadata.tables) <= set(sa.inspect(engine).get_table_names()):
+        metadata.create_all(engine)

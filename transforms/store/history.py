@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import sqlalchemy as sa
 
 from transforms.store.db import metadata
+
+if TYPE_CHECKING:   # pandas is imported where used: intake creates these tables too
+    import pandas as pd
 
 issued_reports = sa.Table(
     "issued_reports",
@@ -71,6 +74,8 @@ def _now() -> dt.datetime:
 
 
 def _plain(v: object, kind: str) -> object:
+    import pandas as pd
+
     if v is None or (not isinstance(v, str) and pd.isna(v)):
         return None
     if kind == "int":
@@ -152,6 +157,8 @@ def _figures_query(where) -> sa.Select:
 
 
 def _frame(result) -> pd.DataFrame:
+    import pandas as pd
+
     cols = [*FIGURE_COLUMNS, "version", "issued_quarter", "issue_id"]
     return pd.DataFrame(result.mappings().all(), columns=cols)
 
@@ -168,6 +175,8 @@ def issued_figures(conn: sa.Connection, quarter_end: dt.date) -> pd.DataFrame:
 
 
 def _differs(a: object, b: object) -> bool:
+    import pandas as pd
+
     a_blank = a is None or (isinstance(a, float) and math.isnan(a)) or pd.isna(a)
     b_blank = b is None or (isinstance(b, float) and math.isnan(b)) or pd.isna(b)
     if a_blank or b_blank:
@@ -181,6 +190,8 @@ def revisions(conn: sa.Connection, frame: pd.DataFrame) -> pd.DataFrame:
     A figure is (measure_id, quarter_end, breakdown); it differs when its value, numerator or
     denominator changed (blank to a number counts: a late or revised return).
     """
+    import pandas as pd
+
     issued = _frame(conn.execute(_figures_query(sa.true())))
     if issued.empty or frame.empty:
         return pd.DataFrame(columns=REVISION_COLUMNS)
