@@ -456,6 +456,7 @@ class _Intake:
         self.feedback_writer, self.feedback_text = feedback_writer, feedback_text
         self.result = IntakeResult()
         self.sources: dict[str, Candidate] = {}     # sha256 -> inbox file seen this run
+        self.copied: set[str] = set()    # archived (and verified) by this run: not re-read
         self.unrecorded: list[tuple[str, Path, list[Path]]] = []   # feedback not ledgered
         with engine.connect() as conn:               # path -> (size, mtime_ns, sha256)
             self.hashes = ledger.cached_hashes(conn, str(self.inbox))
@@ -526,7 +527,9 @@ class _Intake:
     def archive(self, cand: Candidate, sha: str, states: dict[str, bool]) -> Path | None:
         """The archived copy (not yet synced); None, and the file left, if it failed."""
         try:
-            return archive_file(cand.path, sha, self.output, durable=False)
+            path = archive_file(cand.path, sha, self.output, durable=False)
+            self.copied.add(sha)
+            return path
         except (ArchiveError, OSError) as exc:
             reason = str(exc) if isinstance(exc, ArchiveError) else "could not be archived"
             self.result.skipped.append(Skipped(cand.name, f"{reason}; left for the next intake"))
@@ -633,9 +636,12 @@ class _Intake:
         self.record_feedback()
 
     def archived_copy(self, row: sa.Row) -> Path | None:
-        """The verified archived copy, re-made from the inbox if it was lost or damaged."""
+        """The verified archived copy, re-made from the inbox if it was lost or damaged.
+
+        A copy this run made was verified against its hash as it was made.
+        """
         path = self.output / row.archive_path
-        if verified(path, row.sha256):
+        if (row.sha256 in self.copied and path.exists()) or verified(path, row.sha256):
             return path
         cand = self.sources.get(row.sha256)
         if cand is not None:
