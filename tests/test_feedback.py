@@ -94,6 +94,65 @@ def test_feedback_workbook_writes_text_never_formulas(tmp_path: Path) -> None:
         assert ws.cell(row=r, column=4).quotePrefix
 
 
+def test_feedback_workbook_text_is_never_markup(tmp_path: Path) -> None:
+    """Text shaped like xlsxwriter's rich-string XML stays text (xlsxwriter would copy it in)."""
+    values = ["<r><t>rich</t></r>", "<r>bad</b></r>", "a & b <c> \"d\"", "]]>", "cr\rhere",
+              "_x0041_", " edge ", "\ufffe"]
+    findings = [_finding("V-COUNT", "LAC_Census", f"B{i + 2}", i + 2, value=v)
+                for i, v in enumerate(values)]
+    path = write_feedback_workbook(_parsed(findings), tmp_path / "fb.xlsx")
+    ws = openpyxl.load_workbook(path)["Feedback"]
+    got = [ws.cell(row=r, column=4).value for r in range(4, 4 + len(values))]
+    assert got[:3] == values[:3] and got[3] == "]]>"
+
+
+def test_shared_strings_are_written_as_xlsxwriter_writes_them(tmp_path: Path) -> None:
+    """The hand-made shared strings part equals xlsxwriter's, escapes and all."""
+    import xlsxwriter
+
+    texts = ["plain", " lead", "trail ", "\tTab", "line\nbreak", "cr\rhere", "_x0041_ x",
+             "a & b < c > d \"q\"", "\ufffe\uffff", "ümlaut 中文 😀", "\xa0nbsp", "", "plain",
+             "=1+1", "😀" * 20_000]
+    parsed = ParsedReturn(file_name="s.xlsx", findings=[
+        Finding(severity="error", rule=t, message=t, sheet=t, cell=t, value=t, expected=t)
+        for t in texts])
+    ours = write_feedback_workbook(parsed, tmp_path / "ours.xlsx", status_line="status")
+    ref = tmp_path / "ref.xlsx"
+    wb = xlsxwriter.Workbook(str(ref), {"strings_to_formulas": False})
+    ws = wb.add_worksheet("Feedback")
+    ws.write_string(0, 0, "status")
+    for col, header in enumerate(HEADERS):
+        ws.write_string(2, col, header)
+    for row, f in enumerate(feedback_module.sorted_findings(parsed), start=3):
+        for col, v in enumerate([f.severity, f.sheet, f.cell, f.value, f.expected, f.rule,
+                                 f.message]):
+            ws.write_string(row, col, feedback_module.safe_text(v))
+    wb.close()
+    with zipfile.ZipFile(ours) as a, zipfile.ZipFile(ref) as b:
+        assert a.read("xl/sharedStrings.xml") == b.read("xl/sharedStrings.xml")
+
+
+def test_safe_text_keeps_excels_limit_in_utf16_units() -> None:
+    assert len(feedback_module.safe_text("😀" * 20_000)) == 16_383      # 32,766 units
+    assert len(feedback_module.safe_text("a" + "😀" * 20_000)) == 16_384  # 32,767 units
+    assert feedback_module.safe_text("x" * 40_000) == "x" * 32_767
+
+
+def test_feedback_workbook_is_a_complete_package(tmp_path: Path) -> None:
+    """Every part xlsxwriter writes is there, each once, with its fixed zip timestamp."""
+    path = write_feedback_workbook(_parsed([_finding("A", "Cover", "B2", 2)]),
+                                   tmp_path / "fb.xlsx")
+    with zipfile.ZipFile(path) as zf:
+        assert zf.testzip() is None
+        infos = zf.infolist()
+    assert sorted(i.filename for i in infos) == sorted([
+        "[Content_Types].xml", "_rels/.rels", "xl/_rels/workbook.xml.rels",
+        "xl/worksheets/sheet1.xml", "xl/workbook.xml", "xl/sharedStrings.xml",
+        "xl/styles.xml", "xl/theme/theme1.xml", "docProps/core.xml", "docProps/app.xml"])
+    assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
+    assert {i.compress_type for i in infos} == {zipfile.ZIP_DEFLATED}
+
+
 def test_feedback_workbook_replaces_atomically(tmp_path: Path) -> None:
     path = tmp_path / "fb.xlsx"
     path.write_bytes(b"old")
@@ -136,6 +195,8 @@ def test_feedback_workbook_same_content_same_bytes(tmp_path: Path) -> None:
     parsed = _parsed([_finding("A", "Cover", "B2", 2, value="=x")])
     first = write_feedback_workbook(parsed, tmp_path / "a.xlsx").read_bytes()
     assert write_feedback_workbook(parsed, tmp_path / "b.xlsx").read_bytes() == first
+    feedback_module._template.cache_clear()          # as a fresh process would build it
+    assert write_feedback_workbook(parsed, tmp_path / "c.xlsx").read_bytes() == first
 
 
 def test_feedback_workbook_failure_keeps_the_old_file(tmp_path: Path, monkeypatch) -> None:

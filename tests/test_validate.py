@@ -12,7 +12,13 @@ import pytest
 from tests.returns_builder import QE, TODAY, Sheets, valid_sheets, write_workbook
 from transforms.catalogue import catalogue, load_catalogue, placeholders
 from transforms.findings import STATUS_ACCEPTED, STATUS_REJECTED, STATUS_WARNINGS, Finding
-from transforms.rules import RULES_DOC, cross_agency_mismatches, rules_markdown
+from transforms.parse import SheetLayout
+from transforms.rules import (
+    RULES_DOC,
+    cross_agency_mismatches,
+    records_rules,
+    rules_markdown,
+)
 from transforms.spec import default_spec
 from transforms.suites import EXPECTATIONS_DIR, build_suites, load_suite_files, suite_json
 from transforms.validate import NoPriorData, check_workbook, check_workbooks, run_suite
@@ -163,6 +169,22 @@ def test_health_assessment_date_rules(tmp_path: Path, row, col, value, code,
     assert len(found) == 1, result.findings
     assert found[0].row == row and found[0].severity == severity
     assert found[0].value == value.date().isoformat()
+
+
+def test_days_after_rule_counts_whole_days_and_skips_blanks() -> None:
+    """HA-D02 warns when the notification is more than 28 whole days (floored) after."""
+    start = pd.Timestamp("2020-07-01")
+    notified = [start + pd.Timedelta(days=28), start + pd.Timedelta(days=28, hours=23),
+                start + pd.Timedelta(days=29), pd.NaT, start + pd.Timedelta(days=40)]
+    accommodated = [start, start, start, start, pd.NaT]
+    frame = pd.DataFrame({"excel_row": [2, 3, 4, 5, 6],
+                          "date_accommodated": pd.array(accommodated, dtype="datetime64[ns]"),
+                          "date_notified": pd.array(notified, dtype="datetime64[ns]")},
+                         index=[10, 11, 12, 13, 14])          # not a default index
+    layout = SheetLayout(name="Health_Assessments", title="HA",
+                         columns={"date_accommodated": 2, "date_notified": 3})
+    found = records_rules("Health_Assessments", frame, layout, SPEC)
+    assert [(f.rule, f.cell, f.value) for f in found] == [("HA-D02", "C4", "2020-07-30")]
 
 
 def test_school_sessions_attended_not_above_possible(tmp_path: Path) -> None:

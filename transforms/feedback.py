@@ -9,7 +9,11 @@ send back — and the file is replaced atomically so a crash never leaves half a
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import io
 import re
+import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from openpyxl.utils import column_index_from_string
@@ -68,11 +72,19 @@ def feedback_text(parsed: ParsedReturn, status_line: str | None = None) -> str:
 
 def safe_text(value: object) -> str:
     """Text that a spreadsheet will show, not run: no control characters, within Excel's
-    cell limit. Whether it needs a quote prefix is `needs_quote`."""
+    cell limit (32,767 UTF-16 units, so an emoji counts twice). Whether it needs a quote
+    prefix is `needs_quote`."""
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-    text = ILLEGAL_CHARACTERS_RE.sub("", "" if value is None else str(value))
-    return text[:MAX_CELL_CHARS]
+    text = ILLEGAL_CHARACTERS_RE.sub("", "" if value is None else str(value))[:MAX_CELL_CHARS]
+    if len(text) > MAX_CELL_CHARS // 2 and len(text.encode("utf-16-le", "surrogatepass")) \
+            > 2 * MAX_CELL_CHARS:
+        units = 0
+        for i, char in enumerate(text):          # never split a character above U+FFFF
+            units += 2 if ord(char) > 0xFFFF else 1
+            if units > MAX_CELL_CHARS:
+                return text[:i]
+    return text
 
 
 def needs_quote(text: str) -> bool:
@@ -84,6 +96,14 @@ def needs_quote(text: str) -> bool:
 COLUMN_WIDTHS = (9, 18, 10, 20, 32, 16, 60)
 _PX_PER_CHAR = 7              # Calibri 11: xlsxwriter stores pixels / 7 as the column width
 _FIXED_CREATED = dt.datetime(2000, 1, 1)   # same content, same bytes (zip times are fixed)
+_SHEET_XML = "xl/worksheets/sheet1.xml"
+_STRINGS_XML = "xl/sharedStrings.xml"
+_SST_HEAD = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="'
+             'http://schemas.openxmlformats.org/spreadsheetml/2006/main"')
+_ESCAPE_ESCAPE = re.compile(r"(_x[0-9a-fA-F]{4}_)")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
+_EDGE_SPACE = re.compile(r"^\s|\s$")
+_ZipMeta = tuple[tuple[int, int, int, int, int, int], int, int, int]  # time, method, attrs, os
 
 
 def write_feedback_workbook(parsed: ParsedReturn, path: Path,
@@ -94,38 +114,45 @@ def write_feedback_workbook(parsed: ParsedReturn, path: Path,
                         suffix=".xlsx")
 
 
-def _write_xlsx(parsed: ParsedReturn, path: Path, status_line: str | None) -> None:
-    """Write the workbook to `path` with xlsxwriter (several times faster than openpyxl).
+@dataclass(frozen=True)
+class _Template:
+    """What every feedback workbook shares, rendered once per process by xlsxwriter.
 
-    Every value goes in with `write_string` — never `write`, which would turn `=...` into a
-    formula and `1234` into a number — and text Excel could take for a formula or an error
-    gets the quote prefix, so it stays text when a lead edits the cell.
+    `zip_bytes` is a complete xlsx zip minus the worksheet and the shared strings (styles,
+    theme, workbook, content types, properties: the same bytes for every return);
+    `sheet_head`, `sheet_middle` and `sheet_tail` are xlsxwriter's worksheet XML around the
+    dimension and the cells (views with the frozen pane, columns, margins, page setup);
+    `styles` are the xf indices of bold, bold + quote prefix, body, body + quote prefix;
+    `infos` how xlsxwriter zipped each part.
+    """
+
+    zip_bytes: bytes
+    infos: dict[str, _ZipMeta]
+    sheet_head: str
+    sheet_middle: str
+    sheet_tail: str
+    styles: tuple[int, int, int, int]
+
+
+@functools.cache
+def _template() -> _Template:
+    """Render a workbook with every format once with xlsxwriter and keep its fixed parts.
+
+    Writing a whole workbook with xlsxwriter costs ~2.5 ms, nearly all of it re-creating and
+    re-compressing these identical parts; each feedback file then costs only its own cells.
     """
     import xlsxwriter
 
-    wb = xlsxwriter.Workbook(str(path), {
-        "in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
-        "strings_to_urls": False})
+    buffer = io.BytesIO()
+    wb = xlsxwriter.Workbook(buffer, {"in_memory": True})
     wb.set_properties({"created": _FIXED_CREATED})
-    bold = wb.add_format({"bold": True})
-    bold_q = wb.add_format({"bold": True, "quote_prefix": True})
-    body = wb.add_format({"text_wrap": True, "valign": "top"})
-    body_q = wb.add_format({"text_wrap": True, "valign": "top", "quote_prefix": True})
+    formats = (wb.add_format({"bold": True}),
+               wb.add_format({"bold": True, "quote_prefix": True}),
+               wb.add_format({"text_wrap": True, "valign": "top"}),
+               wb.add_format({"text_wrap": True, "valign": "top", "quote_prefix": True}))
     ws = wb.add_worksheet("Feedback")
-
-    def put(row: int, col: int, value: object, fmt: object, fmt_q: object) -> None:
-        text = safe_text(value)
-        ws.write_string(row, col, text, fmt_q if needs_quote(text) else fmt)
-
-    put(0, 0, status_line or default_status_line(parsed), bold, bold_q)
-    for col, header in enumerate(HEADERS):
-        put(2, col, header, bold, bold_q)
-    for r, f in enumerate(sorted_findings(parsed), start=3):
-        where = f.cell or (f"row {f.row}" if f.row else "")
-        for col, value in enumerate(
-                [f.severity, f.sheet or "", where, f.value or "", f.expected or "", f.rule,
-                 f.message]):
-            put(r, col, value, body, body_q)
+    for col, fmt in enumerate(formats):                  # every format used, in this order
+        ws.write_string(0, col, "x", fmt)
     for col, width in enumerate(COLUMN_WIDTHS):
         ws.set_column_pixels(col, col, width * _PX_PER_CHAR)
     ws.freeze_panes(3, 0)                                   # A4
@@ -133,3 +160,95 @@ def _write_xlsx(parsed: ParsedReturn, path: Path, status_line: str | None) -> No
     ws.set_landscape()
     ws.fit_to_pages(1, 0)
     wb.close()
+    bold, bold_q, body, body_q = (int(f.xf_index) for f in formats)
+    if sorted((bold, bold_q, body, body_q)) != [1, 2, 3, 4]:
+        raise RuntimeError("xlsxwriter numbered the cell formats differently")
+    fixed = io.BytesIO()
+    infos: dict[str, _ZipMeta] = {}
+    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(fixed, "w") as dst:
+        for info in src.infolist():
+            infos[info.filename] = (info.date_time, info.compress_type, info.external_attr,
+                                    info.create_system)
+            if info.filename not in (_SHEET_XML, _STRINGS_XML):
+                dst.writestr(_zip_info(info.filename, infos[info.filename]),
+                             src.read(info.filename))
+        sheet = src.read(_SHEET_XML).decode("utf-8")
+    head, rest = _split_once(sheet, '<dimension ref="A1:D1"/>')
+    middle, rest = _split_once(rest, "<sheetData>")
+    _, tail = _split_once(rest, "</sheetData>")
+    return _Template(fixed.getvalue(), infos, head, middle, tail, (bold, bold_q, body, body_q))
+
+
+def _split_once(text: str, marker: str) -> tuple[str, str]:
+    """`text` before and after the one `marker` (xlsxwriter changed its output if not one)."""
+    if text.count(marker) != 1:
+        raise RuntimeError(f"xlsxwriter's worksheet XML no longer has one {marker!r}")
+    before, after = text.split(marker)
+    return before, after
+
+
+def _zip_info(name: str, meta: _ZipMeta) -> zipfile.ZipInfo:
+    """A fresh ZipInfo as xlsxwriter made it (writestr fills in sizes, so never reused)."""
+    date_time, compress_type, external_attr, create_system = meta
+    info = zipfile.ZipInfo(name, date_time)
+    info.compress_type, info.external_attr, info.create_system = (compress_type, external_attr,
+                                                                  create_system)
+    return info
+
+
+def _si(text: str) -> str:
+    """One shared string as xlsxwriter writes it: Excel's _xHHHH_ escapes, then XML escapes.
+
+    Unlike xlsxwriter's `write_string`, text that looks like rich-text XML (`<r>…</r>`) is
+    escaped too: submitted text must never become markup in the file.
+    """
+    text = _ESCAPE_ESCAPE.sub(r"_x005F\1", text)
+    text = _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
+    text = text.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
+    space = ' xml:space="preserve"' if _EDGE_SPACE.search(text) else ""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return f"<si><t{space}>{text}</t></si>"
+
+
+def _write_xlsx(parsed: ParsedReturn, path: Path, status_line: str | None) -> None:
+    """Write the workbook to `path`: xlsxwriter's fixed parts plus this return's cells.
+
+    Every value is a shared string (`t="s"`) — never a formula, number or error — and text
+    Excel could take for a formula or an error gets the quote prefix, so it stays text when a
+    lead edits the cell.
+    """
+    t = _template()
+    bold, bold_q, body, body_q = t.styles
+    strings: dict[str, int] = {}
+    count = 0
+
+    def put(ref: str, value: object, fmt: int, fmt_q: int) -> str:
+        nonlocal count
+        text = safe_text(value)
+        index = strings.setdefault(text, len(strings))
+        count += 1
+        return f'<c r="{ref}" s="{fmt_q if needs_quote(text) else fmt}" t="s"><v>{index}</v></c>'
+
+    rows = [f'<row r="1">{put("A1", status_line or default_status_line(parsed), bold, bold_q)}'
+            "</row>",
+            '<row r="3">' + "".join(put(f"{c}3", h, bold, bold_q)
+                                    for c, h in zip("ABCDEFG", HEADERS, strict=True))
+            + "</row>"]
+    last = 3
+    for last, f in enumerate(sorted_findings(parsed), start=4):
+        where = f.cell or (f"row {f.row}" if f.row else "")
+        values = [f.severity, f.sheet or "", where, f.value or "", f.expected or "", f.rule,
+                  f.message]
+        rows.append(f'<row r="{last}">' + "".join(
+            put(f"{c}{last}", v, body, body_q) for c, v in zip("ABCDEFG", values, strict=True))
+            + "</row>")
+    sheet = (f'{t.sheet_head}<dimension ref="A1:G{last}"/>{t.sheet_middle}<sheetData>'
+             f'{"".join(rows)}</sheetData>{t.sheet_tail}')
+    sst = (f'{_SST_HEAD} count="{count}" uniqueCount="{len(strings)}">'
+           f'{"".join(_si(s) for s in strings)}</sst>')
+    buffer = io.BytesIO(t.zip_bytes)
+    buffer.seek(0, io.SEEK_END)
+    with zipfile.ZipFile(buffer, "a") as zf:
+        zf.writestr(_zip_info(_SHEET_XML, t.infos[_SHEET_XML]), sheet.encode("utf-8"))
+        zf.writestr(_zip_info(_STRINGS_XML, t.infos[_STRINGS_XML]), sst.encode("utf-8"))
+    Path(path).write_bytes(buffer.getvalue())
