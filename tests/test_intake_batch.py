@@ -113,3 +113,36 @@ def test_unchanged_files_are_not_hashed_again_and_changed_ones_are(tmp_path, mon
     assert hashed == ["CSW.xlsx"]
     assert changed.counts["processed"] == 1
     engine.dispose()
+
+
+def test_batch_prior_data_reads_the_store_as_the_per_file_look_ups_do(sample_files, tmp_path):
+    """`BatchPriorData` reads the store once per item and once for progress; every answer
+    must equal `StorePriorData`'s own query, for every return, item and quarter."""
+    from transforms.intake import BatchPriorData, StorePriorData
+    from transforms.quarters import shift_quarters
+    from transforms.store.accepted import TABLES
+
+    folder = _folder(sample_files, tmp_path, "prior")
+    run_intake(folder.inbox, folder.output, folder.engine, now=NOW, stable_wait=0.0,
+               batch_size=1)
+    items_answers = progress_answers = 0
+    with folder.engine.connect() as conn:
+        store, batch = StorePriorData(conn), BatchPriorData(conn)
+        for sheet, table in TABLES.items():
+            if "item" not in table.c:
+                continue
+            keys = conn.execute(sa.select(table.c.submitter, table.c.quarter_end,
+                                          table.c.item).distinct()).all()
+            for submitter, quarter, item in keys:
+                asked = shift_quarters(quarter, 1)      # last quarter of the quarter after
+                want = store.previous_item(submitter, sheet, item, asked)
+                assert batch.previous_item(submitter, sheet, item, asked) == want
+                items_answers += want is not None
+        progress = TABLES["Progress"]
+        for submitter, quarter in conn.execute(sa.select(
+                progress.c.submitter, progress.c.quarter_end).distinct()).all():
+            want = store.previous_progress(submitter, shift_quarters(quarter, 1))
+            assert batch.previous_progress(submitter, shift_quarters(quarter, 1)) == want
+            progress_answers += bool(want)
+    folder.engine.dispose()
+    assert items_answers > 10 and progress_answers > 2     # not a vacuous comparison

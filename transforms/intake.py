@@ -202,10 +202,11 @@ class BatchPriorData:
         frame = parsed.sheets.get(sheet)
         if frame is None or "item" not in frame.columns:
             return None
-        values = frame.loc[frame["item"] == item, "value"]
-        if values.empty or values.isna().iloc[0]:
+        items = frame["item"].tolist()
+        if item not in items:
             return None
-        return int(values.iloc[0])
+        value = frame["value"].iloc[items.index(item)]   # the first row of that item
+        return None if _missing(value) else int(value)
 
     def previous_progress(self, submitter: str, quarter_end: dt.date) -> dict[str, str]:
         """As `StorePriorData.previous_progress`, earlier files of this batch included."""
@@ -215,15 +216,17 @@ class BatchPriorData:
         frame = parsed.sheets.get("Progress")
         if frame is None:
             return {}
-        frame = frame.sort_values("excel_row")
-        return {a: s for a, s in zip(frame["action_id"], frame["status"], strict=True)
-                if not _missing(a) and not _missing(s)}
+        rows = sorted(zip(frame["excel_row"].tolist(), frame["action_id"].tolist(),
+                          frame["status"].tolist(), strict=True), key=lambda r: r[0])
+        return {a: s for _, a, s in rows if not _missing(a) and not _missing(s)}
 
 
 def _missing(value: Any) -> bool:
     import pandas as pd  # only checking needs it; a re-run with nothing new must not
 
-    return value is None or (not isinstance(value, str) and value != value) or value is pd.NA
+    if value is None or value is pd.NA:   # pd.NA first: comparing it gives NA, not a bool
+        return True
+    return not isinstance(value, str) and bool(value != value)
 
 
 def store_prior_data(conn: sa.Connection) -> PriorData:
