@@ -147,16 +147,18 @@ def needs_cell_types(zf: zipfile.ZipFile) -> bool:
 
 
 def _needs_cell_types(xml: bytes) -> bool:
-    """NEEDS_CELL_TYPES, after cheap substring tests that rule most sheets out.
+    """NEEDS_CELL_TYPES, after cheap substring tests that rule most sheets out."""
+    return (any(needle in xml for needle in _MAYBE_NEEDS_CELL_TYPES)
+            and NEEDS_CELL_TYPES.search(xml) is not None)
 
-    Each test is a substring every match must contain: `<f` or `:f` (the formula tag, bare
-    or prefixed), a quoted `e` (either quote on either side) or `hidden`. Testing `f `
-    instead let ordinary inline text ("Quarter of ...") through to the regex on nearly
-    every sheet.
-    """
-    maybe = (b"<f" in xml or b":f" in xml or b"hidden" in xml
-             or b'"e"' in xml or b"'e'" in xml or b"\"e'" in xml or b"'e\"" in xml)
-    return maybe and NEEDS_CELL_TYPES.search(xml) is not None
+
+# Substrings of which every NEEDS_CELL_TYPES match holds one: the formula tag, bare or
+# prefixed, with what may follow its name (so data validation's `<formula1>` is no hit), a
+# quoted `e` (either quote each side) and `hidden`. Looser tests (`f `, `<f`) let ordinary
+# sheets (inline text "Quarter of ...", validation formulas) through to the slow regex.
+_MAYBE_NEEDS_CELL_TYPES = tuple(
+    [start + bytes([after]) for start in (b"<f", b":f") for after in b" \t\n\r\f\v>/"]
+    + [b"hidden", b'"e"', b"'e'", b"\"e'", b"'e\""])
 
 
 def openpyxl_value(value: Any) -> Any:
