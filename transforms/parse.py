@@ -401,6 +401,9 @@ def typed_frame(data: dict[str, list[Any]], columns: list[Column]) -> pd.DataFra
     sheet of every return, and inference was most of a return's parsing time.
     """
     n = len(data["excel_row"])
+    # "str" resolved once per frame, not once per column: the lookup is most of pd.array's
+    # time for a short column (and still honours pandas' string options at call time)
+    str_dtype = pd.api.types.pandas_dtype("str")
     out: dict[str, Any] = {"excel_row": np.array(data["excel_row"], dtype="int64")}
     for column in columns:
         values = data[column.name]
@@ -413,7 +416,7 @@ def typed_frame(data: dict[str, list[Any]], columns: list[Column]) -> pd.DataFra
                 [_NAT if v is None else np.datetime64(v, "D") for v in values],
                 dtype="datetime64[ns]").reshape(n)
         else:
-            out[column.name] = pd.array(values, dtype="str")
+            out[column.name] = pd.array(values, dtype=str_dtype)
     return pd.DataFrame(out, copy=False)
 
 
