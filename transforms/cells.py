@@ -19,6 +19,7 @@ _COUNT_RE = re.compile(r"^(\d+|\d{1,3}(,\d{3})+)$")
 _DMY_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _ISO_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+_SHEET_KEY_DROP = re.compile(r"[\s_]+")
 
 COUNT_EXPECTED = "a whole number of 0 or more, such as 12 or 1,234 (leave no text or symbols)"
 DATE_EXPECTED = "a date: an Excel date, or text in the form 31/12/2020 or 2020-12-31"
@@ -50,7 +51,7 @@ def header_key(value: Any) -> str:
 
 def sheet_key(name: str) -> str:
     """A sheet name reduced for matching: case, spaces and `_` ignored."""
-    return re.sub(r"[\s_]+", "", clean_text(name).lower())
+    return _SHEET_KEY_DROP.sub("", clean_text(name).lower())
 
 
 def is_blank(value: Any) -> bool:
@@ -161,6 +162,8 @@ def is_email(text: str) -> bool:
 
 
 CHI_PATTERN = r"^[0-9]{10}$"
+# str() of these always holds "-" or ":", so it is never digits only
+_NOT_CHI_TYPES = (dt.datetime, dt.date, dt.time, dt.timedelta)
 
 
 def is_chi_like(value: Any, pattern: str = CHI_PATTERN) -> bool:
@@ -180,6 +183,8 @@ def is_chi_like(value: Any, pattern: str = CHI_PATTERN) -> bool:
         if kind is float:
             # repr of a float that is not whole always holds ".", "e", "nan" or "inf"
             return value.is_integer() and 10**9 <= int(value) < 10**10
+        if kind in _NOT_CHI_TYPES:
+            return False
     if isinstance(value, bool) or value is None:
         return False
     if isinstance(value, float) and value.is_integer():
