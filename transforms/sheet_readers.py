@@ -148,8 +148,10 @@ def needs_cell_types(zf: zipfile.ZipFile) -> bool:
 
 def _needs_cell_types(xml: bytes) -> bool:
     """NEEDS_CELL_TYPES, after cheap substring tests that rule most sheets out."""
-    return (any(needle in xml for needle in _MAYBE_NEEDS_CELL_TYPES)
-            and NEEDS_CELL_TYPES.search(xml) is not None)
+    for needle in _MAYBE_NEEDS_CELL_TYPES:
+        if needle in xml:
+            return NEEDS_CELL_TYPES.search(xml) is not None
+    return False
 
 
 # Substrings of which every NEEDS_CELL_TYPES match holds one: the formula tag, bare or
