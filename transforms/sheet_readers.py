@@ -147,20 +147,31 @@ def needs_cell_types(zf: zipfile.ZipFile) -> bool:
 
 
 def _needs_cell_types(xml: bytes) -> bool:
-    """NEEDS_CELL_TYPES, after cheap substring tests that rule most sheets out."""
-    for needle in _MAYBE_NEEDS_CELL_TYPES:
-        if needle in xml:
-            return NEEDS_CELL_TYPES.search(xml) is not None
+    """NEEDS_CELL_TYPES, after cheap substring tests that rule most sheets out.
+
+    Every match holds `hidden`, a quoted `e` (either quote each side) or the formula tag,
+    bare or prefixed, followed by what may follow its name (bytes `\\s`, `>` or `/`).
+    Looser tests (`f `, `<f`) let ordinary sheets (inline text "Quarter of ...", data
+    validation's `<formula1>`) through to the slow regex, and testing every quoted-e
+    spelling with `in` cost more than the finds below: quotes are everywhere in XML.
+    """
+    maybe = (b"hidden" in xml
+             or _followed_by(xml, (b'"e', b"'e"), b"\"'")
+             or _followed_by(xml, (b"<f", b":f"), b" \t\n\r\f\v>/"))
+    return maybe and NEEDS_CELL_TYPES.search(xml) is not None
+
+
+def _followed_by(xml: bytes, starts: tuple[bytes, ...], after: bytes) -> bool:
+    """True when an occurrence of one of `starts` is directly followed by a byte of `after`."""
+    end = len(xml)
+    for start in starts:
+        i = xml.find(start)
+        while i >= 0:
+            j = i + len(start)
+            if j < end and xml[j] in after:
+                return True
+            i = xml.find(start, i + 1)
     return False
-
-
-# Substrings of which every NEEDS_CELL_TYPES match holds one: the formula tag, bare or
-# prefixed, with what may follow its name (so data validation's `<formula1>` is no hit), a
-# quoted `e` (either quote each side) and `hidden`. Looser tests (`f `, `<f`) let ordinary
-# sheets (inline text "Quarter of ...", validation formulas) through to the slow regex.
-_MAYBE_NEEDS_CELL_TYPES = tuple(
-    [start + bytes([after]) for start in (b"<f", b":f") for after in b" \t\n\r\f\v>/"]
-    + [b"hidden", b'"e"', b"'e'", b"\"e'", b"'e\""])
 
 
 def openpyxl_value(value: Any) -> Any:
@@ -204,7 +215,7 @@ def _collect_calamine(raw: RawSheet, rows: list[list[Any]], limits: Limits) -> R
             elif kind is float:
                 if value.is_integer() and abs(value) < 2**53:
                     value = int(value)
-            elif kind is not int:
+            elif kind is not int and kind is not dt.datetime:
                 value = openpyxl_value(value)
                 if value is None or (isinstance(value, str) and cells.is_blank(value)):
                     continue
