@@ -19,6 +19,7 @@ _COUNT_RE = re.compile(r"^(\d+|\d{1,3}(,\d{3})+)$")
 _DMY_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _ISO_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+_SHEET_KEY_DROP = re.compile(r"[\s_]+")
 
 COUNT_EXPECTED = "a whole number of 0 or more, such as 12 or 1,234 (leave no text or symbols)"
 DATE_EXPECTED = "a date: an Excel date, or text in the form 31/12/2020 or 2020-12-31"
@@ -50,7 +51,7 @@ def header_key(value: Any) -> str:
 
 def sheet_key(name: str) -> str:
     """A sheet name reduced for matching: case, spaces and `_` ignored."""
-    return re.sub(r"[\s_]+", "", clean_text(name).lower())
+    return _SHEET_KEY_DROP.sub("", clean_text(name).lower())
 
 
 def is_blank(value: Any) -> bool:
@@ -82,6 +83,8 @@ def to_int(value: Any) -> int | None:
 
 
 def _whole_number(value: Any, *, allow_negative: bool, expected: str) -> int | None:
+    if type(value) is int:   # the usual cell, first: not blank, not a bool
+        return value
     if is_blank(value):
         return None
     if isinstance(value, bool):
@@ -104,6 +107,8 @@ def _whole_number(value: Any, *, allow_negative: bool, expected: str) -> int | N
 
 def to_date(value: Any) -> dt.date | None:
     """A date from an Excel date cell or text d/m/yyyy or yyyy-mm-dd; None when blank."""
+    if type(value) is dt.datetime:   # the usual cell, first: not blank
+        return value.date()
     if is_blank(value):
         return None
     if isinstance(value, dt.datetime):
@@ -125,6 +130,8 @@ def to_date(value: Any) -> dt.date | None:
 
 def to_text(value: Any) -> str | None:
     """Free text as written (numbers shown as Excel shows them); None when blank."""
+    if type(value) is str and value.isascii():   # clean_text of ASCII is strip()
+        return value.strip() or None
     if is_blank(value):
         return None
     if isinstance(value, str):
@@ -154,8 +161,30 @@ def is_email(text: str) -> bool:
     return bool(_EMAIL_RE.match(text))
 
 
-def is_chi_like(value: Any, pattern: str = r"^[0-9]{10}$") -> bool:
-    """True when a cell matches the CHI pattern once spaces are removed (10 digits)."""
+CHI_PATTERN = r"^[0-9]{10}$"
+# str() of these always holds "-" or ":", so it is never digits only
+_NOT_CHI_TYPES = (dt.datetime, dt.date, dt.time, dt.timedelta)
+
+
+def is_chi_like(value: Any, pattern: str = CHI_PATTERN) -> bool:
+    """True when a cell matches the CHI pattern once spaces are removed (10 digits).
+
+    The specification's own pattern is answered without regexes for the common cells
+    (it runs on every cell of every record sheet); anything else takes the general path.
+    """
+    if pattern == CHI_PATTERN:
+        kind = type(value)
+        if kind is str and value.isascii():
+            # clean_text of ASCII is strip(); split() drops what \s+ matches (isspace)
+            text = "".join(value.split())
+            return len(text) == 10 and text.isdigit()
+        if kind is int:
+            return 10**9 <= value < 10**10
+        if kind is float:
+            # repr of a float that is not whole always holds ".", "e", "nan" or "inf"
+            return value.is_integer() and 10**9 <= int(value) < 10**10
+        if kind in _NOT_CHI_TYPES:
+            return False
     if isinstance(value, bool) or value is None:
         return False
     if isinstance(value, float) and value.is_integer():

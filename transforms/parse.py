@@ -157,9 +157,10 @@ def _read_checked(ws: SheetSource, limits: Limits, findings: list[Finding]) -> R
     if raw.hidden:
         findings.append(make_finding("S-SHEET-HIDDEN", sheet=raw.title,
                                      expected="a visible sheet"))
-    for row in sorted(raw.hidden_rows & {r for r, _ in raw.cells}):
-        findings.append(make_finding("S-ROW-HIDDEN", sheet=raw.title, row=row,
-                                     expected="a visible row"))
+    if raw.hidden_rows:   # rarely: no set of every row for the usual sheet
+        for row in sorted(raw.hidden_rows & {r for r, _ in raw.cells}):
+            findings.append(make_finding("S-ROW-HIDDEN", sheet=raw.title, row=row,
+                                         expected="a visible row"))
     return raw
 
 
@@ -292,8 +293,9 @@ def _header_positions(raw: RawSheet, name: str, columns: list[Column], is_record
     by_key = {cells.header_key(c.name): c.name for c in columns}
     positions: dict[str, list[int]] = {}
     words = [w.replace(" ", "") for w in identifier_words]
-    for (row, col), value in sorted(raw.cells.items(), key=lambda kv: kv[0][1]):
-        if row != 1 or isinstance(value, (ExcelError, NoCachedValue)):
+    header = sorted((col, value) for (row, col), value in raw.cells.items() if row == 1)
+    for col, value in header:
+        if isinstance(value, (ExcelError, NoCachedValue)):
             continue
         key = cells.header_key(value)
         letter = get_column_letter(col)
@@ -358,8 +360,8 @@ def parse_sheet(raw: RawSheet, name: str, spec: Spec, findings: list[Finding]
         raw, name, columns, is_records, spec.returns.records.identifier_header_words, findings)
     layout = SheetLayout(name=name, title=raw.title, columns=positions, missing=missing)
     spec_cols = set(positions.values())
-    data_rows = [r for r in raw.rows() if r >= 2
-                 and any((r, c) in raw.cells for c in spec_cols)]
+    store = raw.cells
+    data_rows = sorted({r for r, c in store if r >= 2 and c in spec_cols})
     if is_records:
         findings.extend(_chi_findings(raw, spec.returns.records.chi_pattern))
     items = [i.item for i in sheet_spec.items]
@@ -367,27 +369,28 @@ def parse_sheet(raw: RawSheet, name: str, spec: Spec, findings: list[Finding]
     raw_values: dict[tuple[int, str], Any] = {}
     for column in columns:
         convert = _converter(column, spec, items)
+        out: list[Any] = [None] * len(data_rows)
+        data[column.name] = out
         col_idx = positions.get(column.name)
-        out: list[Any] = []
-        for row in data_rows:
-            value = raw.value(row, col_idx) if col_idx else None
-            out.append(None)
+        if not col_idx:
+            continue
+        letter = get_column_letter(col_idx)
+        for i, row in enumerate(data_rows):
+            value = store.get((row, col_idx))
             if value is None:
                 continue
-            cell = f"{get_column_letter(col_idx)}{row}"
             raw_values[(row, column.name)] = value
-            problem = _cell_problem(value, raw.title, cell, row, column.name)
-            if problem:
-                findings.append(problem)
+            if isinstance(value, (NoCachedValue, ExcelError)):
+                findings.append(_cell_problem(value, raw.title, f"{letter}{row}", row,
+                                              column.name))
                 continue
             try:
-                out[-1] = convert(value)
+                out[i] = convert(value)
             except cells.CellError as err:
                 findings.append(make_finding(
-                    _CONVERT_CODES.get(column.type, "V-COUNT"), sheet=raw.title, cell=cell,
-                    row=row, column=column.name, value=cells.display(value),
-                    expected=err.expected))
-        data[column.name] = out
+                    _CONVERT_CODES.get(column.type, "V-COUNT"), sheet=raw.title,
+                    cell=f"{letter}{row}", row=row, column=column.name,
+                    value=cells.display(value), expected=err.expected))
     return typed_frame(data, columns), layout, raw_values
 
 
@@ -398,6 +401,9 @@ def typed_frame(data: dict[str, list[Any]], columns: list[Column]) -> pd.DataFra
     sheet of every return, and inference was most of a return's parsing time.
     """
     n = len(data["excel_row"])
+    # "str" resolved once per frame, not once per column: the lookup is most of pd.array's
+    # time for a short column (and still honours pandas' string options at call time)
+    str_dtype = pd.api.types.pandas_dtype("str")
     out: dict[str, Any] = {"excel_row": np.array(data["excel_row"], dtype="int64")}
     for column in columns:
         values = data[column.name]
@@ -410,7 +416,7 @@ def typed_frame(data: dict[str, list[Any]], columns: list[Column]) -> pd.DataFra
                 [_NAT if v is None else np.datetime64(v, "D") for v in values],
                 dtype="datetime64[ns]").reshape(n)
         else:
-            out[column.name] = pd.array(values, dtype="str")
+            out[column.name] = pd.array(values, dtype=str_dtype)
     return pd.DataFrame(out, copy=False)
 
 
@@ -420,9 +426,11 @@ _NAT = np.datetime64("NaT")
 def _chi_findings(raw: RawSheet, pattern: str) -> list[Finding]:
     """Cells of a record sheet (below the header) that look like CHI numbers."""
     found = []
-    for (row, col), value in sorted(raw.cells.items()):
-        if row >= 2 and cells.is_chi_like(value, pattern):
-            found.append(make_finding(
-                "R-CHI", sheet=raw.title, cell=f"{get_column_letter(col)}{row}", row=row,
-                value=cells.display(value), expected="no CHI numbers or other identifiers"))
+    hits = sorted(key for key, value in raw.cells.items()
+                  if key[0] >= 2 and cells.is_chi_like(value, pattern))
+    for row, col in hits:
+        value = raw.cells[(row, col)]
+        found.append(make_finding(
+            "R-CHI", sheet=raw.title, cell=f"{get_column_letter(col)}{row}", row=row,
+            value=cells.display(value), expected="no CHI numbers or other identifiers"))
     return found

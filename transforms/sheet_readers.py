@@ -147,11 +147,31 @@ def needs_cell_types(zf: zipfile.ZipFile) -> bool:
 
 
 def _needs_cell_types(xml: bytes) -> bool:
-    """NEEDS_CELL_TYPES, after cheap substring tests that rule most sheets out."""
-    maybe = (b"hidden" in xml or b'"e"' in xml or b"'e'" in xml
-             or b"f>" in xml or b"f " in xml or b"f/" in xml or b"f\t" in xml
-             or b"f\n" in xml or b"f\r" in xml)
+    """NEEDS_CELL_TYPES, after cheap substring tests that rule most sheets out.
+
+    Every match holds `hidden`, a quoted `e` (either quote each side) or the formula tag,
+    bare or prefixed, followed by what may follow its name (bytes `\\s`, `>` or `/`).
+    Looser tests (`f `, `<f`) let ordinary sheets (inline text "Quarter of ...", data
+    validation's `<formula1>`) through to the slow regex, and testing every quoted-e
+    spelling with `in` cost more than the finds below: quotes are everywhere in XML.
+    """
+    maybe = (b"hidden" in xml
+             or _followed_by(xml, (b'"e', b"'e"), b"\"'")
+             or _followed_by(xml, (b"<f", b":f"), b" \t\n\r\f\v>/"))
     return maybe and NEEDS_CELL_TYPES.search(xml) is not None
+
+
+def _followed_by(xml: bytes, starts: tuple[bytes, ...], after: bytes) -> bool:
+    """True when an occurrence of one of `starts` is directly followed by a byte of `after`."""
+    end = len(xml)
+    for start in starts:
+        i = xml.find(start)
+        while i >= 0:
+            j = i + len(start)
+            if j < end and xml[j] in after:
+                return True
+            i = xml.find(start, i + 1)
+    return False
 
 
 def openpyxl_value(value: Any) -> Any:
@@ -171,11 +191,46 @@ def _calamine_reader(workbook: Any, title: str, hidden: bool) -> Callable[[Limit
             rows = workbook.get_sheet_by_name(title).to_python(skip_empty_area=False)
         except Exception as exc:  # noqa: BLE001 - openpyxl will read it and say what is wrong
             raise CalamineFailed(title) from exc
-        return _collect(RawSheet(title=title, hidden=hidden),
-                        ((r, ((c, openpyxl_value(v)) for c, v in enumerate(row, start=1)))
-                         for r, row in enumerate(rows, start=1)), limits)
+        return _collect_calamine(RawSheet(title=title, hidden=hidden), rows, limits)
 
     return read
+
+
+def _collect_calamine(raw: RawSheet, rows: list[list[Any]], limits: Limits) -> RawSheet:
+    """`_collect` of calamine's rows through `openpyxl_value`, with both inlined.
+
+    The same cells and the same limits, without two generators and two calls per cell:
+    this runs for every cell of every sheet, and most cells are padding ("") or numbers.
+    """
+    store = raw.cells
+    rows_seen = max_col = 0
+    for row_idx, row in enumerate(rows, start=1):
+        kept = 0
+        for col, value in enumerate(row, start=1):
+            kind = type(value)
+            if kind is str:
+                if not value or (not value.strip() if value.isascii()
+                                 else cells.is_blank(value)):
+                    continue
+            elif kind is float:
+                if value.is_integer() and abs(value) < 2**53:
+                    value = int(value)
+            elif kind is not int and kind is not dt.datetime:
+                value = openpyxl_value(value)
+                if value is None or (isinstance(value, str) and cells.is_blank(value)):
+                    continue
+            store[(row_idx, col)] = value
+            if col > max_col:
+                max_col = col
+            kept = 1
+        rows_seen += kept
+        if (rows_seen > limits.max_rows or len(store) > limits.max_cells
+                or max_col > limits.max_columns):
+            raw.too_big = (f"more than {limits.max_rows:,} rows, {limits.max_columns} "
+                           f"columns or {limits.max_cells:,} cells")
+            store.clear()
+            break
+    return raw
 
 
 def calamine_sheets(path: Path) -> list[SheetSource] | None:
