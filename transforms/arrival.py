@@ -10,13 +10,14 @@ with the same name is a new one.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import os
+import re
 import stat
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from pathlib import Path
 
 IGNORED_PATTERNS = ("~$*", ".~lock*#", "*.tmp", ".*")
@@ -50,10 +51,12 @@ class Skipped:
     reason: str
 
 
+_IGNORED = re.compile("|".join(fnmatch.translate(p) for p in IGNORED_PATTERNS))
+
+
 def is_ignored(name: str) -> bool:
     """Office lock files, temporary files and hidden files are not returns."""
-    lowered = name.lower()
-    return any(fnmatchcase(lowered, p) for p in IGNORED_PATTERNS)
+    return _IGNORED.match(name.lower()) is not None
 
 
 def look(inbox: Path) -> tuple[dict[str, Candidate], list[Skipped]]:

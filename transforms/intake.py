@@ -460,6 +460,8 @@ class _Intake:
         self.result = IntakeResult()
         self.sources: dict[str, Candidate] = {}     # sha256 -> inbox file seen this run
         self.copied: set[str] = set()    # archived (and verified) by this run: not re-read
+        # What the ledger said at arrival; until then, assume there may be work.
+        self.may_have_pending = self.may_lack_feedback = True
         self.unrecorded: list[tuple[str, Path, list[Path]]] = []   # feedback not ledgered
         with engine.connect() as conn:               # path -> (size, mtime_ns, sha256)
             self.hashes = ledger.cached_hashes(conn, str(self.inbox))
@@ -480,7 +482,10 @@ class _Intake:
         replaces an fsync per file and per folder.
         """
         with self.engine.connect() as conn:
-            states = ledger.file_states(conn)
+            state = ledger.ledger_state(conn)
+        states = dict(state.checked)
+        self.may_lack_feedback = state.without_feedback > 0
+        self.may_have_pending = state.unchecked
         seen_at = self.now()   # one "first seen" time per intake
         fresh: list[dict[str, Any]] = []
         try:
@@ -490,6 +495,7 @@ class _Intake:
             kept = [(cand, sha, path) for cand, sha in new
                     if (path := self.archive(cand, sha, states)) is not None]
             sync_to_disk([path for _, _, path in kept])
+            self.may_have_pending = self.may_have_pending or bool(kept)
             _crash_point("after_archive")
             self.ledger_arrivals([(cand, sha) for cand, sha, _ in kept], seen_at)
         finally:
@@ -585,6 +591,8 @@ class _Intake:
     # -- 2. checking and statuses
     def pending(self) -> list[sa.Row]:
         """Ledgered files not yet checked, in intake order."""
+        if not self.may_have_pending:
+            return []
         with self.engine.connect() as conn:
             return list(ledger.unchecked_files(conn))
 
@@ -835,6 +843,8 @@ class _Intake:
 
     def catch_up_feedback(self) -> None:
         """Feedback for submissions filed by an earlier run that died before writing it."""
+        if not self.may_lack_feedback:
+            return
         with self.engine.connect() as conn:
             rows = ledger.submissions_without_feedback(conn)
             found = {r.sha256: self.stored_findings(conn, r.sha256) for r in rows}

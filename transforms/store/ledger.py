@@ -7,6 +7,7 @@ failure; it is the history behind returns.csv and the returns annex.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
@@ -133,9 +134,33 @@ def record_files(conn: sa.Connection, rows: list[dict[str, object]]) -> list[int
 
 def file_states(conn: sa.Connection) -> dict[str, bool]:
     """Every ledgered hash, mapped to whether it already has a submission row."""
-    query = sa.select(files.c.sha256, submissions.c.sha256.is_not(None)).select_from(
+    return ledger_state(conn).checked
+
+
+@dataclass(frozen=True)
+class LedgerState:
+    """What intake needs to know of a ledger before it looks at the inbox, in one query."""
+
+    checked: dict[str, bool]     # every ledgered hash -> whether it has a submission row
+    without_feedback: int        # submissions whose feedback was never recorded
+
+    @property
+    def unchecked(self) -> bool:
+        """Whether some ledgered file still waits to be checked."""
+        return not all(self.checked.values())
+
+
+def ledger_state(conn: sa.Connection) -> LedgerState:
+    """`LedgerState` of the whole ledger: a re-run with nothing new needs no other query."""
+    query = sa.select(files.c.sha256, submissions.c.sha256.is_not(None),
+                      submissions.c.feedback_path.is_(None)).select_from(
         files.outerjoin(submissions, submissions.c.sha256 == files.c.sha256))
-    return {sha: bool(done) for sha, done in conn.execute(query)}
+    checked: dict[str, bool] = {}
+    without = 0
+    for sha, done, no_feedback in conn.execute(query):
+        checked[sha] = bool(done)
+        without += bool(done) and bool(no_feedback)
+    return LedgerState(checked, without)
 
 
 def unchecked_files(conn: sa.Connection) -> list[sa.Row]:
