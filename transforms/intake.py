@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import logging
 import os
 import signal
@@ -24,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 
@@ -41,10 +42,12 @@ from transforms.findings import (
     ParsedReturn,
 )
 from transforms.quarters import LONDON, due_date, is_late, previous_quarter
-from transforms.spec import ReturnSpec, default_spec
 from transforms.store import accepted as accepted_store
 from transforms.store import ledger
 from transforms.store.db import create_all
+
+if TYPE_CHECKING:
+    from transforms.spec import ReturnSpec
 
 log = logging.getLogger(__name__)
 
@@ -291,6 +294,8 @@ def _crash_point(name: str) -> None:
 
 def _returns_spec(spec: Any) -> ReturnSpec:
     if spec is None:
+        from transforms.spec import default_spec
+
         return default_spec().returns
     return spec.returns if hasattr(spec, "returns") else spec
 
@@ -453,7 +458,6 @@ class _Intake:
                  feedback_text: FeedbackText | None) -> None:
         self.inbox, self.output, self.engine = Path(inbox), Path(output), engine
         self.spec = spec
-        self.rspec = _returns_spec(spec)
         self.fixed_now = _utc(now) if now is not None else None
         self.checker = checker
         self.feedback_writer, self.feedback_text = feedback_writer, feedback_text
@@ -465,6 +469,11 @@ class _Intake:
         self.unrecorded: list[tuple[str, Path, list[Path]]] = []   # feedback not ledgered
         with engine.connect() as conn:               # path -> (size, mtime_ns, sha256)
             self.hashes = ledger.cached_hashes(conn, str(self.inbox))
+
+    @functools.cached_property
+    def rspec(self) -> ReturnSpec:
+        """The return specification, loaded when a file is filed (a re-run needs none)."""
+        return _returns_spec(self.spec)
 
     def now(self) -> dt.datetime:
         return self.fixed_now or dt.datetime.now(dt.UTC)

@@ -7,17 +7,19 @@ specification is a column here with no code change.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from transforms.findings import STATUS_ACCEPTED, STATUS_WARNINGS, ParsedReturn
-from transforms.spec import ReturnSpec, default_spec
 from transforms.store.db import metadata
 from transforms.store.ledger import submissions
 
-if TYPE_CHECKING:   # pandas is imported where used: intake creates these tables too
+if TYPE_CHECKING:   # imported where used: a re-run of intake creates no table and reads no spec
     import pandas as pd
+
+    from transforms.spec import ReturnSpec
 
 _SQL_TYPES = {
     "count": sa.BigInteger,
@@ -52,8 +54,23 @@ def _declare(spec: ReturnSpec) -> dict[str, sa.Table]:
     return tables
 
 
-TABLES = _declare(default_spec().returns)
 IN_FORCE = (STATUS_ACCEPTED, STATUS_WARNINGS)
+
+
+@cache
+def tables() -> dict[str, sa.Table]:
+    """The table of each sheet of the default specification, declared on first use."""
+    from transforms.spec import default_spec
+
+    return _declare(default_spec().returns)
+
+
+def __getattr__(name: str) -> object:
+    """`TABLES` (sheet name -> table) is `tables()`: declared when first asked for, so
+    importing the store does not load and validate the specification."""
+    if name == "TABLES":
+        return tables()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def save_accepted(conn: sa.Connection, sha256: str, parsed: ParsedReturn) -> int:
@@ -76,7 +93,7 @@ def accepted_rows(sha256: str, parsed: ParsedReturn) -> dict[str, list[dict[str,
     for sheet_name, frame in parsed.sheets.items():
         if frame.empty:
             continue
-        table = TABLES[sheet_name]
+        table = tables()[sheet_name]
         names = [c.name for c in table.columns if c.name != "id" and c.name in frame]
         columns = [_plain_column(frame[n]) for n in names]
         out[sheet_name] = [{**fixed, **dict(zip(names, values, strict=True))}
@@ -88,7 +105,7 @@ def save_rows(conn: sa.Connection, rows: dict[str, list[dict[str, object]]]) -> 
     """Insert `accepted_rows` (of one or many workbooks): one executemany per sheet table."""
     for sheet_name, params in rows.items():
         if params:
-            conn.execute(TABLES[sheet_name].insert(), params)
+            conn.execute(tables()[sheet_name].insert(), params)
 
 
 def _plain_column(series: pd.Series) -> list[object]:
@@ -111,8 +128,10 @@ def accepted_sheet(conn: sa.Connection, sheet_name: str, spec: ReturnSpec | None
     """
     import pandas as pd
 
+    from transforms.spec import default_spec
+
     spec = spec or default_spec().returns
-    table = TABLES[sheet_name]
+    table = tables()[sheet_name]
     query = (
         sa.select(table)
         .join(submissions, submissions.c.sha256 == table.c.sha256)
@@ -136,5 +155,7 @@ def accepted_sheet(conn: sa.Connection, sheet_name: str, spec: ReturnSpec | None
 
 def accepted_data(conn: sa.Connection, spec: ReturnSpec | None = None) -> dict[str, pd.DataFrame]:
     """Every sheet's in-force rows: the input of the measure engine."""
+    from transforms.spec import default_spec
+
     spec = spec or default_spec().returns
     return {name: accepted_sheet(conn, name, spec) for name in spec.sheets}
