@@ -59,6 +59,22 @@ def test_date_refuses(raw) -> None:
         cells.to_date(raw)
 
 
+@pytest.mark.parametrize("raw", ["31/12/9999", "0001-01-01", "1/1/1899", "2200-01-01",
+                                 dt.datetime(9999, 12, 31), dt.date(1677, 1, 1)])
+def test_date_outside_the_years_a_frame_can_hold_is_refused_not_changed(raw) -> None:
+    with pytest.raises(cells.CellError, match="year from 1900 to 2199"):
+        cells.to_date(raw)
+
+
+def test_far_off_date_is_an_error_naming_the_cell(tmp_path: Path) -> None:
+    sheets = valid_sheets("CSW")
+    sheets["LAC_Starts"][3][1] = "31/12/9999"
+    result = _check(sheets, tmp_path)
+    f = _only(result, "V-DATE")
+    assert (f.sheet, f.cell) == ("LAC_Starts", "B4")
+    assert result.status == STATUS_REJECTED
+
+
 def test_header_key_ignores_case_spaces_invisibles_and_underscores() -> None:
     key = cells.header_key("placement_type")
     for variant in ["Placement Type", " placement_type\u00a0", "\ufeffPLACEMENT_TYPE",

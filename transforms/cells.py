@@ -106,15 +106,20 @@ def _whole_number(value: Any, *, allow_negative: bool, expected: str) -> int | N
 
 
 def to_date(value: Any) -> dt.date | None:
-    """A date from an Excel date cell or text d/m/yyyy or yyyy-mm-dd; None when blank."""
+    """A date from an Excel date cell or text d/m/yyyy or yyyy-mm-dd; None when blank.
+
+    The year must be in `DATE_YEARS`: typed frames hold dates as datetime64[ns], which
+    cannot hold years before 1678 or after 2261, and would turn "31/12/9999" into a
+    different date without a word.
+    """
     if type(value) is dt.datetime:   # the usual cell, first: not blank
-        return value.date()
+        return _in_range(value.date())
     if is_blank(value):
         return None
     if isinstance(value, dt.datetime):
-        return value.date()
+        return _in_range(value.date())
     if isinstance(value, dt.date):
-        return value
+        return _in_range(value)
     if isinstance(value, str):
         text = clean_text(value)
         for pattern, order in ((_DMY_RE, (3, 2, 1)), (_ISO_RE, (1, 2, 3))):
@@ -122,10 +127,21 @@ def to_date(value: Any) -> dt.date | None:
             if m:
                 y, mo, d = (int(m.group(i)) for i in order)
                 try:
-                    return dt.date(y, mo, d)
+                    day = dt.date(y, mo, d)
                 except ValueError:
                     raise CellError(DATE_EXPECTED + " (this day does not exist)") from None
+                return _in_range(day)
     raise CellError(DATE_EXPECTED)
+
+
+DATE_YEARS = range(1900, 2200)   # any date a return can mean; Excel's own dates start in 1900
+
+
+def _in_range(day: dt.date) -> dt.date:
+    if day.year not in DATE_YEARS:
+        raise CellError(f"{DATE_EXPECTED} (with a year from {DATE_YEARS.start} to "
+                        f"{DATE_YEARS.stop - 1})")
+    return day
 
 
 def to_text(value: Any) -> str | None:
