@@ -137,3 +137,17 @@ def test_archive_replaces_a_damaged_copy(tmp_path):
     assert not verified(damaged, sha)
     archive_file(_write(tmp_path / "s.xlsx", data), sha, out)
     assert damaged.read_bytes() == data
+
+
+def test_a_file_is_located_as_its_path_would_name_it_however_the_inbox_is_spelled(
+        tmp_path, monkeypatch):
+    """The hash cache is keyed by this location: `./in/` and `in` must give the same key."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.xlsx").write_bytes(b"x")
+    monkeypatch.chdir(tmp_path)
+    for inbox in ("in", "./in/", str(tmp_path / "in") + "//", Path("in")):
+        cand = look(inbox)[0]["a.xlsx"]
+        assert cand.location == str(Path(inbox) / "a.xlsx")
+        assert cand.path == Path(inbox) / "a.xlsx" and cand.name == "a.xlsx"
+    monkeypatch.chdir(tmp_path / "in")
+    assert look(".")[0]["a.xlsx"].location == "a.xlsx"

@@ -26,16 +26,21 @@ CHUNK = 1 << 20
 
 @dataclass(frozen=True)
 class Candidate:
-    """A top-level inbox file as seen at one look."""
+    """A top-level inbox file as seen at one look.
 
-    path: Path
+    Held as the strings the directory listing gave (`location`, `name`): a look at a large
+    inbox of known files makes no `Path` objects, which cost more than the look itself.
+    """
+
+    location: str     # the path, as a string
+    name: str         # the file name as the lead gave it
     size: int
     mtime_ns: int
 
     @property
-    def name(self) -> str:
-        """The file name as the lead gave it."""
-        return self.path.name
+    def path(self) -> Path:
+        """The file's path."""
+        return Path(self.location)
 
     @property
     def mtime(self) -> float:
@@ -67,7 +72,8 @@ def look(inbox: Path) -> tuple[dict[str, Candidate], list[Skipped]]:
     """
     found: dict[str, Candidate] = {}
     skipped: list[Skipped] = []
-    with os.scandir(inbox) as entries:
+    folder = str(Path(inbox))   # each file's location is str(Path(inbox) / name), as before
+    with os.scandir(folder) as entries:
         for entry in entries:
             if is_ignored(entry.name):
                 continue
@@ -80,7 +86,8 @@ def look(inbox: Path) -> tuple[dict[str, Candidate], list[Skipped]]:
             if not stat.S_ISREG(st.st_mode):
                 skipped.append(Skipped(entry.name, "not a regular file (link or device)"))
                 continue
-            found[entry.name] = Candidate(Path(entry.path), st.st_size, st.st_mtime_ns)
+            location = entry.name if folder == "." else entry.path
+            found[entry.name] = Candidate(location, entry.name, st.st_size, st.st_mtime_ns)
     return found, skipped
 
 
@@ -134,7 +141,7 @@ def sha256_file(path: Path) -> str:
 def unchanged_since(cand: Candidate) -> bool:
     """Whether the file still has the size and mtime it had at the stable look."""
     try:
-        st = os.stat(cand.path, follow_symlinks=False)
+        st = os.stat(cand.location, follow_symlinks=False)
     except FileNotFoundError:
         return False
     return (st.st_size, st.st_mtime_ns) == (cand.size, cand.mtime_ns)

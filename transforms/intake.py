@@ -481,7 +481,7 @@ class _Intake:
     # -- 1. arrival and safe keeping
     def known(self, cand: Candidate) -> bool:
         """Whether this file was hashed before with the same size and mtime."""
-        cached = self.hashes.get(str(cand.path))
+        cached = self.hashes.get(cand.location)
         return cached is not None and cached[:2] == (cand.size, cand.mtime_ns)
 
     def arrive(self, ready: list[Candidate]) -> None:
@@ -514,7 +514,7 @@ class _Intake:
     def sha_of(self, cand: Candidate, fresh: list[dict[str, Any]]) -> str | None:
         """The file's SHA-256: cached when path, size and mtime are unchanged, else read."""
         if self.known(cand):
-            return self.hashes[str(cand.path)][2]
+            return self.hashes[cand.location][2]
         try:
             sha = sha256_file(cand.path)
         except OSError as exc:
@@ -525,7 +525,7 @@ class _Intake:
             self.result.skipped.append(
                 Skipped(cand.name, "changed while being read; left for the next intake"))
             return None
-        fresh.append({"path": str(cand.path), "size": cand.size, "mtime_ns": cand.mtime_ns,
+        fresh.append({"path": cand.location, "size": cand.size, "mtime_ns": cand.mtime_ns,
                       "sha256": sha})
         return sha
 
