@@ -146,3 +146,33 @@ def test_batch_prior_data_reads_the_store_as_the_per_file_look_ups_do(sample_fil
             progress_answers += bool(want)
     folder.engine.dispose()
     assert items_answers > 10 and progress_answers > 2     # not a vacuous comparison
+
+
+def test_a_rerun_with_nothing_new_imports_no_pandas_and_loads_no_spec(tmp_path):
+    """The re-run target (2 % of a cold intake) is mostly start-up: keep it lean."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.test_intake import fake_checker, fake_writer, make_return
+
+    inbox, output = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    make_return(inbox / "CSW.xlsx")
+    engine = make_engine(sqlite_url(output))
+    run_intake(inbox, output, engine, now=NOW, stable_wait=0.0, checker=fake_checker,
+               feedback_writer=fake_writer)
+    engine.dispose()
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from transforms.intake import run_intake\n"
+        "from transforms.store.db import make_engine, sqlite_url\n"
+        f"inbox, output = Path({str(inbox)!r}), Path({str(output)!r})\n"
+        "r = run_intake(inbox, output, make_engine(sqlite_url(output)), stable_wait=0)\n"
+        "heavy = ('pandas', 'numpy', 'pydantic', 'transforms.spec', 'great_expectations')\n"
+        "print(r.unchanged, sorted(m for m in heavy if m in sys.modules))\n")
+    repo = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", script], cwd=repo, capture_output=True,
+                         text=True, timeout=120, check=True)
+    assert out.stdout.split("\n")[0] == "1 []", out.stdout + out.stderr

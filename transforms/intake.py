@@ -466,6 +466,7 @@ class _Intake:
         self.copied: set[str] = set()    # archived (and verified) by this run: not re-read
         # What the ledger said at arrival; until then, assume there may be work.
         self.may_have_pending = self.may_lack_feedback = True
+        self.sheet_tables = False        # the accepted-data tables made sure of this run
         self.unrecorded: list[tuple[str, Path, list[Path]]] = []   # feedback not ledgered
         with engine.connect() as conn:               # path -> (size, mtime_ns, sha256)
             self.hashes = ledger.cached_hashes(conn, str(self.inbox))
@@ -603,7 +604,11 @@ class _Intake:
         if not self.may_have_pending:
             return []
         with self.engine.connect() as conn:
-            return list(ledger.unchecked_files(conn))
+            rows = list(ledger.unchecked_files(conn))
+        if rows and not self.sheet_tables:
+            create_all(self.engine)      # checking reads them, filing writes them
+            self.sheet_tables = True
+        return rows
 
     def check_pending(self) -> None:
         """Check and file pending files one at a time (a custom checker, or no batching)."""
@@ -954,7 +959,7 @@ def run_intakes(folders: list[IntakeFolder], *, spec: Any = None,
     """
     runs = []
     for folder in folders:
-        create_all(folder.engine)
+        create_all(folder.engine, sheets=False)   # the sheets' tables: when there is work
         (folder.inbox / FEEDBACK_DIR).mkdir(parents=True, exist_ok=True)
         run = _Intake(folder.inbox, folder.output, folder.engine, spec=spec, now=now,
                       checker=checker, feedback_writer=feedback_writer,

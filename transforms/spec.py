@@ -9,13 +9,21 @@ items exist, an action's lead is a submitter) so a typo fails at start-up, not m
 from __future__ import annotations
 
 import datetime as dt
+import os
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from transforms.spec_files import read_yaml, spec_dir
+SPEC_DIR_ENV = "DATASUMMARY_SPEC_DIR"
+
+
+def spec_dir() -> Path:
+    """The folder holding the spec YAML files (overridable for tests and other partnerships)."""
+    override = os.environ.get(SPEC_DIR_ENV)
+    return Path(override) if override else Path(__file__).resolve().parent.parent / "spec"
 
 
 class _Model(BaseModel):
@@ -322,13 +330,20 @@ class Spec(_Model):
         return self
 
 
+def _read_yaml(path: Path) -> dict[str, Any]:
+    """A spec file, read with libyaml's safe loader where installed (ten times faster)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with path.open(encoding="utf-8") as fh:
+        return yaml.load(fh, Loader=loader)  # noqa: S506 - a safe loader either way
+
+
 def load_spec(directory: Path | None = None) -> Spec:
     """Read and validate the three spec files from `directory` (default: `spec_dir()`)."""
     d = directory or spec_dir()
     return Spec(
-        returns=ReturnSpec(**read_yaml(d / "returns.yaml")),
-        plan=Plan(**read_yaml(d / "plan.yaml")),
-        measures=MeasureSpec(**read_yaml(d / "measures.yaml")),
+        returns=ReturnSpec(**_read_yaml(d / "returns.yaml")),
+        plan=Plan(**_read_yaml(d / "plan.yaml")),
+        measures=MeasureSpec(**_read_yaml(d / "measures.yaml")),
     )
 
 

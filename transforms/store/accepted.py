@@ -65,6 +65,11 @@ def tables() -> dict[str, sa.Table]:
     return _declare(default_spec().returns)
 
 
+def declared_names() -> set[str]:
+    """The sheet tables declared so far in this process (none before `tables()`)."""
+    return {t.name for t in tables().values()} if tables.cache_info().currsize else set()
+
+
 def __getattr__(name: str) -> object:
     """`TABLES` (sheet name -> table) is `tables()`: declared when first asked for, so
     importing the store does not load and validate the specification."""

@@ -41,16 +41,21 @@ def make_engine(url: str) -> sa.Engine:
     return sa.create_engine(url, pool_pre_ping=True)
 
 
-def create_all(engine: sa.Engine) -> None:
-    """Create every table the store modules declared (idempotent)."""
+def create_all(engine: sa.Engine, *, sheets: bool = True) -> None:
+    """Create every table the store modules declared (idempotent).
+
+    `sheets=False` leaves out the accepted-data tables, whose declaration loads and
+    validates the specification: intake creates those only when it has a file to check,
+    so a re-run with nothing new reads no specification.
+    """
     # Importing the modules registers their tables on `metadata`.
-    from transforms.spec_files import declared_sheet_names
     from transforms.store import accepted, history, ledger  # noqa: F401
 
-    # One look at the table names first: a store that has them all (every re-run) is not
-    # asked about each table in turn, and the sheets' tables need not be declared, which
-    # would load and validate the specification.
-    wanted = set(metadata.tables) | {accepted.table_name(s) for s in declared_sheet_names()}
-    if not wanted <= set(sa.inspect(engine).get_table_names()):
+    if sheets:
         accepted.tables()
-        metadata.create_all(engine)
+    wanted = set(metadata.tables) if sheets else {
+        name for name in metadata.tables if name not in accepted.declared_names()}
+    # One look at the table names first: a store that has them all (every re-run) is not
+    # asked about each table in turn.
+    if not wanted <= set(sa.inspect(engine).get_table_names()):
+        metadata.create_all(engine, tables=[metadata.tables[n] for n in sorted(wanted)])
