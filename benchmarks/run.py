@@ -6,8 +6,9 @@
 The workload (sample partnerships generated in parallel processes) is cached in
 WORKDIR/workload and reused by later runs with the same parameters; every stage works on
 fresh copies in WORKDIR/run. Each stage runs in its own process (`benchmarks.stages`) so its
-CPU time and peak RSS are its own. Results are printed and written to WORKDIR/results.json;
-docs/benchmarks.md explains them.
+CPU time and peak RSS are its own. The intake and quarterly stages run `--repeat` times (whole
+passes) and the fastest pass of each stage is reported, with every pass's time beside it.
+Results are printed and written to WORKDIR/results.json; docs/benchmarks.md explains them.
 """
 
 from __future__ import annotations
@@ -186,7 +187,7 @@ def _wait_for(path: Path, proc: subprocess.Popen) -> None:
 # ---------------------------------------------------------------- the run
 def run(partnerships: int, quarters: int, history: int, workers: int, workdir: Path,
         national_partnerships: int, batch_size: int = 4000,
-        compile_bytecode: bool = True) -> dict[str, Any]:
+        compile_bytecode: bool = True, repeat: int = 3) -> dict[str, Any]:
     """Every measurement of docs/benchmarks.md, in one run."""
     from transforms.partnerships import Partnership, write_partnerships
 
@@ -198,25 +199,19 @@ def run(partnerships: int, quarters: int, history: int, workers: int, workdir: P
     res: dict[str, Any] = {"machine": machine(), "params": {
         "partnerships": partnerships, "quarters": quarters, "history_quarters": history,
         "workers": workers, "national_partnerships": national_partnerships,
-        "batch_size": batch_size},
+        "batch_size": batch_size, "repeat": repeat},
         "workload": {"generated": wl["generated"], "generate_s": wl["generate_s"]},
         "bytecode_compile_s": compile_s}
     run_dir = workdir / "run"
-    pairs = [fresh_copy(folders[n], run_dir / folders[n].name) for n in names]
-    res["workload"]["workbooks"] = sum(len(list(i.glob("*.xlsx"))) for i, _ in pairs)
-    res["read_floor"] = stage("read_floor", [[str(i) for i, _ in pairs]])
-    as_args = [[str(i), str(o)] for i, o in pairs]
-    res["intake_cold"] = stage("intake", {"folders": as_args, "batch_size": batch_size})
-    res["intake_rerun"] = stage("intake", {"folders": as_args, "batch_size": batch_size})
     q = LAST_QUARTER.isoformat()
-    i0, o0 = pairs[0]
-    res["quarterly_13"] = stage("quarterly", {"name": names[0], "inbox": str(i0),
-                                              "output": str(o0), "quarter": q})
-    hi, ho = fresh_copy(folders["History"], run_dir / "history")
-    res["intake_history"] = stage("intake", {"folders": [[str(hi), str(ho)]],
-                                             "batch_size": batch_size})
-    res["quarterly_history"] = stage("quarterly", {"name": "History", "inbox": str(hi),
-                                                   "output": str(ho), "quarter": q})
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for _ in range(max(repeat, 1)):     # whole sequences, so drift hits every stage alike
+        for name, measured in sequence(folders, names, run_dir, q, batch_size).items():
+            runs.setdefault(name, []).append(measured)
+    for name, measured in runs.items():
+        res[name] = best_of(measured)
+    pairs = [(run_dir / folders[n].name / "inbox", None) for n in names]
+    res["workload"]["workbooks"] = sum(len(list(i.glob("*.xlsx"))) for i, _ in pairs)
     res["national"] = {}
     sub = names[:national_partnerships]
     csvs = {}
@@ -240,6 +235,34 @@ def run(partnerships: int, quarters: int, history: int, workers: int, workdir: P
     return res
 
 
+def sequence(folders: dict[str, Path], names: list[str], run_dir: Path, quarter: str,
+             batch_size: int) -> dict[str, dict[str, Any]]:
+    """One pass of the measured stages, on fresh copies: read floor, cold intake, re-run,
+    the quarterly run on 13 quarters, then intake and the quarterly run on 40."""
+    pairs = [fresh_copy(folders[n], run_dir / folders[n].name) for n in names]
+    out = {"read_floor": stage("read_floor", [[str(i) for i, _ in pairs]])}
+    as_args = [[str(i), str(o)] for i, o in pairs]
+    out["intake_cold"] = stage("intake", {"folders": as_args, "batch_size": batch_size})
+    out["intake_rerun"] = stage("intake", {"folders": as_args, "batch_size": batch_size})
+    i0, o0 = pairs[0]
+    out["quarterly_13"] = stage("quarterly", {"name": names[0], "inbox": str(i0),
+                                              "output": str(o0), "quarter": quarter})
+    hi, ho = fresh_copy(folders["History"], run_dir / "history")
+    out["intake_history"] = stage("intake", {"folders": [[str(hi), str(ho)]],
+                                             "batch_size": batch_size})
+    out["quarterly_history"] = stage("quarterly", {"name": "History", "inbox": str(hi),
+                                                   "output": str(ho), "quarter": quarter})
+    return out
+
+
+def best_of(measured: list[dict[str, Any]]) -> dict[str, Any]:
+    """The repeat with the least wall time (this VM's speed drifts by tens of per cent
+    between minutes), with every repeat's wall time and the highest peak memory beside it."""
+    best = min(measured, key=lambda m: m["wall_s"])
+    return {**best, "runs_wall_s": [round(m["wall_s"], 3) for m in measured],
+            "peak_rss_mib_max": max(m["peak_rss_mib"] for m in measured)}
+
+
 def ratios(res: dict[str, Any]) -> dict[str, Any]:
     """The targets of the performance issue, as ratios measured in this run."""
     floor = res["read_floor"]["wall_s"]
@@ -251,7 +274,7 @@ def ratios(res: dict[str, Any]) -> dict[str, Any]:
         "rerun_over_cold": res["intake_rerun"]["wall_s"] / cold,
         "quarterly_history_over_13": (res["quarterly_history"]["wall_s"]
                                       / res["quarterly_13"]["wall_s"]),
-        "intake_peak_rss_mib": res["intake_cold"]["peak_rss_mib"],
+        "intake_peak_rss_mib": res["intake_cold"]["peak_rss_mib_max"],
         "max_drop_to_feedback_s": max(res["drop_to_feedback_s"]),
         "national_speedup": speedup,
         "help_over_python": res["startup"]["help_s"] / res["startup"]["python_pass_s"],
@@ -279,14 +302,16 @@ def report(res: dict[str, Any]) -> str:
     """The printed summary."""
     lines = [f"machine: {res['machine']}", f"params: {res['params']}",
              f"workload: {res['workload']}", "",
-             f"{'stage':<22}{'wall s':>10}{'cpu s':>10}{'peak MiB':>10}{'process s':>11}"]
+             f"{'stage':<22}{'wall s':>10}{'cpu s':>10}{'peak MiB':>10}{'process s':>11}"
+             "  every pass (wall s)"]
     rows = ["read_floor", "intake_cold", "intake_rerun", "quarterly_13", "intake_history",
             "quarterly_history"]
     stages = [(r, res[r]) for r in rows]
     stages += [(f"national_{w}w", v) for w, v in res["national"].items()]
     for name, s in stages:
         lines.append(f"{name:<22}{s['wall_s']:>10.2f}{s['cpu_s']:>10.2f}"
-                     f"{s['peak_rss_mib']:>10.0f}{s['process_s']:>11.2f}")
+                     f"{s['peak_rss_mib']:>10.0f}{s['process_s']:>11.2f}"
+                     f"  {s.get('runs_wall_s', '')}")
     lines += ["", f"startup: {res['startup']}",
               f"drop to feedback (s): {[round(t, 2) for t in res['drop_to_feedback_s']]}",
               f"national measures.csv identical: {res['national_measures_identical']}", "",
@@ -310,11 +335,14 @@ def main(argv: list[str] | None = None) -> int:
                    help="workbooks per shared GX run (default: a national collection at once)")
     p.add_argument("--no-compile-bytecode", action="store_true",
                    help="skip compiling the libraries to bytecode first (tests)")
+    p.add_argument("--repeat", type=int, default=3,
+                   help="passes over the intake and quarterly stages; each ratio uses the "
+                        "fastest pass of each stage (default 3)")
     p.add_argument("--workdir", type=Path, default=Path("output") / "benchmark")
     a = p.parse_args(argv)
     res = run(a.partnerships, a.quarters, a.history_quarters, a.workers, a.workdir,
               a.partnerships if a.national_partnerships is None else a.national_partnerships,
-              a.batch_size, not a.no_compile_bytecode)
+              a.batch_size, not a.no_compile_bytecode, a.repeat)
     (a.workdir / "results.json").write_text(json.dumps(res, indent=2, default=str))
     print(report(res))
     return 0
