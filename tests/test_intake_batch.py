@@ -176,3 +176,19 @@ def test_a_rerun_with_nothing_new_imports_no_pandas_and_loads_no_spec(tmp_path):
     out = subprocess.run([sys.executable, "-c", script], cwd=repo, capture_output=True,
                          text=True, timeout=120, check=True)
     assert out.stdout.split("\n")[0] == "1 []", out.stdout + out.stderr
+
+
+def test_the_hash_cache_of_a_folder_is_that_folder_s_only(tmp_path):
+    """Folder names holding LIKE's wildcards (`_`, `%`) or the escape character match only
+    themselves; a folder's neighbour with a longer name is not its sub-folder."""
+    engine = make_engine(sqlite_url(tmp_path))
+    create_all(engine, sheets=False)
+    entries = [{"path": f"/r/{name}/a.xlsx", "size": 1, "mtime_ns": 2, "sha256": name}
+               for name in ("in_1", "inx1", "in%", "in!x", "in!", "in_10")]
+    with engine.begin() as conn:
+        ledger.remember_hashes(conn, entries)
+        for name in ("in_1", "in%", "in!", "in!x"):
+            assert ledger.cached_hashes(conn, f"/r/{name}") == {
+                f"/r/{name}/a.xlsx": (1, 2, name)}
+        assert ledger.cached_hashes(conn, "/r/in_1/") == {"/r/in_1/a.xlsx": (1, 2, "in_1")}
+    engine.dispose()
