@@ -78,18 +78,11 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def save_accepted(conn: sa.Connection, sha256: str, parsed: ParsedReturn) -> int:
-    """Insert every sheet row of an accepted workbook; returns the number of rows written."""
-    rows = accepted_rows(sha256, parsed)
-    save_rows(conn, rows)
-    return sum(len(r) for r in rows.values())
-
-
 def accepted_rows(sha256: str, parsed: ParsedReturn) -> dict[str, list[dict[str, object]]]:
     """Every sheet row of an accepted workbook as insert parameters, by sheet name.
 
-    Kept apart from the insert so intake can file many workbooks with one statement per
-    table (`save_rows`).
+    Intake collects them for many workbooks and inserts them with one statement per table
+    (`save_rows`).
     """
     cover = parsed.cover
     fixed = {"sha256": sha256, "submitter": cover.submitter,

@@ -109,16 +109,6 @@ def next_seq(conn: sa.Connection) -> int:
     return (current or 0) + 1
 
 
-def record_file(conn: sa.Connection, *, sha256: str, size: int, original_name: str,
-                first_seen_at: dt.datetime, mtime: float | None, archive_path: str,
-                inbox: str | None) -> int:
-    """Ledger a received, archived file; returns its intake position (`seq`)."""
-    return record_files(conn, [{
-        "sha256": sha256, "size": size, "original_name": original_name,
-        "first_seen_at": first_seen_at, "mtime": mtime, "archive_path": archive_path,
-        "inbox": inbox}])[0]
-
-
 def record_files(conn: sa.Connection, rows: list[dict[str, object]]) -> list[int]:
     """Ledger received, archived files in the order given; returns their `seq`s.
 
@@ -130,11 +120,6 @@ def record_files(conn: sa.Connection, rows: list[dict[str, object]]) -> list[int
     if numbered:
         conn.execute(files.insert(), numbered)
     return [row["seq"] for row in numbered]
-
-
-def file_states(conn: sa.Connection) -> dict[str, bool]:
-    """Every ledgered hash, mapped to whether it already has a submission row."""
-    return ledger_state(conn).checked
 
 
 @dataclass(frozen=True)
