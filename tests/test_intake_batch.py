@@ -120,7 +120,7 @@ def test_batch_prior_data_reads_the_store_as_the_per_file_look_ups_do(sample_fil
     must equal `StorePriorData`'s own query, for every return, item and quarter."""
     from transforms.intake import BatchPriorData, StorePriorData
     from transforms.quarters import shift_quarters
-    from transforms.store.accepted import TABLES
+    from transforms.store.accepted import tables
 
     folder = _folder(sample_files, tmp_path, "prior")
     run_intake(folder.inbox, folder.output, folder.engine, now=NOW, stable_wait=0.0,
@@ -128,7 +128,7 @@ def test_batch_prior_data_reads_the_store_as_the_per_file_look_ups_do(sample_fil
     items_answers = progress_answers = 0
     with folder.engine.connect() as conn:
         store, batch = StorePriorData(conn), BatchPriorData(conn)
-        for sheet, table in TABLES.items():
+        for sheet, table in tables().items():
             if "item" not in table.c:
                 continue
             keys = conn.execute(sa.select(table.c.submitter, table.c.quarter_end,
@@ -138,7 +138,7 @@ def test_batch_prior_data_reads_the_store_as_the_per_file_look_ups_do(sample_fil
                 want = store.previous_item(submitter, sheet, item, asked)
                 assert batch.previous_item(submitter, sheet, item, asked) == want
                 items_answers += want is not None
-        progress = TABLES["Progress"]
+        progress = tables()["Progress"]
         for submitter, quarter in conn.execute(sa.select(
                 progress.c.submitter, progress.c.quarter_end).distinct()).all():
             want = store.previous_progress(submitter, shift_quarters(quarter, 1))

@@ -85,7 +85,7 @@ class StorePriorData:
     def previous_item(self, submitter: str, sheet: str, item: str,
                       quarter_end: dt.date) -> int | None:
         """The item's value last quarter; None when no accepted return or value not available."""
-        table = accepted_store.TABLES.get(sheet)
+        table = accepted_store.tables().get(sheet)
         if table is None or "item" not in table.c:
             return None
         query = (
@@ -102,7 +102,7 @@ class StorePriorData:
 
     def previous_progress(self, submitter: str, quarter_end: dt.date) -> dict[str, str]:
         """action_id -> status in the lead's in-force Progress return of last quarter."""
-        table = accepted_store.TABLES.get("Progress")
+        table = accepted_store.tables().get("Progress")
         if table is None:
             return {}
         query = (
@@ -158,7 +158,7 @@ class BatchPriorData:
     def _store_item(self, submitter: str, sheet: str, item: str,
                     quarter_end: dt.date) -> int | None:
         """As `StorePriorData.previous_item`, from one query per (sheet, item)."""
-        table = accepted_store.TABLES.get(sheet)
+        table = accepted_store.tables().get(sheet)
         if table is None or "item" not in table.c:
             return None
         if (sheet, item) not in self._items:
@@ -178,7 +178,7 @@ class BatchPriorData:
 
     def _store_progress(self, submitter: str, quarter_end: dt.date) -> dict[str, str]:
         """As `StorePriorData.previous_progress`, from one query for the whole store."""
-        table = accepted_store.TABLES.get("Progress")
+        table = accepted_store.tables().get("Progress")
         if table is None:
             return {}
         if self._progress is None:

@@ -54,9 +54,10 @@ def data_quality_warnings(conn: sa.Connection, quarter_end: dt.date) -> pd.DataF
     """
     from transforms.cells import sheet_key
     from transforms.store import ledger
-    from transforms.store.accepted import IN_FORCE, TABLES
+    from transforms.store.accepted import IN_FORCE
+    from transforms.store.accepted import tables as sheet_tables
 
-    tables = {sheet_key(name): table for name, table in TABLES.items()}
+    tables = {sheet_key(name): table for name, table in sheet_tables().items()}
 
     sub, fnd, files = ledger.submissions, ledger.findings, ledger.files
     query = (

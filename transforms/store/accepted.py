@@ -70,14 +70,6 @@ def declared_names() -> set[str]:
     return {t.name for t in tables().values()} if tables.cache_info().currsize else set()
 
 
-def __getattr__(name: str) -> object:
-    """`TABLES` (sheet name -> table) is `tables()`: declared when first asked for, so
-    importing the store does not load and validate the specification."""
-    if name == "TABLES":
-        return tables()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def accepted_rows(sha256: str, parsed: ParsedReturn) -> dict[str, list[dict[str, object]]]:
     """Every sheet row of an accepted workbook as insert parameters, by sheet name.
 
