@@ -23,7 +23,7 @@ lint: setup
 	$(UV) run ruff check .
 
 preview: setup
-	$(UV) run python -m transforms.preview output/demo/output
+	$(UV) run python -m transforms.reports.preview output/demo/output
 
 serve: setup
 	./scripts/serve.sh

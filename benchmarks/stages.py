@@ -45,7 +45,7 @@ def intake(folders: list[list[str]], batch_size: int) -> dict[str, Any]:
 
     Folders keep their own stores; their pending files share GX batches of `batch_size`.
     """
-    from transforms.intake import IntakeFolder, run_intakes
+    from transforms.intake.filing import IntakeFolder, run_intakes
     from transforms.store.db import make_engine, sqlite_url
 
     engines = [make_engine(sqlite_url(Path(output))) for _, output in folders]

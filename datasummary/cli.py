@@ -1,4 +1,4 @@
-"""The `datasummary` command line (shared/spec/outputs.md).
+"""The `datasummary` command line (docs/contract/outputs.md).
 
 Imports are lazy so `--help` and `check` start fast: `check` needs neither Prefect nor a
 server, and GX is only imported when a workbook is validated.
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _templates(args: argparse.Namespace) -> int:
-    from transforms.templates import write_templates
+    from transforms.intake.templates import write_templates
 
     for path in write_templates(args.quarter, args.out):
         print(path)
@@ -106,9 +106,9 @@ def _templates(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from transforms.feedback import feedback_text
     from transforms.findings import STATUS_REJECTED
-    from transforms.validate import check_workbook
+    from transforms.intake.feedback import feedback_text
+    from transforms.intake.validate import check_workbook
 
     if not args.file.is_file():
         print(f"{args.file}: no such file", file=sys.stderr)

@@ -31,7 +31,7 @@ def is_transient_io_error(task, task_run, state) -> bool:
       retry_condition_fn=is_transient_io_error)
 def file_new_returns(settings: Settings, now: dt.datetime | None, stable_wait: float):
     """Archive, check, record and give feedback on every new workbook in the inbox."""
-    from transforms.intake import run_intake
+    from transforms.intake.filing import run_intake
 
     engine = engine_for(settings)
     try:

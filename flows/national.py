@@ -31,14 +31,14 @@ def run_partnership(p: Partnership, quarter_end: dt.date, *, now: dt.datetime | 
     """Intake, then measures.csv, returns.csv and the documents of one partnership (plain)."""
     from datasummary.settings import Settings
     from flows.common import engine_for
-    from transforms.docx_report import write_docx
-    from transforms.intake import run_intake
+    from transforms.intake.filing import run_intake
+    from transforms.measures.returns_status import write_returns_csv
+    from transforms.measures.targets import write_measures_csv
     from transforms.quarterly import document_paths, gather, report_inputs
-    from transforms.returns_status import write_returns_csv
+    from transforms.reports.excel import write_xlsx
+    from transforms.reports.word import write_docx
     from transforms.spec import default_spec, load_spec
     from transforms.store import history
-    from transforms.targets import write_measures_csv
-    from transforms.xlsx_report import write_xlsx
 
     started = time.time()
     spec = load_spec(p.spec_dir) if p.spec_dir else default_spec()

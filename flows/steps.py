@@ -39,9 +39,9 @@ def gather(settings: Settings, quarter_end: dt.date, now: dt.datetime):
 
 def write_tables(qd, out_dir: Path) -> dict[str, Path]:
     """measures.csv and returns.csv (internal, unsuppressed)."""
+    from transforms.measures.returns_status import write_returns_csv
+    from transforms.measures.targets import write_measures_csv
     from transforms.quarterly import document_paths
-    from transforms.returns_status import write_returns_csv
-    from transforms.targets import write_measures_csv
 
     paths = document_paths(out_dir, qd.quarter_end)
     write_measures_csv(qd.measures, paths["measures_csv"])
@@ -51,10 +51,10 @@ def write_tables(qd, out_dir: Path) -> dict[str, Path]:
 
 def render_documents(qd, out_dir: Path) -> dict[str, Path]:
     """Internal and public Word and Excel packs; each file is written atomically."""
-    from transforms.docx_report import write_docx
     from transforms.quarterly import document_paths, report_inputs
+    from transforms.reports.excel import write_xlsx
+    from transforms.reports.word import write_docx
     from transforms.spec import default_spec
-    from transforms.xlsx_report import write_xlsx
 
     spec = default_spec()
     paths = document_paths(out_dir, qd.quarter_end)
@@ -84,7 +84,7 @@ def mark_issued(conn: sa.Connection, quarter_end: dt.date, run_id: str, version:
 
 def expected_returns(conn: sa.Connection, quarter_end: dt.date, now: dt.datetime, spec):
     """One row per expected submitter: code, name, kind, status, late, due, overdue…"""
-    from transforms.returns_status import expected_returns as expected
+    from transforms.measures.returns_status import expected_returns as expected
 
     return expected(conn, quarter_end, now, spec)
 

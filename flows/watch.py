@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from transforms.arrival import is_ignored
+from transforms.intake.arrival import is_ignored
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def watch_inbox(inbox: Path, output: Path, *, db_url: str | None = None,
 
     from datasummary.settings import Settings
     from flows.common import engine_for
-    from transforms.intake import run_intake
+    from transforms.intake.filing import run_intake
 
     inbox, output = Path(inbox).resolve(), Path(output).resolve()
     inbox.mkdir(parents=True, exist_ok=True)

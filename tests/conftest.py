@@ -32,7 +32,7 @@ def sample_store(tmp_path_factory):
     Deliveries are replayed in arrival order with intake's clock at each arrival, so
     statuses, lateness and superseding are what a real shared folder would give.
     """
-    from transforms.intake import run_intake
+    from transforms.intake.filing import run_intake
     from transforms.sample import generate_sample, load_truth
     from transforms.sample.replay import replay
     from transforms.store.db import create_all, make_engine, sqlite_url

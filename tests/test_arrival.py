@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from transforms.archive import ArchiveError, archive_file, archive_relpath, verified
-from transforms.arrival import is_ignored, look, ordered, sha256_file, stable_files
+from transforms.intake.archive import ArchiveError, archive_file, archive_relpath, verified
+from transforms.intake.arrival import is_ignored, look, ordered, sha256_file, stable_files
 
 
 def _write(path: Path, data: bytes, mtime: float | None = None) -> Path:

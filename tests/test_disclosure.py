@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from transforms.disclosure import public_measures, suppress_table, suppression_mask
-from transforms.measures import BASE_COLUMNS, typed_measures
+from transforms.measures.disclosure import public_measures, suppress_table, suppression_mask
+from transforms.measures.figures import BASE_COLUMNS, typed_measures
 from transforms.spec import default_spec
 
 SPEC = default_spec()

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from docx import Document
 
-from transforms import docx_report
-from transforms.docx_report import TEMPLATE, jinja_env, render_context, write_docx
-from transforms.report_inputs import example_inputs
+from transforms.reports import word as docx_report
+from transforms.reports.inputs import example_inputs
+from transforms.reports.word import TEMPLATE, jinja_env, render_context, write_docx
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 # C04 3 of 41 = 7.317%, H01 at home 3 of 7 = 42.857%, H01 away 22 of 33 = 66.667%

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from transforms.findings import STATUS_ACCEPTED, STATUS_SUPERSEDED
-from transforms.validate import check_workbook
+from transforms.intake.validate import check_workbook
 
 pytestmark = pytest.mark.e2e
 
@@ -61,7 +61,7 @@ def test_a_filled_template_saved_again_by_libreoffice_is_still_accepted(sample_s
     """What a lead using LibreOffice sends: the filled template, re-saved by Calc as .xlsx."""
     import shutil
 
-    from transforms.preview import office_binary
+    from transforms.reports.preview import office_binary
 
     office = office_binary()
     if office is None:

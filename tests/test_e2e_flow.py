@@ -12,8 +12,8 @@ import re
 import pandas as pd
 import pytest
 
-from transforms.preview import office_binary, pdf_text, to_pdf
 from transforms.quarters import quarter_label
+from transforms.reports.preview import office_binary, pdf_text, to_pdf
 
 pytestmark = [pytest.mark.e2e, pytest.mark.prefect]
 QUARTER = dt.date(2022, 9, 30)
@@ -101,7 +101,7 @@ def gathered(sample_store):
 
 
 def test_gathered_frames_carry_the_columns_the_renderers_read(gathered):
-    from transforms import report_inputs as ri
+    from transforms.reports import inputs as ri
 
     qd = gathered
     for name, frame, columns in (
@@ -123,7 +123,7 @@ def test_gathered_frames_carry_the_columns_the_renderers_read(gathered):
 def test_report_context_reads_the_milestone_results_the_measures_give(gathered):
     """Producer and consumer agree: each H01/S01 target date is Met / Not met as the figures say."""
     from transforms.quarterly import report_inputs
-    from transforms.report_context import target_milestone_rows
+    from transforms.reports.context import target_milestone_rows
     from transforms.spec import default_spec
 
     spec = default_spec()

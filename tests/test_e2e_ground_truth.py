@@ -12,10 +12,10 @@ import math
 import pandas as pd
 import pytest
 
+from transforms.measures.targets import measures_table
 from transforms.quarters import quarter_range
 from transforms.spec import default_spec
 from transforms.store.accepted import accepted_data
-from transforms.targets import measures_table
 
 pytestmark = pytest.mark.e2e
 

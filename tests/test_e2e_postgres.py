@@ -15,12 +15,12 @@ import pytest
 import sqlalchemy as sa
 
 from tests.pg import private_schema_engine
-from transforms.intake import run_intake
+from transforms.intake.filing import run_intake
+from transforms.measures.targets import measures_table
 from transforms.sample.replay import replay
 from transforms.spec import default_spec
 from transforms.store import ledger
 from transforms.store.accepted import accepted_data
-from transforms.targets import measures_table
 
 PG_URL = os.environ.get("DATASUMMARY_TEST_PG_URL")
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres,

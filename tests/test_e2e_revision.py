@@ -8,7 +8,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from transforms.intake import run_intake
+from transforms.intake.filing import run_intake
 from transforms.quarterly import gather
 from transforms.sample import generate_sample
 from transforms.sample.replay import replay

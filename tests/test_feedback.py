@@ -8,18 +8,18 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-import transforms.feedback as feedback_module
+import transforms.intake.feedback as feedback_module
 from tests.returns_builder import TODAY, valid_sheets, write_workbook
 from transforms.atomic import atomic_write
-from transforms.feedback import (
+from transforms.findings import Finding, ParsedReturn
+from transforms.intake.feedback import (
     COLUMN_WIDTHS,
     HEADERS,
     feedback_text,
     needs_quote,
     write_feedback_workbook,
 )
-from transforms.findings import Finding, ParsedReturn
-from transforms.validate import check_workbook
+from transforms.intake.validate import check_workbook
 
 
 def _finding(rule: str, sheet: str | None = None, cell: str | None = None,

@@ -20,10 +20,10 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from transforms.archive import archive_relpath
-from transforms.arrival import sha256_file
 from transforms.findings import Cover, Finding, ParsedReturn
-from transforms.intake import (
+from transforms.intake.archive import archive_relpath
+from transforms.intake.arrival import sha256_file
+from transforms.intake.filing import (
     CRASH_ENV,
     IntakeResult,
     feedback_paths,
@@ -371,7 +371,7 @@ CRASH_SCRIPT = textwrap.dedent("""
     from pathlib import Path
     sys.path.insert(0, {tests!r})
     import test_intake as t
-    from transforms.intake import run_intake
+    from transforms.intake.filing import run_intake
     from transforms.store.db import make_engine, sqlite_url
     inbox, output = Path(sys.argv[1]), Path(sys.argv[2])
     run_intake(inbox, output, make_engine(sqlite_url(output)), now=t.ON_TIME, stable_wait=0,
@@ -422,13 +422,13 @@ def test_defaults_are_the_validate_and_feedback_modules(env, monkeypatch):
     import types
 
     inbox, _, _ = env
-    validate = types.ModuleType("transforms.validate")
+    validate = types.ModuleType("transforms.intake.validate")
     validate.check_workbook = fake_checker
-    feedback = types.ModuleType("transforms.feedback")
+    feedback = types.ModuleType("transforms.intake.feedback")
     feedback.write_feedback_workbook = fake_writer
     feedback.feedback_text = fake_text
-    monkeypatch.setitem(sys.modules, "transforms.validate", validate)
-    monkeypatch.setitem(sys.modules, "transforms.feedback", feedback)
+    monkeypatch.setitem(sys.modules, "transforms.intake.validate", validate)
+    monkeypatch.setitem(sys.modules, "transforms.intake.feedback", feedback)
     make_return(inbox / "CSW.xlsx")
     result = run_intake(inbox, env[1], env[2], now=ON_TIME, stable_wait=0.0)
     assert [p.status for p in result.processed] == ["accepted"]
@@ -443,7 +443,7 @@ def test_same_intake_on_postgresql(tmp_path):
     if not url:
         pytest.skip("DATASUMMARY_TEST_PG_URL not set")
     from tests.pg import private_schema_engine
-    from transforms.returns_status import expected_returns, returns_frame
+    from transforms.measures.returns_status import expected_returns, returns_frame
 
     with private_schema_engine(url) as engine:
         inbox, output = tmp_path / "inbox", tmp_path / "out"
@@ -484,7 +484,7 @@ def test_copies_and_feedback_are_on_disk_before_the_ledger_says_so(env, monkeypa
                                  .where(ledger.submissions.c.feedback_path.is_not(None))).scalar()
         synced.append((sorted(Path(p).name for p in paths), files, noted))
 
-    monkeypatch.setattr("transforms.intake.sync_to_disk", sync)
+    monkeypatch.setattr("transforms.intake.filing.sync_to_disk", sync)
     intake(env)
     archived = sorted(f"{sha256_file(inbox / n)}.xlsx" for n in ("a.xlsx", "b.xlsx"))
     assert synced[0] == (archived, 0, 0)            # both copies, before any ledger row

@@ -8,8 +8,8 @@ import shutil
 import pytest
 import sqlalchemy as sa
 
-from transforms import arrival
-from transforms.intake import IntakeFolder, run_intake, run_intakes
+from transforms.intake import arrival
+from transforms.intake.filing import IntakeFolder, run_intake, run_intakes
 from transforms.store import ledger
 from transforms.store.db import create_all, make_engine, sqlite_url
 
@@ -103,7 +103,7 @@ def test_unchanged_files_are_not_hashed_again_and_changed_ones_are(tmp_path, mon
         hashed.append(path.name)
         return real(path)
 
-    monkeypatch.setattr("transforms.intake.sha256_file", counting)
+    monkeypatch.setattr("transforms.intake.filing.sha256_file", counting)
     slept = []
     again = run_intake(inbox, output, engine, sleep=slept.append, **kw)
     assert hashed == [] and slept == []          # nothing read, no stability wait
@@ -118,7 +118,7 @@ def test_unchanged_files_are_not_hashed_again_and_changed_ones_are(tmp_path, mon
 def test_batch_prior_data_reads_the_store_as_the_per_file_look_ups_do(sample_files, tmp_path):
     """`BatchPriorData` reads the store once per item and once for progress; every answer
     must equal `StorePriorData`'s own query, for every return, item and quarter."""
-    from transforms.intake import BatchPriorData, StorePriorData
+    from transforms.intake.filing import BatchPriorData, StorePriorData
     from transforms.quarters import shift_quarters
     from transforms.store.accepted import tables
 
@@ -166,7 +166,7 @@ def test_a_rerun_with_nothing_new_imports_no_pandas_and_loads_no_spec(tmp_path):
     script = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from transforms.intake import run_intake\n"
+        "from transforms.intake.filing import run_intake\n"
         "from transforms.store.db import make_engine, sqlite_url\n"
         f"inbox, output = Path({str(inbox)!r}), Path({str(output)!r})\n"
         "r = run_intake(inbox, output, make_engine(sqlite_url(output)), stable_wait=0)\n"

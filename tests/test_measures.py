@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from transforms.measures import compute_measures
+from transforms.measures.figures import compute_measures
 from transforms.spec import default_spec
 
 SPEC = default_spec()

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pandas as pd
 
-from transforms.milestones import action_status, milestone_status
+from transforms.measures.milestones import action_status, milestone_status
 from transforms.spec import default_spec
 
 PLAN = default_spec().plan

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from transforms.docx_report import write_docx
-from transforms.feedback import write_feedback_workbook
 from transforms.findings import Finding, ParsedReturn
-from transforms.preview import office_binary, pdf_text, to_pdf
-from transforms.report_inputs import example_inputs
-from transforms.xlsx_report import write_xlsx
+from transforms.intake.feedback import write_feedback_workbook
+from transforms.reports.excel import write_xlsx
+from transforms.reports.inputs import example_inputs
+from transforms.reports.preview import office_binary, pdf_text, to_pdf
+from transforms.reports.word import write_docx
 
 pytestmark = [
     pytest.mark.office,

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from tests.returns_builder import TODAY, Sheets, valid_sheets, write_workbook
-from transforms import cells
 from transforms.findings import STATUS_ACCEPTED, STATUS_REJECTED, STATUS_WARNINGS, Finding
-from transforms.validate import check_workbook
+from transforms.intake import cells
+from transforms.intake.validate import check_workbook
 
 
 def _check(sheets: Sheets, tmp_path: Path, **kwargs):
@@ -357,7 +357,7 @@ def test_an_invalid_item_value_is_reported_once_not_again_as_a_blank(tmp_path: P
 
 
 def test_typed_frame_types_each_column_and_keeps_blanks_as_missing() -> None:
-    from transforms.parse import typed_frame
+    from transforms.intake.parse import typed_frame
     from transforms.spec import Column
 
     columns = [Column(name="n", type="count"), Column(name="d", type="date"),

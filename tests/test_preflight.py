@@ -11,8 +11,8 @@ import pytest
 
 from tests.returns_builder import TODAY, valid_sheets, write_workbook
 from transforms.findings import STATUS_REJECTED
-from transforms.preflight import OLE2_MAGIC, Limits, preflight
-from transforms.validate import Sandbox, check_workbook
+from transforms.intake.preflight import OLE2_MAGIC, Limits, preflight
+from transforms.intake.validate import Sandbox, check_workbook
 
 
 def _codes(findings) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from tests.returns_builder import valid_sheets, write_workbook
-from transforms.intake import run_intake
+from transforms.intake.filing import run_intake
 from transforms.quarterly import data_quality_warnings
 from transforms.store.db import create_all, make_engine, sqlite_url
 

@@ -9,8 +9,8 @@ import re
 import pandas as pd
 import pytest
 
-from transforms.charts import alt_text
-from transforms.report_context import (
+from transforms.reports.charts import alt_text
+from transforms.reports.context import (
     build_context,
     chart_series,
     fmt_n_of_d,
@@ -20,7 +20,7 @@ from transforms.report_context import (
     normalised_measures,
     returns_summary,
 )
-from transforms.report_inputs import MEASURE_COLUMNS, ReportInputs, example_inputs
+from transforms.reports.inputs import MEASURE_COLUMNS, ReportInputs, example_inputs
 from transforms.spec import default_spec
 
 Q1, Q2 = dt.date(2020, 6, 30), dt.date(2020, 9, 30)
@@ -179,7 +179,7 @@ def test_measure_without_data_is_blank_not_zero(internal_ctx):
 
 
 def test_a_chart_is_drawn_once_per_series_and_a_changed_series_is_drawn_again() -> None:
-    from transforms import charts
+    from transforms.reports import charts
 
     s = charts.ChartSeries(
         measure_id="T01", name="Test", unit_label="%", quarters=[Q1, Q2],

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from transforms.returns_status import (
+from transforms.measures.returns_status import (
     RETURNS_COLUMNS,
     expected_returns,
     returns_frame,

@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.returns_builder import TODAY, valid_sheets, write_workbook
-from transforms.parse import parse_workbook
-from transforms.preflight import DEFAULT_LIMITS
-from transforms.sheet_readers import (
+from transforms.intake.parse import parse_workbook
+from transforms.intake.preflight import DEFAULT_LIMITS
+from transforms.intake.sheet_readers import (
     ExcelError,
     NoCachedValue,
     calamine_sheets,
@@ -65,7 +65,7 @@ def test_sample_returns_read_the_same_either_way(sample_files) -> None:
 
 
 def _parsed(path: Path, *, fast: bool) -> tuple:
-    import transforms.parse as parse_mod
+    import transforms.intake.parse as parse_mod
 
     if fast:
         p = parse_workbook(path, today=TODAY)
@@ -191,6 +191,6 @@ def test_worksheet_parts_follow_the_relationships(tmp_path) -> None:
     (b'<row r="2" hidden="0"><c r="A2"><v>1</v></c></row>', False),
 ])
 def test_what_sends_a_sheet_to_openpyxl(xml, needs) -> None:
-    from transforms.sheet_readers import _needs_cell_types
+    from transforms.intake.sheet_readers import _needs_cell_types
 
     assert _needs_cell_types(xml) is needs

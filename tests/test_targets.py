@@ -10,9 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from transforms.measures import BASE_COLUMNS, typed_measures
-from transforms.spec import TargetPoint, default_spec
-from transforms.targets import (
+from transforms.measures.figures import BASE_COLUMNS, typed_measures
+from transforms.measures.targets import (
     CSV_COLUMNS,
     add_status,
     has_shift,
@@ -26,6 +25,7 @@ from transforms.targets import (
     trend_label,
     write_measures_csv,
 )
+from transforms.spec import TargetPoint, default_spec
 
 SPEC = default_spec()
 H01 = SPEC.measures.measure("H01")

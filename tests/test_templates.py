@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from transforms.spec import Code, default_spec
-from transforms.templates import (
+from transforms.intake.templates import (
     LISTS_SHEET,
     fill_template,
     set_quarter,
     template_workbook,
     write_templates,
 )
+from transforms.spec import Code, default_spec
 
 QE = dt.date(2020, 9, 30)
 SPEC = default_spec()

@@ -12,16 +12,16 @@ import pytest
 from tests.returns_builder import QE, TODAY, Sheets, valid_sheets, write_workbook
 from transforms.catalogue import catalogue, load_catalogue, placeholders
 from transforms.findings import STATUS_ACCEPTED, STATUS_REJECTED, STATUS_WARNINGS, Finding
-from transforms.parse import SheetLayout
-from transforms.rules import (
+from transforms.intake.parse import SheetLayout
+from transforms.intake.rules import (
     RULES_DOC,
     cross_agency_mismatches,
     records_rules,
     rules_markdown,
 )
+from transforms.intake.suites import EXPECTATIONS_DIR, build_suites, load_suite_files, suite_json
+from transforms.intake.validate import NoPriorData, check_workbook, check_workbooks, run_suite
 from transforms.spec import default_spec
-from transforms.suites import EXPECTATIONS_DIR, build_suites, load_suite_files, suite_json
-from transforms.validate import NoPriorData, check_workbook, check_workbooks, run_suite
 
 SPEC = default_spec()
 
@@ -60,7 +60,7 @@ def test_committed_suites_equal_the_generator() -> None:
     assert files == sorted(f"{name}.json" for name in built)
     for name, suite in built.items():
         assert (EXPECTATIONS_DIR / f"{name}.json").read_text(encoding="utf-8") == suite_json(
-            suite), f"expectations/{name}.json is stale: run python -m transforms.suites"
+            suite), f"expectations/{name}.json is stale: run python -m transforms.intake.suites"
 
 
 def test_gx_keeps_every_expectation_and_codes_are_catalogued() -> None:

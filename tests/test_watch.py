@@ -6,8 +6,8 @@ import threading
 import time
 
 from flows.watch import needs_retry, watch_inbox
-from transforms.arrival import Skipped
-from transforms.intake import IntakeResult
+from transforms.intake.arrival import Skipped
+from transforms.intake.filing import IntakeResult
 
 
 def test_a_file_still_arriving_makes_the_watcher_look_again():

@@ -120,7 +120,7 @@ def reminder_frame(expected: pd.DataFrame, conn: sa.Connection | None, quarter_e
                    contacts: Mapping[str, tuple[str, ...]] | None = None) -> pd.DataFrame:
     """The expected returns not yet accepted, with what is wrong with any rejected one.
 
-    `expected` is `transforms.returns_status.expected_returns(...)`: one row per submitter
+    `expected` is `transforms.measures.returns_status.expected_returns(...)`: one row per submitter
     with code, name, kind, status, late, received_at, due, overdue.
     """
     contacts = contacts or {}

@@ -52,7 +52,7 @@ def data_quality_warnings(conn: sa.Connection, quarter_end: dt.date) -> pd.DataF
 
     The note is the `notes` cell of the row the warning names (items and table sheets).
     """
-    from transforms.cells import sheet_key
+    from transforms.intake.cells import sheet_key
     from transforms.store import ledger
     from transforms.store.accepted import IN_FORCE
     from transforms.store.accepted import tables as sheet_tables
@@ -89,12 +89,12 @@ def data_quality_warnings(conn: sa.Connection, quarter_end: dt.date) -> pd.DataF
 def gather(conn: sa.Connection, spec: Spec, quarter_end: dt.date, now: dt.datetime
            ) -> QuarterData:
     """Compute the quarter's measures and collect the report's context from the store."""
-    from transforms import disclosure, milestones, targets
-    from transforms.returns_status import expected_returns, returns_frame
-    from transforms.rules import cross_agency_mismatches
+    from transforms.intake.rules import cross_agency_mismatches
+    from transforms.measures import disclosure, milestones, targets
+    from transforms.measures.returns_status import expected_returns, returns_frame
+    from transforms.measures.targets import measures_table
     from transforms.store import history
     from transforms.store.accepted import accepted_data
-    from transforms.targets import measures_table
 
     data = accepted_data(conn, spec.returns)
     frame = measures_table(data, spec, quarter_end, spec.plan.first_quarter)
@@ -142,7 +142,7 @@ def document_paths(out_dir: Path, quarter_end: dt.date) -> dict[str, Path]:
 
 def report_inputs(qd: QuarterData, spec: Spec, *, public: bool):
     """The renderers' input for the internal or the public pack."""
-    from transforms.report_inputs import ReportInputs
+    from transforms.reports.inputs import ReportInputs
 
     return ReportInputs(
         quarter_end=qd.quarter_end,

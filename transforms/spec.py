@@ -17,13 +17,15 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from transforms.resources import data_path
+
 SPEC_DIR_ENV = "DATASUMMARY_SPEC_DIR"
 
 
 def spec_dir() -> Path:
     """The folder holding the spec YAML files (overridable for tests and other partnerships)."""
     override = os.environ.get(SPEC_DIR_ENV)
-    return Path(override) if override else Path(__file__).resolve().parent.parent / "spec"
+    return Path(override) if override else data_path("spec")
 
 
 class _Model(BaseModel):

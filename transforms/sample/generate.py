@@ -1,6 +1,6 @@
 """Write a synthetic partnership's inbox: every submitter's return for every quarter.
 
-Workbooks are the templates of `transforms.templates`, filled with the simulated truth, so
+Workbooks are the templates of `transforms.intake.templates`, filled with the simulated truth, so
 templates and sample always agree. Delivery is made realistic: most returns on time, a few
 late, one corrected resubmission (the first superseded), a handful of faulty workbooks for
 the feedback path (some corrected later, some the only return of their quarter) and one
@@ -20,12 +20,12 @@ from typing import Any
 
 from openpyxl import Workbook
 
+from transforms.intake.templates import fill_template, set_quarter, template_workbook
 from transforms.quarters import LONDON, is_late, quarter_range
 from transforms.sample.progress import progress_content
 from transforms.sample.simulate import Content, Simulator
 from transforms.sample.truth import INBOX_DIR, Delivery, Sample, write_truth
 from transforms.spec import Spec, default_spec
-from transforms.templates import fill_template, set_quarter, template_workbook
 
 ACCEPTED, WARNINGS, REJECTED, SUPERSEDED = (
     "accepted", "accepted with warnings", "rejected", "superseded")

@@ -2,4 +2,6 @@
 
 SQLite by default (a file under the output folder), PostgreSQL when configured with a
 database URL; the same SQLAlchemy Core code for both.
+
+May use: the kernel only. Never `intake`, `measures`, `reports`, flows or Prefect.
 """

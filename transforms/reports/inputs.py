@@ -28,7 +28,7 @@ RETURN_COLUMNS = [
 EXPECTED_COLUMNS = ["code", "name", "kind", "status", "late", "received_at"]
 PROGRESS_COLUMNS = ["submitter", "action_id", "status", "progress_update", "completion_date"]
 MILESTONE_COLUMNS = ["milestone_id", "action", "due", "text", "status", "completion_date"]
-# As transforms.targets.milestone_results gives them: result is met / not met / no data /
+# As transforms.measures.targets.milestone_results gives them: result is met / not met / no data /
 # not yet due.
 MILESTONE_RESULT_COLUMNS = ["measure_id", "milestone_date", "target", "value", "result"]
 WARNING_COLUMNS = ["submitter", "file", "sheet", "location", "rule", "message", "note"]
@@ -44,7 +44,7 @@ def _empty(columns: list[str]) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class ReportInputs:
-    """Everything one quarter's documents show; see shared/spec/outputs.md.
+    """Everything one quarter's documents show; see docs/contract/outputs.md.
 
     For the public pack (`public=True`) the caller passes `measures` already
     disclosure-controlled: suppressed cells hold `spec.measures.disclosure.symbol`.

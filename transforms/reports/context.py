@@ -18,9 +18,9 @@ from typing import Any
 
 import pandas as pd
 
-from transforms.charts import ChartSeries, measure_chart, overview_chart
 from transforms.quarters import quarter_end_for, quarter_label, quarter_short
-from transforms.report_inputs import ReportInputs
+from transforms.reports.charts import ChartSeries, measure_chart, overview_chart
+from transforms.reports.inputs import ReportInputs
 from transforms.spec import MeasureDef
 
 TITLE = "Data Summary Report"

@@ -13,7 +13,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from transforms.arrival import CHUNK, sha256_file
+from transforms.intake.arrival import CHUNK, sha256_file
 
 ARCHIVE_DIR = "archive"
 READ_ONLY = 0o444

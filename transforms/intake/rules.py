@@ -18,7 +18,8 @@ import pandas as pd
 
 from transforms.catalogue import catalogue, make_finding
 from transforms.findings import Cover, Finding
-from transforms.parse import SheetLayout
+from transforms.intake.parse import SheetLayout
+from transforms.resources import data_path
 from transforms.spec import Spec
 
 
@@ -296,7 +297,7 @@ def cross_agency_mismatches(lac_starts: pd.DataFrame,
 
 
 # ---------------------------------------------------------------- documentation
-RULES_DOC = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
+RULES_DOC = data_path("docs", "rules.md")
 
 
 def rules_markdown() -> str:
@@ -304,10 +305,11 @@ def rules_markdown() -> str:
     lines = [
         "# Validation rules",
         "",
-        "Generated from `spec/rules.yaml` by `python -m transforms.suites`; do not edit.",
+        "Generated from `spec/rules.yaml` by `python -m transforms.intake.suites`; do not edit.",
         "An **error** rejects the whole workbook; a **warning** accepts it with a query.",
         "Stage: `preflight` (before the file is opened), `parse` (reading cells),",
-        "`gx` (Great Expectations suite in `expectations/`), `pandas` (`transforms/rules.py`).",
+        "`gx` (Great Expectations suite in `expectations/`),",
+        "`pandas` (`transforms/intake/rules.py`).",
         "",
         "| code | severity | stage | applies to | message |",
         "|---|---|---|---|---|",

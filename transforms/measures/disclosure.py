@@ -17,7 +17,7 @@ from collections.abc import Hashable
 import numpy as np
 import pandas as pd
 
-from transforms.measures import ALL
+from transforms.measures.figures import ALL
 from transforms.spec import Spec
 
 COUNT_COLUMNS = ("numerator", "denominator", "excluded", "pending")

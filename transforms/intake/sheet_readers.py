@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from transforms import cells
-from transforms.preflight import Limits
+from transforms.intake import cells
+from transforms.intake.preflight import Limits
 
 
 class NoCachedValue:

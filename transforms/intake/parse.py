@@ -1,9 +1,9 @@
 """Reading a workbook per the return specification: Cover, sheets, headers, typed cells.
 
-The sheets come from `transforms.sheet_readers`: calamine when the workbook holds nothing it
+The sheets come from `transforms.intake.sheet_readers`: calamine when the workbook holds nothing it
 cannot report, otherwise openpyxl's own streaming parser, extended to see what pandas and
 `data_only` hide (a formula with no saved result, an Excel error cell, hidden rows). Neither
-trusts the `<dimension>` tag. Values are converted by `transforms.cells`, never by pandas,
+trusts the `<dimension>` tag. Values are converted by `transforms.intake.cells`, never by pandas,
 and anything that does not convert becomes a finding naming its cell — the frame gets NA
 there, so frames are only trustworthy when the workbook is not rejected.
 """
@@ -19,12 +19,11 @@ import numpy as np
 import pandas as pd
 from openpyxl.utils import get_column_letter
 
-from transforms import cells
 from transforms.catalogue import make_finding
 from transforms.findings import Cover, Finding, ParsedReturn
-from transforms.preflight import DEFAULT_LIMITS, Limits
-from transforms.quarters import is_quarter_end
-from transforms.sheet_readers import (
+from transforms.intake import cells
+from transforms.intake.preflight import DEFAULT_LIMITS, Limits
+from transforms.intake.sheet_readers import (
     NO_CACHED_VALUE,
     CalamineFailed,
     ExcelError,
@@ -34,6 +33,7 @@ from transforms.sheet_readers import (
     calamine_sheets,
     openpyxl_sheets,
 )
+from transforms.quarters import is_quarter_end
 from transforms.spec import Column, Spec, default_spec
 
 

@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from transforms.atomic import atomic_write_bytes, reproducible_zip
-from transforms.report_context import TITLE, Chart, build_context
-from transforms.report_inputs import ReportInputs
+from transforms.reports.context import TITLE, Chart, build_context
+from transforms.reports.inputs import ReportInputs
+from transforms.resources import data_path
 
 log = logging.getLogger(__name__)
-TEMPLATE = Path(__file__).resolve().parent.parent / "report_templates" / "data_summary.docx"
+TEMPLATE = data_path("report_templates", "data_summary.docx")
 CHART_WIDTH_CM = 16.5
 AUTHOR = "Business Intelligence Unit"
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from transforms.atomic import atomic_write_bytes, reproducible_zip
 from transforms.quarters import quarter_short
-from transforms.report_context import (
+from transforms.reports.context import (
     RAG_FILL,
     RAG_FONT,
     TITLE,
@@ -39,7 +39,7 @@ from transforms.report_context import (
     warning_counts,
     warning_rows,
 )
-from transforms.report_inputs import ReportInputs
+from transforms.reports.inputs import ReportInputs
 
 log = logging.getLogger(__name__)
 MAX_CELL = 32_767

@@ -1,6 +1,6 @@
 """Targets, trajectories, RAG, trends and run-chart signals (measures.md §4).
 
-Pure functions over the measures frame of `transforms.measures`. The rules are the
+Pure functions over the measures frame of `transforms.measures.figures`. The rules are the
 partnership's; every threshold comes from `spec/measures.yaml` (`defaults`, per-measure
 `tolerance`, `baseline_quarter`), and the choices the spec leaves open are documented in
 docs/measures.md.
@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from transforms.atomic import atomic_write_text
-from transforms.measures import ALL, compute_measures
+from transforms.measures.figures import ALL, compute_measures
 from transforms.quarters import quarter_range, shift_quarters
 from transforms.spec import MeasureDef, Spec
 

@@ -29,8 +29,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 
-from transforms.archive import ArchiveError, archive_file, archive_relpath, verified
-from transforms.arrival import Candidate, Skipped, sha256_file, stable_files, unchanged_since
 from transforms.atomic import atomic_write, sync_to_disk
 from transforms.findings import (
     STATUS_ACCEPTED,
@@ -41,6 +39,8 @@ from transforms.findings import (
     Finding,
     ParsedReturn,
 )
+from transforms.intake.archive import ArchiveError, archive_file, archive_relpath, verified
+from transforms.intake.arrival import Candidate, Skipped, sha256_file, stable_files, unchanged_since
 from transforms.quarters import LONDON, due_date, is_late, previous_quarter
 from transforms.store import accepted as accepted_store
 from transforms.store import ledger
@@ -354,21 +354,21 @@ def feedback_paths(inbox: Path, original_name: str) -> tuple[Path, Path]:
 
 
 def _default_checker() -> Checker:
-    from transforms.validate import check_workbook
+    from transforms.intake.validate import check_workbook
 
     return check_workbook
 
 
 def gx_stage_of(located: list[tuple[sa.Row, Path]], spec: Any, today: dt.date) -> list[Any]:
     """Pre-flight, parse and GX-check the archived copies (one GX run per sheet type)."""
-    from transforms.validate import gx_checked_workbooks
+    from transforms.intake.validate import gx_checked_workbooks
 
     return gx_checked_workbooks([(path, row.original_name) for row, path in located],
                                 spec=spec, today=today)
 
 
 def _default_writers() -> tuple[FeedbackWriter, FeedbackText]:
-    from transforms.feedback import feedback_text, write_feedback_workbook
+    from transforms.intake.feedback import feedback_text, write_feedback_workbook
 
     return write_feedback_workbook, feedback_text
 
@@ -639,7 +639,7 @@ class _Intake:
         (`BatchPriorData`). If the rules fail as a whole, each
         file is checked alone so one file cannot hold the others back.
         """
-        from transforms.validate import rules_checked
+        from transforms.intake.validate import rules_checked
 
         try:
             results = []
@@ -929,12 +929,12 @@ def run_intake(inbox: Path, output: Path, engine: sa.Engine, *, spec: Any = None
                batch_size: int = BATCH_SIZE) -> IntakeResult:
     """File every new or changed workbook in `inbox` and write feedback; safe to re-run.
 
-    `checker` defaults to `transforms.validate.check_workbook`, `feedback_writer` to
-    `transforms.feedback.write_feedback_workbook` and `feedback_text` to
-    `transforms.feedback.feedback_text` (pass `feedback_writer` alone for no `.txt`).
+    `checker` defaults to `transforms.intake.validate.check_workbook`, `feedback_writer` to
+    `transforms.intake.feedback.write_feedback_workbook` and `feedback_text` to
+    `transforms.intake.feedback.feedback_text` (pass `feedback_writer` alone for no `.txt`).
     `now` fixes the clock (first seen, late, processed times). With the default checker,
     pending files are checked `batch_size` at a time (one GX run per sheet type per batch,
-    `transforms.validate.gx_checked_workbooks`); each is still filed in its own transaction.
+    `transforms.intake.validate.gx_checked_workbooks`); each is still filed in its own transaction.
     """
     return run_intakes([IntakeFolder(Path(inbox), Path(output), engine)], spec=spec, now=now,
                        stable_wait=stable_wait, checker=checker,

@@ -10,7 +10,7 @@ per source, so many workbooks of one sheet type validate in one run), `excel_row
 `quarter_end` and `cover_date_completed` (ISO text / date from the Cover) and, for each
 `inside_quarter` date column, `<column>__quarter_end` (the quarter end containing the date).
 
-Run `python -m transforms.suites` to regenerate the suites and docs/rules.md.
+Run `python -m transforms.intake.suites` to regenerate the suites and docs/rules.md.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from transforms.catalogue import catalogue
+from transforms.resources import data_path, data_root
 from transforms.spec import Column, Spec, default_spec
 
-ROOT = Path(__file__).resolve().parent.parent
-EXPECTATIONS_DIR = ROOT / "expectations"
+EXPECTATIONS_DIR = data_path("expectations")
 GX_SEVERITY = {"error": "critical", "warning": "warning"}
 
 
@@ -116,7 +116,7 @@ def suite_for(sheet: str, spec: Spec | None = None) -> dict[str, Any]:
         "name": sheet,
         "expectations": expectations,
         "meta": {"generated_from": "spec/returns.yaml and spec/rules.yaml "
-                                   "by transforms.suites.build_suites()"},
+                                   "by transforms.intake.suites.build_suites()"},
     }
 
 
@@ -153,11 +153,11 @@ def load_suite_files(directory: Path = EXPECTATIONS_DIR) -> dict[str, dict[str, 
 
 def main() -> None:
     """Regenerate expectations/*.json and docs/rules.md."""
-    from transforms.rules import write_rules_doc
+    from transforms.intake.rules import write_rules_doc
 
     for path in write_suites():
-        print(path.relative_to(ROOT))
-    print(write_rules_doc().relative_to(ROOT))
+        print(path.relative_to(data_root()))
+    print(write_rules_doc().relative_to(data_root()))
 
 
 if __name__ == "__main__":

@@ -25,14 +25,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from transforms import cells
 from transforms.catalogue import make_finding
 from transforms.findings import Finding, ParsedReturn
-from transforms.parse import Parsed, london_today, parse_workbook
-from transforms.preflight import DEFAULT_LIMITS, Limits, preflight
-from transforms.rules import NoPriorData, PriorData, sheet_rules
+from transforms.intake import cells
+from transforms.intake.parse import Parsed, london_today, parse_workbook
+from transforms.intake.preflight import DEFAULT_LIMITS, Limits, preflight
+from transforms.intake.rules import NoPriorData, PriorData, sheet_rules
+from transforms.intake.suites import build_suites, load_suite_files, quarter_column
 from transforms.spec import Spec, default_spec
-from transforms.suites import build_suites, load_suite_files, quarter_column
 
 __all__ = ["NoPriorData", "PriorData", "Sandbox", "check_workbook", "check_workbooks",
            "run_suite"]

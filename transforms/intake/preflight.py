@@ -7,8 +7,8 @@ directory and (bounded) `[Content_Types].xml`, so it costs almost nothing per fi
 
 Bounds on parsing itself: the zip limits below cap what the parser can be made to inflate
 (Python's `zipfile` stops at each entry's declared size, and a forged size fails its CRC),
-and `transforms.parse` caps rows, columns and cells. For extra isolation callers can run the
-parse in a subprocess with a time and memory limit (`transforms.validate.Sandbox`).
+and `transforms.intake.parse` caps rows, columns and cells. For extra isolation callers can run the
+parse in a subprocess with a time and memory limit (`transforms.intake.validate.Sandbox`).
 """
 
 from __future__ import annotations

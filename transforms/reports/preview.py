@@ -1,4 +1,4 @@
-"""Page images of the generated documents, for reviewers: `python -m transforms.preview DIR`.
+"""Page images of the generated documents, for reviewers: `python -m transforms.reports.preview`.
 
 Every .docx and .xlsx under DIR is converted to PDF by LibreOffice (headless, with a private
 profile so a desktop session or a parallel run cannot interfere, and a timeout), then to PNG
