@@ -43,13 +43,18 @@ def quarters_back(last: dt.date, n: int) -> dt.date:
 def _generate(folder: str, name: str, first: str, last: str) -> int:
     from transforms.sample import generate_sample
 
-    sample = generate_sample(Path(folder), first=dt.date.fromisoformat(first),
-                             last=dt.date.fromisoformat(last), partnership=name)
+    sample = generate_sample(
+        Path(folder),
+        first=dt.date.fromisoformat(first),
+        last=dt.date.fromisoformat(last),
+        partnership=name,
+    )
     return len(sample.deliveries)
 
 
-def workload(workdir: Path, partnerships: int, quarters: int, history: int,
-             workers: int) -> dict[str, Any]:
+def workload(
+    workdir: Path, partnerships: int, quarters: int, history: int, workers: int
+) -> dict[str, Any]:
     """Generate (or reuse) the sample folders; returns name -> folder and timings."""
     first = quarters_back(LAST_QUARTER, quarters)
     wanted = {f"Partnership {i + 1:02d}": (first, f"p{i + 1:02d}") for i in range(partnerships)}
@@ -63,8 +68,10 @@ def workload(workdir: Path, partnerships: int, quarters: int, history: int,
             todo[name] = (folder, key)
     t0 = time.perf_counter()
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {name: pool.submit(_generate, str(folder), name, key["first"], key["last"])
-                   for name, (folder, key) in todo.items()}
+        futures = {
+            name: pool.submit(_generate, str(folder), name, key["first"], key["last"])
+            for name, (folder, key) in todo.items()
+        }
         for name, fut in futures.items():
             fut.result()
             folder, key = todo[name]
@@ -92,8 +99,13 @@ def stage_env() -> dict[str, str]:
     PYTHONDONTWRITEBYTECODE would instead recompile ~1,800 modules (seconds) in every
     process and measure that, so the stages run without it (see `warm_bytecode`).
     """
-    env = {**os.environ, "PREFECT_LOGGING_LEVEL": "ERROR", "DO_NOT_TRACK": "1",
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "GX_ANALYTICS_ENABLED": "false"}
+    env = {
+        **os.environ,
+        "PREFECT_LOGGING_LEVEL": "ERROR",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "GX_ANALYTICS_ENABLED": "false",
+    }
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
@@ -107,8 +119,12 @@ def warm_bytecode() -> float:
     root = Path(__file__).resolve().parent.parent
     dirs = {sysconfig.get_paths()["purelib"], *site.getsitepackages()}
     dirs |= {str(root / d) for d in ("transforms", "flows", "datasummary", "benchmarks")}
-    subprocess.run([sys.executable, "-m", "compileall", "-q", "-j", "0", *sorted(dirs)],
-                   env=stage_env(), capture_output=True, check=False)
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", "-j", "0", *sorted(dirs)],
+        env=stage_env(),
+        capture_output=True,
+        check=False,
+    )
     return time.perf_counter() - t0
 
 
@@ -116,8 +132,13 @@ def stage(name: str, args: Any) -> dict[str, Any]:
     """Run one stage in a fresh process; its measurements plus the process's own wall time."""
     env = stage_env()
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.stages", name, json.dumps(args)],
-                          capture_output=True, text=True, env=env, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.stages", name, json.dumps(args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     process_s = time.perf_counter() - t0
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH ")]
     if proc.returncode != 0 or not lines:
@@ -157,15 +178,19 @@ def drop_to_feedback(sample: Path, dest: Path, drops: int = 2) -> list[float]:
     inbox.mkdir(parents=True)
     args = json.dumps({"inbox": str(inbox), "output": str(output), "ready": str(ready)})
     env = stage_env()
-    proc = subprocess.Popen([sys.executable, "-m", "benchmarks.stages", "watch", args],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.stages", "watch", args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
     times = []
     try:
         _wait_for(ready, proc)
         files = sorted((sample / "inbox").glob("*.xlsx"))[:drops]
         for f in files:
             t0 = time.perf_counter()
-            tmp = inbox / f".{f.name}.part"          # copied then renamed, as a share would
+            tmp = inbox / f".{f.name}.part"  # copied then renamed, as a share would
             shutil.copy2(f, tmp)
             os.replace(tmp, inbox / f.name)
             _wait_for(inbox / "feedback" / f"{f.stem}.feedback.xlsx", proc)
@@ -185,9 +210,17 @@ def _wait_for(path: Path, proc: subprocess.Popen) -> None:
 
 
 # ---------------------------------------------------------------- the run
-def run(partnerships: int, quarters: int, history: int, workers: int, workdir: Path,
-        national_partnerships: int, batch_size: int = 4000,
-        compile_bytecode: bool = True, repeat: int = 3) -> dict[str, Any]:
+def run(
+    partnerships: int,
+    quarters: int,
+    history: int,
+    workers: int,
+    workdir: Path,
+    national_partnerships: int,
+    batch_size: int = 4000,
+    compile_bytecode: bool = True,
+    repeat: int = 3,
+) -> dict[str, Any]:
     """Every measurement of docs/benchmarks.md, in one run."""
     from transforms.partnerships import Partnership, write_partnerships
 
@@ -196,16 +229,24 @@ def run(partnerships: int, quarters: int, history: int, workers: int, workdir: P
     wl = workload(workdir, partnerships, quarters, history, workers)
     folders = wl["folders"]
     names = [n for n in folders if n != "History"]
-    res: dict[str, Any] = {"machine": machine(), "params": {
-        "partnerships": partnerships, "quarters": quarters, "history_quarters": history,
-        "workers": workers, "national_partnerships": national_partnerships,
-        "batch_size": batch_size, "repeat": repeat},
+    res: dict[str, Any] = {
+        "machine": machine(),
+        "params": {
+            "partnerships": partnerships,
+            "quarters": quarters,
+            "history_quarters": history,
+            "workers": workers,
+            "national_partnerships": national_partnerships,
+            "batch_size": batch_size,
+            "repeat": repeat,
+        },
         "workload": {"generated": wl["generated"], "generate_s": wl["generate_s"]},
-        "bytecode_compile_s": compile_s}
+        "bytecode_compile_s": compile_s,
+    }
     run_dir = workdir / "run"
     q = LAST_QUARTER.isoformat()
     runs: dict[str, list[dict[str, Any]]] = {}
-    for _ in range(max(repeat, 1)):     # whole sequences, so drift hits every stage alike
+    for _ in range(max(repeat, 1)):  # whole sequences, so drift hits every stage alike
         for name, measured in sequence(folders, names, run_dir, q, batch_size).items():
             runs.setdefault(name, []).append(measured)
     for name, measured in runs.items():
@@ -223,11 +264,13 @@ def run(partnerships: int, quarters: int, history: int, workers: int, workdir: P
             inbox, output = fresh_copy(folders[n], base / folders[n].name)
             plist.append(Partnership(name=n, inbox=inbox, output=output))
         config = write_partnerships(base / "partnerships.yaml", plist)
-        res["national"][str(w)] = stage("national", {"config": str(config), "quarter": q,
-                                                     "workers": w})
+        res["national"][str(w)] = stage(
+            "national", {"config": str(config), "quarter": q, "workers": w}
+        )
         csvs[w] = [p.output / q / "measures.csv" for p in plist]
     res["national_measures_identical"] = bool(sub) and all(
-        filecmp.cmp(a, b, shallow=False) for a, b in zip(csvs[1], csvs[workers], strict=True))
+        filecmp.cmp(a, b, shallow=False) for a, b in zip(csvs[1], csvs[workers], strict=True)
+    )
     sample_file = sorted((folders[names[0]] / "inbox").glob("*.xlsx"))[0]
     res["startup"] = startup(sample_file)
     res["drop_to_feedback_s"] = drop_to_feedback(folders[names[0]], run_dir / "watch")
@@ -235,8 +278,9 @@ def run(partnerships: int, quarters: int, history: int, workers: int, workdir: P
     return res
 
 
-def sequence(folders: dict[str, Path], names: list[str], run_dir: Path, quarter: str,
-             batch_size: int) -> dict[str, dict[str, Any]]:
+def sequence(
+    folders: dict[str, Path], names: list[str], run_dir: Path, quarter: str, batch_size: int
+) -> dict[str, dict[str, Any]]:
     """One pass of the measured stages, on fresh copies: read floor, cold intake, re-run,
     the quarterly run on 13 quarters, then intake and the quarterly run on 40."""
     pairs = [fresh_copy(folders[n], run_dir / folders[n].name) for n in names]
@@ -245,13 +289,16 @@ def sequence(folders: dict[str, Path], names: list[str], run_dir: Path, quarter:
     out["intake_cold"] = stage("intake", {"folders": as_args, "batch_size": batch_size})
     out["intake_rerun"] = stage("intake", {"folders": as_args, "batch_size": batch_size})
     i0, o0 = pairs[0]
-    out["quarterly_13"] = stage("quarterly", {"name": names[0], "inbox": str(i0),
-                                              "output": str(o0), "quarter": quarter})
+    out["quarterly_13"] = stage(
+        "quarterly", {"name": names[0], "inbox": str(i0), "output": str(o0), "quarter": quarter}
+    )
     hi, ho = fresh_copy(folders["History"], run_dir / "history")
-    out["intake_history"] = stage("intake", {"folders": [[str(hi), str(ho)]],
-                                             "batch_size": batch_size})
-    out["quarterly_history"] = stage("quarterly", {"name": "History", "inbox": str(hi),
-                                                   "output": str(ho), "quarter": quarter})
+    out["intake_history"] = stage(
+        "intake", {"folders": [[str(hi), str(ho)]], "batch_size": batch_size}
+    )
+    out["quarterly_history"] = stage(
+        "quarterly", {"name": "History", "inbox": str(hi), "output": str(ho), "quarter": quarter}
+    )
     return out
 
 
@@ -259,8 +306,11 @@ def best_of(measured: list[dict[str, Any]]) -> dict[str, Any]:
     """The repeat with the least wall time (this VM's speed drifts by tens of per cent
     between minutes), with every repeat's wall time and the highest peak memory beside it."""
     best = min(measured, key=lambda m: m["wall_s"])
-    return {**best, "runs_wall_s": [round(m["wall_s"], 3) for m in measured],
-            "peak_rss_mib_max": max(m["peak_rss_mib"] for m in measured)}
+    return {
+        **best,
+        "runs_wall_s": [round(m["wall_s"], 3) for m in measured],
+        "peak_rss_mib_max": max(m["peak_rss_mib"] for m in measured),
+    }
 
 
 def ratios(res: dict[str, Any]) -> dict[str, Any]:
@@ -272,8 +322,9 @@ def ratios(res: dict[str, Any]) -> dict[str, Any]:
     return {
         "cold_intake_over_read_floor": cold / floor,
         "rerun_over_cold": res["intake_rerun"]["wall_s"] / cold,
-        "quarterly_history_over_13": (res["quarterly_history"]["wall_s"]
-                                      / res["quarterly_13"]["wall_s"]),
+        "quarterly_history_over_13": (
+            res["quarterly_history"]["wall_s"] / res["quarterly_13"]["wall_s"]
+        ),
         "intake_peak_rss_mib": res["intake_cold"]["peak_rss_mib_max"],
         "max_drop_to_feedback_s": max(res["drop_to_feedback_s"]),
         "national_speedup": speedup,
@@ -293,56 +344,104 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem, 1),
-            "python": platform.python_version(), "system": platform.platform(),
-            "date": dt.date.today().isoformat()}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem, 1),
+        "python": platform.python_version(),
+        "system": platform.platform(),
+        "date": dt.date.today().isoformat(),
+    }
 
 
 def report(res: dict[str, Any]) -> str:
     """The printed summary."""
-    lines = [f"machine: {res['machine']}", f"params: {res['params']}",
-             f"workload: {res['workload']}", "",
-             f"{'stage':<22}{'wall s':>10}{'cpu s':>10}{'peak MiB':>10}{'process s':>11}"
-             "  every pass (wall s)"]
-    rows = ["read_floor", "intake_cold", "intake_rerun", "quarterly_13", "intake_history",
-            "quarterly_history"]
+    lines = [
+        f"machine: {res['machine']}",
+        f"params: {res['params']}",
+        f"workload: {res['workload']}",
+        "",
+        f"{'stage':<22}{'wall s':>10}{'cpu s':>10}{'peak MiB':>10}{'process s':>11}"
+        "  every pass (wall s)",
+    ]
+    rows = [
+        "read_floor",
+        "intake_cold",
+        "intake_rerun",
+        "quarterly_13",
+        "intake_history",
+        "quarterly_history",
+    ]
     stages = [(r, res[r]) for r in rows]
     stages += [(f"national_{w}w", v) for w, v in res["national"].items()]
     for name, s in stages:
-        lines.append(f"{name:<22}{s['wall_s']:>10.2f}{s['cpu_s']:>10.2f}"
-                     f"{s['peak_rss_mib']:>10.0f}{s['process_s']:>11.2f}"
-                     f"  {s.get('runs_wall_s', '')}")
-    lines += ["", f"startup: {res['startup']}",
-              f"drop to feedback (s): {[round(t, 2) for t in res['drop_to_feedback_s']]}",
-              f"national measures.csv identical: {res['national_measures_identical']}", "",
-              "ratios:"]
-    lines += [f"  {k}: {v:.3f}" if isinstance(v, float) else f"  {k}: {v}"
-              for k, v in res["ratios"].items()]
+        lines.append(
+            f"{name:<22}{s['wall_s']:>10.2f}{s['cpu_s']:>10.2f}"
+            f"{s['peak_rss_mib']:>10.0f}{s['process_s']:>11.2f}"
+            f"  {s.get('runs_wall_s', '')}"
+        )
+    lines += [
+        "",
+        f"startup: {res['startup']}",
+        f"drop to feedback (s): {[round(t, 2) for t in res['drop_to_feedback_s']]}",
+        f"national measures.csv identical: {res['national_measures_identical']}",
+        "",
+        "ratios:",
+    ]
+    lines += [
+        f"  {k}: {v:.3f}" if isinstance(v, float) else f"  {k}: {v}"
+        for k, v in res["ratios"].items()
+    ]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks.run",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--partnerships", type=int, default=32)
     p.add_argument("--quarters", type=int, default=13)
     p.add_argument("--history-quarters", type=int, default=40)
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--national-partnerships", type=int, default=None,
-                   help="partnerships in the national (parallel) comparison; default: all; "
-                        "0 skips it")
-    p.add_argument("--batch-size", type=int, default=4000,
-                   help="workbooks per shared GX run (default: a national collection at once)")
-    p.add_argument("--no-compile-bytecode", action="store_true",
-                   help="skip compiling the libraries to bytecode first (tests)")
-    p.add_argument("--repeat", type=int, default=3,
-                   help="passes over the intake and quarterly stages; each ratio uses the "
-                        "fastest pass of each stage (default 3)")
+    p.add_argument(
+        "--national-partnerships",
+        type=int,
+        default=None,
+        help="partnerships in the national (parallel) comparison; default: all; 0 skips it",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=4000,
+        help="workbooks per shared GX run (default: a national collection at once)",
+    )
+    p.add_argument(
+        "--no-compile-bytecode",
+        action="store_true",
+        help="skip compiling the libraries to bytecode first (tests)",
+    )
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="passes over the intake and quarterly stages; each ratio uses the "
+        "fastest pass of each stage (default 3)",
+    )
     p.add_argument("--workdir", type=Path, default=Path("output") / "benchmark")
     a = p.parse_args(argv)
-    res = run(a.partnerships, a.quarters, a.history_quarters, a.workers, a.workdir,
-              a.partnerships if a.national_partnerships is None else a.national_partnerships,
-              a.batch_size, not a.no_compile_bytecode, a.repeat)
+    res = run(
+        a.partnerships,
+        a.quarters,
+        a.history_quarters,
+        a.workers,
+        a.workdir,
+        a.partnerships if a.national_partnerships is None else a.national_partnerships,
+        a.batch_size,
+        not a.no_compile_bytecode,
+        a.repeat,
+    )
     (a.workdir / "results.json").write_text(json.dumps(res, indent=2, default=str))
     print(report(res))
     return 0

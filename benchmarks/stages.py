@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-NOW = dt.datetime(2022, 11, 15, 12, 0, tzinfo=dt.UTC)   # after the last quarter's deadline
+NOW = dt.datetime(2022, 11, 15, 12, 0, tzinfo=dt.UTC)  # after the last quarter's deadline
 
 
 def workbooks(folder: Path) -> list[Path]:
@@ -50,9 +50,12 @@ def intake(folders: list[list[str]], batch_size: int) -> dict[str, Any]:
 
     engines = [make_engine(sqlite_url(Path(output))) for _, output in folders]
     try:
-        results = run_intakes([IntakeFolder(Path(i), Path(o), e)
-                               for (i, o), e in zip(folders, engines, strict=True)],
-                              now=NOW, stable_wait=0.0, batch_size=batch_size)
+        results = run_intakes(
+            [IntakeFolder(Path(i), Path(o), e) for (i, o), e in zip(folders, engines, strict=True)],
+            now=NOW,
+            stable_wait=0.0,
+            batch_size=batch_size,
+        )
     finally:
         for engine in engines:
             engine.dispose()
@@ -77,10 +80,13 @@ def national(config: str, quarter: str, workers: int) -> dict[str, Any]:
     """The national flow (Prefect + Dask) over a partnerships configuration."""
     from flows.national import national_flow
 
-    results = national_flow(Path(config), dt.date.fromisoformat(quarter), workers=workers,
-                            now=NOW, stable_wait=0.0)
-    return {"partnerships": len(results),
-            "processed": sum(r["intake"].get("processed", 0) for r in results)}
+    results = national_flow(
+        Path(config), dt.date.fromisoformat(quarter), workers=workers, now=NOW, stable_wait=0.0
+    )
+    return {
+        "partnerships": len(results),
+        "processed": sum(r["intake"].get("processed", 0) for r in results),
+    }
 
 
 def imports(argv: list[str]) -> dict[str, Any]:
@@ -110,8 +116,14 @@ def watch(inbox: str, output: str, ready: str) -> dict[str, Any]:
     return {"runs": watch_inbox(Path(inbox), Path(output), on_result=mark)}
 
 
-STAGES = {"read_floor": read_floor, "intake": intake, "quarterly": quarterly,
-          "national": national, "imports": imports, "watch": watch}
+STAGES = {
+    "read_floor": read_floor,
+    "intake": intake,
+    "quarterly": quarterly,
+    "national": national,
+    "imports": imports,
+    "watch": watch,
+}
 
 
 def main() -> None:
@@ -123,10 +135,18 @@ def main() -> None:
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = time.process_time() - c0 + kids.ru_utime + kids.ru_stime
-    print("BENCH " + json.dumps({
-        "wall_s": wall, "cpu_s": cpu,
-        "peak_rss_mib": max(me.ru_maxrss, kids.ru_maxrss) / 1024,
-        "result": result}), flush=True)
+    print(
+        "BENCH "
+        + json.dumps(
+            {
+                "wall_s": wall,
+                "cpu_s": cpu,
+                "peak_rss_mib": max(me.ru_maxrss, kids.ru_maxrss) / 1024,
+                "result": result,
+            }
+        ),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -41,30 +41,52 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--inbox", type=Path, default=None)
     i.add_argument("--output", type=Path, default=None)
     i.add_argument("--db-url", default=None, help="store URL (default: SQLite under OUTPUT)")
-    i.add_argument("--stable-wait", type=float, default=2.0,
-                   help="seconds between the two looks that tell a file has finished arriving")
+    i.add_argument(
+        "--stable-wait",
+        type=float,
+        default=2.0,
+        help="seconds between the two looks that tell a file has finished arriving",
+    )
 
     r = sub.add_parser("run", help="intake, then the quarterly report for a quarter")
-    r.add_argument("--quarter", type=_quarter, default=None,
-                   help="quarter end (default: the last quarter whose deadline has passed)")
+    r.add_argument(
+        "--quarter",
+        type=_quarter,
+        default=None,
+        help="quarter end (default: the last quarter whose deadline has passed)",
+    )
     r.add_argument("--inbox", type=Path, default=None)
     r.add_argument("--output", type=Path, default=None)
     r.add_argument("--db-url", default=None)
     r.add_argument("--approve", action="store_true", help="mark the documents issued")
     r.add_argument("--stable-wait", type=float, default=2.0)
 
-    s = sub.add_parser("serve", help="register the scheduled deployments and run them "
-                                     "(needs a Prefect server: PREFECT_API_URL)")
+    s = sub.add_parser(
+        "serve",
+        help="register the scheduled deployments and run them "
+        "(needs a Prefect server: PREFECT_API_URL)",
+    )
     s.add_argument("--inbox", type=Path, default=None)
     s.add_argument("--output", type=Path, default=None)
     s.add_argument("--db-url", default=None)
-    s.add_argument("--intake-minutes", type=float, default=None,
-                   help="minutes between intake runs (default 10, DATASUMMARY_INTAKE_MINUTES)")
+    s.add_argument(
+        "--intake-minutes",
+        type=float,
+        default=None,
+        help="minutes between intake runs (default 10, DATASUMMARY_INTAKE_MINUTES)",
+    )
 
-    ch = sub.add_parser("chase", help="list (and e-mail, if SMTP is set) returns not yet "
-                                      "accepted for the quarter whose deadline is nearest")
-    ch.add_argument("--quarter", type=_quarter, default=None,
-                    help="quarter end (default: the quarter whose deadline is nearest)")
+    ch = sub.add_parser(
+        "chase",
+        help="list (and e-mail, if SMTP is set) returns not yet "
+        "accepted for the quarter whose deadline is nearest",
+    )
+    ch.add_argument(
+        "--quarter",
+        type=_quarter,
+        default=None,
+        help="quarter end (default: the quarter whose deadline is nearest)",
+    )
     ch.add_argument("--inbox", type=Path, default=None)
     ch.add_argument("--output", type=Path, default=None)
     ch.add_argument("--db-url", default=None)
@@ -82,8 +104,12 @@ def _parser() -> argparse.ArgumentParser:
     n.add_argument("--stable-wait", type=float, default=2.0)
 
     d = sub.add_parser("demo", help="generate sample returns and run the pipeline on them")
-    d.add_argument("--dir", type=Path, default=Path("output") / "demo",
-                   help="a fresh folder for the demo (replaced if it holds an earlier demo)")
+    d.add_argument(
+        "--dir",
+        type=Path,
+        default=Path("output") / "demo",
+        help="a fresh folder for the demo (replaced if it holds an earlier demo)",
+    )
     return p
 
 
@@ -91,9 +117,17 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     args = _parser().parse_args(argv)
     quiet_environment()
-    handler = {"templates": _templates, "check": _check, "intake": _intake, "run": _run,
-               "demo": _demo, "serve": _serve, "chase": _chase,
-               "watch": _watch, "national": _national}[args.command]
+    handler = {
+        "templates": _templates,
+        "check": _check,
+        "intake": _intake,
+        "run": _run,
+        "demo": _demo,
+        "serve": _serve,
+        "chase": _chase,
+        "watch": _watch,
+        "national": _national,
+    }[args.command]
     return handler(args)
 
 
@@ -121,12 +155,17 @@ def _check(args: argparse.Namespace) -> int:
 def _intake(args: argparse.Namespace) -> int:
     from flows.intake import intake_flow
 
-    result = intake_flow(inbox=(args.inbox or default_inbox()).resolve(),
-                         output=(args.output or default_output()).resolve(),
-                         db_url=args.db_url, stable_wait=args.stable_wait)
+    result = intake_flow(
+        inbox=(args.inbox or default_inbox()).resolve(),
+        output=(args.output or default_output()).resolve(),
+        db_url=args.db_url,
+        stable_wait=args.stable_wait,
+    )
     for p in result.processed:
-        print(f"{p.original_name}: {p.status} ({_count(p.errors, 'error')}, "
-              f"{_count(p.warnings, 'warning')})")
+        print(
+            f"{p.original_name}: {p.status} ({_count(p.errors, 'error')}, "
+            f"{_count(p.warnings, 'warning')})"
+        )
     print(f"{len(result.processed)} workbook(s) filed")
     return 0
 
@@ -141,11 +180,14 @@ def _run(args: argparse.Namespace) -> int:
     from transforms.quarters import latest_due_quarter
 
     quarter = args.quarter or latest_due_quarter(dt.date.today())
-    paths = quarterly_flow(quarter_end=quarter,
-                           inbox=(args.inbox or default_inbox()).resolve(),
-                           output=(args.output or default_output()).resolve(),
-                           db_url=args.db_url, approve=args.approve,
-                           stable_wait=args.stable_wait)
+    paths = quarterly_flow(
+        quarter_end=quarter,
+        inbox=(args.inbox or default_inbox()).resolve(),
+        output=(args.output or default_output()).resolve(),
+        db_url=args.db_url,
+        approve=args.approve,
+        stable_wait=args.stable_wait,
+    )
     for path in paths.values():
         print(path)
     return 0
@@ -161,13 +203,18 @@ def _serve(args: argparse.Namespace) -> int:
         from prefect.settings import PREFECT_API_URL
 
         if not PREFECT_API_URL.value():
-            print("serve needs a running Prefect server: start one with "
-                  "`prefect server start --host 127.0.0.1` and set PREFECT_API_URL "
-                  "(see docs/operations.md)", file=sys.stderr)
+            print(
+                "serve needs a running Prefect server: start one with "
+                "`prefect server start --host 127.0.0.1` and set PREFECT_API_URL "
+                "(see docs/operations.md)",
+                file=sys.stderr,
+            )
             return 2
-    settings = Settings(inbox=(args.inbox or default_inbox()).resolve(),
-                        output=(args.output or default_output()).resolve(),
-                        db_url=args.db_url)
+    settings = Settings(
+        inbox=(args.inbox or default_inbox()).resolve(),
+        output=(args.output or default_output()).resolve(),
+        db_url=args.db_url,
+    )
     serve(settings, args.intake_minutes)
     return 0
 
@@ -175,10 +222,12 @@ def _serve(args: argparse.Namespace) -> int:
 def _chase(args: argparse.Namespace) -> int:
     from flows.chase import chase_flow
 
-    files = chase_flow(quarter_end=args.quarter,
-                       inbox=(args.inbox or default_inbox()).resolve(),
-                       output=(args.output or default_output()).resolve(),
-                       db_url=args.db_url)
+    files = chase_flow(
+        quarter_end=args.quarter,
+        inbox=(args.inbox or default_inbox()).resolve(),
+        output=(args.output or default_output()).resolve(),
+        db_url=args.db_url,
+    )
     for path in files.values():
         print(path)
     return 0
@@ -194,8 +243,12 @@ def _watch(args: argparse.Namespace) -> int:
     inbox = (args.inbox or default_inbox()).resolve()
     print(f"watching {inbox} (Ctrl+C to stop)")
     with contextlib.suppress(KeyboardInterrupt):
-        watch_inbox(inbox, (args.output or default_output()).resolve(), db_url=args.db_url,
-                    stable_wait=args.stable_wait)
+        watch_inbox(
+            inbox,
+            (args.output or default_output()).resolve(),
+            db_url=args.db_url,
+            stable_wait=args.stable_wait,
+        )
     return 0
 
 
@@ -204,8 +257,13 @@ def _national(args: argparse.Namespace) -> int:
     from transforms.quarters import latest_due_quarter
 
     quarter = args.quarter or latest_due_quarter(dt.date.today())
-    for r in national_flow(args.config, quarter, workers=args.workers, address=args.address,
-                           stable_wait=args.stable_wait):
+    for r in national_flow(
+        args.config,
+        quarter,
+        workers=args.workers,
+        address=args.address,
+        stable_wait=args.stable_wait,
+    ):
         print(f"{r['name']}: version {r['version']}, {r['paths']['docx']}")
     return 0
 
@@ -219,8 +277,10 @@ def _demo(args: argparse.Namespace) -> int:
     marker = base / ".datasummary-demo"
     if base.exists() and any(base.iterdir()):
         if not marker.exists():
-            print(f"{base} is not empty and is not an earlier demo: choose another --dir",
-                  file=sys.stderr)
+            print(
+                f"{base} is not empty and is not an earlier demo: choose another --dir",
+                file=sys.stderr,
+            )
             return 2
         shutil.rmtree(base)
     base.mkdir(parents=True)

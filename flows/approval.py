@@ -52,17 +52,22 @@ def copy_atomically(source: Path, target: Path) -> Path:
     """Copy through a temporary file beside `target`: readers never see half a document."""
     from transforms.atomic import atomic_write
 
-    return atomic_write(target, lambda tmp: shutil.copyfile(source, tmp),
-                        suffix=Path(target).suffix)
+    return atomic_write(
+        target, lambda tmp: shutil.copyfile(source, tmp), suffix=Path(target).suffix
+    )
 
 
-def record_event(conn: sa.Connection, event: str, detail: str,
-                 at: dt.datetime | None = None) -> None:
+def record_event(
+    conn: sa.Connection, event: str, detail: str, at: dt.datetime | None = None
+) -> None:
     """One ledger event about a report (no file hash: it concerns the quarter)."""
     from transforms.store import ledger
 
-    conn.execute(ledger.events.insert().values(
-        sha256=None, at=at or dt.datetime.now(dt.UTC), event=event, detail=detail))
+    conn.execute(
+        ledger.events.insert().values(
+            sha256=None, at=at or dt.datetime.now(dt.UTC), event=event, detail=detail
+        )
+    )
 
 
 def decision_detail(quarter_end: dt.date, version: str, decision: ReviewDecision) -> str:
@@ -71,26 +76,37 @@ def decision_detail(quarter_end: dt.date, version: str, decision: ReviewDecision
     return text + (f": {decision.comment}" if decision.comment else "")
 
 
-@task(name="Publish the documents to the COG folder", cache_policy=NO_CACHE, retries=2,
-      retry_delay_seconds=[2, 10], retry_condition_fn=is_transient_io_error)
-def publish_documents(settings: Settings, quarter_end: dt.date,
-                      paths: dict[str, Path]) -> dict[str, Path]:
+@task(
+    name="Publish the documents to the COG folder",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=[2, 10],
+    retry_condition_fn=is_transient_io_error,
+)
+def publish_documents(
+    settings: Settings, quarter_end: dt.date, paths: dict[str, Path]
+) -> dict[str, Path]:
     """Copy the approved documents to <publish root>/<quarter-end>/, each atomically."""
     target = publish_root(settings) / quarter_end.isoformat()
-    return {role: copy_atomically(Path(paths[role]), target / Path(paths[role]).name)
-            for role in PUBLISHED_ROLES if role in paths}
+    return {
+        role: copy_atomically(Path(paths[role]), target / Path(paths[role]).name)
+        for role in PUBLISHED_ROLES
+        if role in paths
+    }
 
 
 @task(name="Record the review decision", cache_policy=NO_CACHE)
-def record_decision(settings: Settings, quarter_end: dt.date, version: str, run_id: str,
-                    decision: ReviewDecision) -> None:
+def record_decision(
+    settings: Settings, quarter_end: dt.date, version: str, run_id: str, decision: ReviewDecision
+) -> None:
     """Approve: mark issued (history) and a ledger event. Send back: the comment only."""
     engine = engine_for(settings)
     try:
         with engine.begin() as conn:
             if decision.decision == "approve":
-                step("mark_issued")(conn, quarter_end, run_id, version, decision.reviewer,
-                                    decision.comment)
+                step("mark_issued")(
+                    conn, quarter_end, run_id, version, decision.reviewer, decision.comment
+                )
                 event = "report approved"
             else:
                 event = "report sent back"
@@ -99,8 +115,13 @@ def record_decision(settings: Settings, quarter_end: dt.date, version: str, run_
         engine.dispose()
 
 
-@task(name="E-mail the documents to COG", cache_policy=NO_CACHE, retries=2,
-      retry_delay_seconds=[5, 30], retry_condition_fn=is_transient_io_error)
+@task(
+    name="E-mail the documents to COG",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=[5, 30],
+    retry_condition_fn=is_transient_io_error,
+)
 def email_documents(quarter_end: dt.date, published: dict[str, Path]) -> int:
     """Send the internal pack when SMTP is configured (0 messages and no error otherwise)."""
     from transforms.notify import SmtpConfig, send_email
@@ -111,8 +132,13 @@ def email_documents(quarter_end: dt.date, published: dict[str, Path]) -> int:
         return 0
     attachments = [published[r] for r in ("docx", "xlsx") if r in published]
     label = quarter_label(quarter_end)
-    send_email(config, config.to, f"Data Summary Report — {label}",
-               f"The Data Summary Report for {label} is attached.\n", attachments)
+    send_email(
+        config,
+        config.to,
+        f"Data Summary Report — {label}",
+        f"The Data Summary Report for {label} is attached.\n",
+        attachments,
+    )
     return 1
 
 
@@ -120,18 +146,29 @@ def wait_for_review(quarter_end: dt.date, summary: str, timeout: int) -> ReviewD
     """Pause the current flow run until an analyst approves or sends the draft back."""
     from prefect.flow_runs import pause_flow_run
 
-    description = (f"Draft Data Summary for {quarter_end.isoformat()} is ready in the "
-                   f"output folder. Approve to publish it to COG, or send it back with a "
-                   f"comment.\n\n{summary}")
+    description = (
+        f"Draft Data Summary for {quarter_end.isoformat()} is ready in the "
+        f"output folder. Approve to publish it to COG, or send it back with a "
+        f"comment.\n\n{summary}"
+    )
     poll = int(os.environ.get(REVIEW_POLL_ENV, "10") or 10)
     return pause_flow_run(
-        wait_for_input=ReviewDecision.with_initial_data(description=description,
-                                                        reviewer="", comment=""),
-        timeout=timeout, poll_interval=poll)
+        wait_for_input=ReviewDecision.with_initial_data(
+            description=description, reviewer="", comment=""
+        ),
+        timeout=timeout,
+        poll_interval=poll,
+    )
 
 
-def apply_decision(settings: Settings, quarter_end: dt.date, version: str, run_id: str,
-                   decision: ReviewDecision, paths: dict[str, Path]) -> dict[str, Path]:
+def apply_decision(
+    settings: Settings,
+    quarter_end: dt.date,
+    version: str,
+    run_id: str,
+    decision: ReviewDecision,
+    paths: dict[str, Path],
+) -> dict[str, Path]:
     """Publish (approve) or not (send back); record it either way; a keyed artifact."""
     published: dict[str, Path] = {}
     if decision.decision == "approve":
@@ -139,13 +176,20 @@ def apply_decision(settings: Settings, quarter_end: dt.date, version: str, run_i
     record_decision(settings, quarter_end, version, run_id, decision)
     if published:
         email_documents(quarter_end, published)
-    lines = [f"# Review — {quarter_end.isoformat()}", "",
-             f"- decision: {decision.decision}", f"- reviewer: {decision.reviewer}",
-             f"- version: {version}"]
+    lines = [
+        f"# Review — {quarter_end.isoformat()}",
+        "",
+        f"- decision: {decision.decision}",
+        f"- reviewer: {decision.reviewer}",
+        f"- version: {version}",
+    ]
     if decision.comment:
         lines.append(f"- comment: {decision.comment}")
     if published:
         lines += ["", "Published:", *(f"- {p.name}" for p in published.values())]
-    create_markdown_artifact(key="review-decision", markdown="\n".join(lines),
-                             description=f"Review decision {quarter_end}")
+    create_markdown_artifact(
+        key="review-decision",
+        markdown="\n".join(lines),
+        description=f"Review decision {quarter_end}",
+    )
     return published

@@ -47,10 +47,14 @@ def quarter_to_chase(today: dt.date) -> dt.date:
     return chase_quarter(today, default_spec().returns.periods.deadline_days)
 
 
-@task(name="List returns not yet accepted", cache_policy=NO_CACHE, retries=2,
-      retry_delay_seconds=[2, 10], retry_condition_fn=is_transient_io_error)
-def outstanding_returns(settings: Settings, quarter_end: dt.date,
-                        now: dt.datetime) -> pd.DataFrame:
+@task(
+    name="List returns not yet accepted",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=[2, 10],
+    retry_condition_fn=is_transient_io_error,
+)
+def outstanding_returns(settings: Settings, quarter_end: dt.date, now: dt.datetime) -> pd.DataFrame:
     """Missing and rejected returns, with a rejected file's error count and first messages."""
     from transforms.notify import SmtpConfig, reminder_frame
     from transforms.spec import default_spec
@@ -60,24 +64,34 @@ def outstanding_returns(settings: Settings, quarter_end: dt.date,
     try:
         with engine.connect() as conn:
             expected = step("expected_returns")(conn, quarter_end, now, default_spec())
-            return reminder_frame(expected, conn, quarter_end,
-                                  config.contacts if config else None)
+            return reminder_frame(expected, conn, quarter_end, config.contacts if config else None)
     finally:
         engine.dispose()
 
 
-@task(name="Write the reminder list", cache_policy=NO_CACHE, retries=2,
-      retry_delay_seconds=[2, 10], retry_condition_fn=is_transient_io_error)
-def write_reminder_files(frame: pd.DataFrame, out_dir: Path, quarter_end: dt.date,
-                         today: dt.date) -> dict[str, Path]:
+@task(
+    name="Write the reminder list",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=[2, 10],
+    retry_condition_fn=is_transient_io_error,
+)
+def write_reminder_files(
+    frame: pd.DataFrame, out_dir: Path, quarter_end: dt.date, today: dt.date
+) -> dict[str, Path]:
     """OUTPUT/reminders/<quarter-end>-<date>.md and .csv."""
     from transforms.notify import write_reminders
 
     return write_reminders(frame, out_dir, quarter_end, today)
 
 
-@task(name="E-mail the reminders", cache_policy=NO_CACHE, retries=2,
-      retry_delay_seconds=[5, 30], retry_condition_fn=is_transient_io_error)
+@task(
+    name="E-mail the reminders",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=[5, 30],
+    retry_condition_fn=is_transient_io_error,
+)
 def email_reminder_messages(frame: pd.DataFrame, quarter_end: dt.date, today: dt.date) -> int:
     """A digest to the BIU and one message per submitter with a contact, if SMTP is set."""
     from transforms.notify import SmtpConfig, email_reminders
@@ -86,9 +100,13 @@ def email_reminder_messages(frame: pd.DataFrame, quarter_end: dt.date, today: dt
 
 
 @flow(name="chase-returns", flow_run_name=chase_run_name)
-def chase_flow(quarter_end: QuarterEnd | None = None, inbox: Path | None = None,
-               output: Path | None = None, db_url: str | None = None,
-               now: dt.datetime | None = None) -> dict[str, Path]:
+def chase_flow(
+    quarter_end: QuarterEnd | None = None,
+    inbox: Path | None = None,
+    output: Path | None = None,
+    db_url: str | None = None,
+    now: dt.datetime | None = None,
+) -> dict[str, Path]:
     """Reminders for the quarter whose deadline is near or just passed (or `quarter_end`)."""
     from transforms.notify import reminder_markdown
 
@@ -96,15 +114,16 @@ def chase_flow(quarter_end: QuarterEnd | None = None, inbox: Path | None = None,
     now = now or dt.datetime.now(dt.UTC)
     today = _today(now)
     quarter = _quarter_end(quarter_end) if quarter_end else quarter_to_chase(today)
-    settings = Settings(inbox=Path(inbox or default_inbox()),
-                        output=Path(output or default_output()), db_url=db_url)
+    settings = Settings(
+        inbox=Path(inbox or default_inbox()), output=Path(output or default_output()), db_url=db_url
+    )
     frame = outstanding_returns(settings, quarter, now)
     files = write_reminder_files(frame, settings.output / "reminders", quarter, today)
     create_markdown_artifact(
         key="chase-returns",
         markdown=reminder_markdown(frame, quarter, today, with_messages=False),
-        description=f"Returns outstanding for {quarter} on {today}")
+        description=f"Returns outstanding for {quarter} on {today}",
+    )
     sent = email_reminder_messages(frame, quarter, today)
-    logger.info("%d return(s) outstanding for %s; %d e-mail(s) sent", len(frame), quarter,
-                sent)
+    logger.info("%d return(s) outstanding for %s; %d e-mail(s) sent", len(frame), quarter, sent)
     return files

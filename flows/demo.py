@@ -28,6 +28,13 @@ def demo_flow(base: Path, approve: bool = True) -> dict[str, Path]:
     settings = Settings(inbox=inbox, output=output)
     last_arrival = replay(sample, inbox, lambda now: file_new_returns(settings, now, 0.0))
     last_quarter = max(d.quarter_end for d in sample.deliveries)
-    return quarterly_flow(quarter_end=last_quarter, inbox=inbox, output=output,
-                          approve=approve, approved_by="demo", now=last_arrival,
-                          stable_wait=0.0, run_intake=False)
+    return quarterly_flow(
+        quarter_end=last_quarter,
+        inbox=inbox,
+        output=output,
+        approve=approve,
+        approved_by="demo",
+        now=last_arrival,
+        stable_wait=0.0,
+        run_intake=False,
+    )

@@ -27,16 +27,20 @@ def is_transient_io_error(task, task_run, state) -> bool:
     return False
 
 
-@task(name="File new returns", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[2, 10],
-      retry_condition_fn=is_transient_io_error)
+@task(
+    name="File new returns",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=[2, 10],
+    retry_condition_fn=is_transient_io_error,
+)
 def file_new_returns(settings: Settings, now: dt.datetime | None, stable_wait: float):
     """Archive, check, record and give feedback on every new workbook in the inbox."""
     from transforms.intake.filing import run_intake
 
     engine = engine_for(settings)
     try:
-        return run_intake(settings.inbox, settings.output, engine, now=now,
-                          stable_wait=stable_wait)
+        return run_intake(settings.inbox, settings.output, engine, now=now, stable_wait=stable_wait)
     finally:
         engine.dispose()
 
@@ -45,20 +49,32 @@ def intake_summary_markdown(result) -> str:
     """Counts and per-file statuses (file names and codes only: no child-level values)."""
     lines = ["# Intake", "", f"Processed {len(result.processed)} workbook(s).", ""]
     if result.processed:
-        lines += ["| file | submitter | quarter | status | errors | warnings | late |",
-                  "|---|---|---|---|---|---|---|"]
+        lines += [
+            "| file | submitter | quarter | status | errors | warnings | late |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for p in result.processed:
-            lines.append(f"| {p.original_name} | {p.submitter or ''} | {p.quarter_end or ''} | "
-                         f"{p.status} | {p.errors} | {p.warnings} | {'yes' if p.late else 'no'} |")
+            lines.append(
+                f"| {p.original_name} | {p.submitter or ''} | {p.quarter_end or ''} | "
+                f"{p.status} | {p.errors} | {p.warnings} | {'yes' if p.late else 'no'} |"
+            )
     return "\n".join(lines)
 
 
 @flow(name="intake", flow_run_name="intake-{inbox}", log_prints=False)
-def intake_flow(inbox: Path, output: Path, db_url: str | None = None,
-                now: dt.datetime | None = None, stable_wait: float = 2.0):
+def intake_flow(
+    inbox: Path,
+    output: Path,
+    db_url: str | None = None,
+    now: dt.datetime | None = None,
+    stable_wait: float = 2.0,
+):
     """Intake on one inbox: new workbooks are archived, checked, filed and answered."""
     settings = Settings(inbox=Path(inbox), output=Path(output), db_url=db_url)
     result = file_new_returns(settings, now, stable_wait)
-    create_markdown_artifact(key="intake-summary", markdown=intake_summary_markdown(result),
-                             description="What the last intake filed")
+    create_markdown_artifact(
+        key="intake-summary",
+        markdown=intake_summary_markdown(result),
+        description="What the last intake filed",
+    )
     return result

@@ -25,9 +25,15 @@ from prefect.cache_policies import NO_CACHE
 from transforms.partnerships import Partnership, load_partnerships
 
 
-def run_partnership(p: Partnership, quarter_end: dt.date, *, now: dt.datetime | None = None,
-                    stable_wait: float = 2.0, approve: bool = False,
-                    intake: bool = True) -> dict[str, Any]:
+def run_partnership(
+    p: Partnership,
+    quarter_end: dt.date,
+    *,
+    now: dt.datetime | None = None,
+    stable_wait: float = 2.0,
+    approve: bool = False,
+    intake: bool = True,
+) -> dict[str, Any]:
     """Intake, then measures.csv, returns.csv and the documents of one partnership (plain)."""
     from datasummary.settings import Settings
     from flows.common import engine_for
@@ -48,8 +54,9 @@ def run_partnership(p: Partnership, quarter_end: dt.date, *, now: dt.datetime | 
     try:
         counts = {}
         if intake:
-            counts = run_intake(p.inbox, p.output, engine, spec=spec, now=now,
-                                stable_wait=stable_wait).counts
+            counts = run_intake(
+                p.inbox, p.output, engine, spec=spec, now=now, stable_wait=stable_wait
+            ).counts
         with engine.connect() as conn:
             qd = gather(conn, spec, quarter_end, now)
         out_dir = settings.quarter_dir(quarter_end)
@@ -57,8 +64,7 @@ def run_partnership(p: Partnership, quarter_end: dt.date, *, now: dt.datetime | 
         paths = document_paths(out_dir, quarter_end)
         write_measures_csv(qd.measures, paths["measures_csv"])
         write_returns_csv(qd.returns, paths["returns_csv"])
-        for public, docx, xlsx in ((False, "docx", "xlsx"),
-                                   (True, "public_docx", "public_xlsx")):
+        for public, docx, xlsx in ((False, "docx", "xlsx"), (True, "public_docx", "public_xlsx")):
             inputs = report_inputs(qd, spec, public=public)
             write_docx(inputs, paths[docx])
             write_xlsx(inputs, paths[xlsx])
@@ -69,30 +75,44 @@ def run_partnership(p: Partnership, quarter_end: dt.date, *, now: dt.datetime | 
                 history.mark_issued(conn, quarter_end, run_id, qd.version, "national run")
     finally:
         engine.dispose()
-    return {"name": p.name, "version": qd.version, "intake": counts,
-            "paths": {k: str(v) for k, v in paths.items()},
-            "worker_pid": os.getpid(), "started": started, "finished": time.time()}
+    return {
+        "name": p.name,
+        "version": qd.version,
+        "intake": counts,
+        "paths": {k: str(v) for k, v in paths.items()},
+        "worker_pid": os.getpid(),
+        "started": started,
+        "finished": time.time(),
+    }
 
 
 @task(name="Partnership", task_run_name="partnership-{p.name}", cache_policy=NO_CACHE)
-def partnership_task(p: Partnership, quarter_end: dt.date, now: dt.datetime | None,
-                     stable_wait: float, approve: bool) -> dict[str, Any]:
+def partnership_task(
+    p: Partnership, quarter_end: dt.date, now: dt.datetime | None, stable_wait: float, approve: bool
+) -> dict[str, Any]:
     """One partnership's intake and documents, on whichever worker the runner picks."""
     return run_partnership(p, quarter_end, now=now, stable_wait=stable_wait, approve=approve)
 
 
 @flow(name="national", flow_run_name="national-{quarter_end}")
-def _national(partnerships: list[Partnership], quarter_end: dt.date,
-              now: dt.datetime | None = None, stable_wait: float = 2.0,
-              approve: bool = False) -> list[dict[str, Any]]:
-    futures = [partnership_task.submit(p, quarter_end, now, stable_wait, approve)
-               for p in partnerships]
+def _national(
+    partnerships: list[Partnership],
+    quarter_end: dt.date,
+    now: dt.datetime | None = None,
+    stable_wait: float = 2.0,
+    approve: bool = False,
+) -> list[dict[str, Any]]:
+    futures = [
+        partnership_task.submit(p, quarter_end, now, stable_wait, approve) for p in partnerships
+    ]
     results = [f.result() for f in futures]
     lines = ["# National run", "", "| partnership | version | processed |", "|---|---|---|"]
-    lines += [f"| {r['name']} | {r['version']} | {r['intake'].get('processed', 0)} |"
-              for r in results]
-    create_markdown_artifact(key="national-summary", markdown="\n".join(lines),
-                             description=f"National run {quarter_end}")
+    lines += [
+        f"| {r['name']} | {r['version']} | {r['intake'].get('processed', 0)} |" for r in results
+    ]
+    create_markdown_artifact(
+        key="national-summary", markdown="\n".join(lines), description=f"National run {quarter_end}"
+    )
     return results
 
 
@@ -102,8 +122,14 @@ def task_runner(workers: int = 2, address: str | None = None) -> Any:
 
     if address:
         return DaskTaskRunner(address=address)
-    return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1,
-                                          "processes": True, "dashboard_address": None})
+    return DaskTaskRunner(
+        cluster_kwargs={
+            "n_workers": workers,
+            "threads_per_worker": 1,
+            "processes": True,
+            "dashboard_address": None,
+        }
+    )
 
 
 @contextlib.contextmanager
@@ -136,12 +162,20 @@ def shared_api() -> Iterator[None]:
         server.stop()
 
 
-def national_flow(config_path: Path, quarter: dt.date, workers: int = 2,
-                  address: str | None = None, *, now: dt.datetime | None = None,
-                  stable_wait: float = 2.0, approve: bool = False) -> list[dict[str, Any]]:
+def national_flow(
+    config_path: Path,
+    quarter: dt.date,
+    workers: int = 2,
+    address: str | None = None,
+    *,
+    now: dt.datetime | None = None,
+    stable_wait: float = 2.0,
+    approve: bool = False,
+) -> list[dict[str, Any]]:
     """Run every partnership of `config_path` for `quarter` in one Prefect flow run."""
     partnerships = load_partnerships(Path(config_path))
     with shared_api():
         runner = task_runner(workers, address)
         return _national.with_options(task_runner=runner)(
-            partnerships, quarter, now=now, stable_wait=stable_wait, approve=approve)
+            partnerships, quarter, now=now, stable_wait=stable_wait, approve=approve
+        )

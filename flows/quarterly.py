@@ -32,8 +32,18 @@ from flows.steps import step
 
 #: A pause for review lasts at most this long (seconds) before the run fails as unreviewed.
 REVIEW_TIMEOUT = 14 * 24 * 3600
-MEASURE_COLUMNS = ["measure_id", "breakdown", "numerator", "denominator", "value", "target",
-                   "trajectory", "rag", "trend", "reason"]
+MEASURE_COLUMNS = [
+    "measure_id",
+    "breakdown",
+    "numerator",
+    "denominator",
+    "value",
+    "target",
+    "trajectory",
+    "rag",
+    "trend",
+    "reason",
+]
 
 
 class QuarterAlreadyRunning(RuntimeError):
@@ -79,8 +89,7 @@ def one_run_per_quarter(quarter_end: dt.date) -> Iterator[None]:
 
     name = f"quarterly-{quarter_end.isoformat()}"
     with get_client(sync_client=True) as client, suppress(ObjectAlreadyExists):
-        client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name,
-                                                                            limit=1))
+        client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
     with ExitStack() as stack:
         try:
             stack.enter_context(concurrency(name, occupy=1, max_retries=0, strict=True))
@@ -89,7 +98,8 @@ def one_run_per_quarter(quarter_end: dt.date) -> Iterator[None]:
             if isinstance(cause, httpx.HTTPStatusError) and cause.response.status_code == 423:
                 raise QuarterAlreadyRunning(
                     f"A run for quarter {quarter_end.isoformat()} is already running; "
-                    "this one was not started. Wait for it to finish (or approve it).") from None
+                    "this one was not started. Wait for it to finish (or approve it)."
+                ) from None
             raise
         yield
 
@@ -100,15 +110,25 @@ def gather_quarter(settings: Settings, quarter_end: dt.date, now: dt.datetime):
     return step("gather")(settings, quarter_end, now)
 
 
-@task(name="Write measures.csv and returns.csv", cache_policy=NO_CACHE, retries=2,
-      retry_delay_seconds=[2, 10], retry_condition_fn=is_transient_io_error)
+@task(
+    name="Write measures.csv and returns.csv",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=[2, 10],
+    retry_condition_fn=is_transient_io_error,
+)
 def write_tables(qd, out_dir: Path) -> dict[str, Path]:
     """The tidy figures and the returns register, unsuppressed (internal)."""
     return step("write_tables")(qd, out_dir)
 
 
-@task(name="Render Word and Excel documents", cache_policy=NO_CACHE, retries=2,
-      retry_delay_seconds=[2, 10], retry_condition_fn=is_transient_io_error)
+@task(
+    name="Render Word and Excel documents",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=[2, 10],
+    retry_condition_fn=is_transient_io_error,
+)
 def render_documents(qd, out_dir: Path) -> dict[str, Path]:
     """Internal and public packs; each file written atomically by the renderers."""
     return step("render_documents")(qd, out_dir)
@@ -141,8 +161,10 @@ def key_messages(qd) -> list[str]:
 
 def _headline(qd):
     m = qd.measures
-    return m[(m["breakdown"] == "all")
-             & (m["quarter_end"].astype(str).str[:10] == qd.quarter_end.isoformat())]
+    return m[
+        (m["breakdown"] == "all")
+        & (m["quarter_end"].astype(str).str[:10] == qd.quarter_end.isoformat())
+    ]
 
 
 def summary_markdown(qd) -> str:
@@ -161,8 +183,10 @@ def summary_markdown(qd) -> str:
         "",
         "## Returns",
         f"- received: {received} of {len(exp)} expected",
-        *(f"- {k}: {counts.get(k, 0)}" for k in
-          ("accepted", "accepted with warnings", "rejected", "missing")),
+        *(
+            f"- {k}: {counts.get(k, 0)}"
+            for k in ("accepted", "accepted with warnings", "rejected", "missing")
+        ),
         f"- late: {late}",
         "",
         "## RAG",
@@ -184,26 +208,39 @@ def summary_markdown(qd) -> str:
 def publish_artifacts(qd, paths: dict[str, Path]) -> None:
     """Keyed artifacts: the summary, the quarter's headline measures, links to documents."""
     quarter_end = qd.quarter_end
-    create_markdown_artifact(key="data-summary", markdown=summary_markdown(qd),
-                             description=f"Run summary {quarter_end}")
-    headline = qd.measures[qd.measures["quarter_end"].astype(str).str[:10]
-                           == quarter_end.isoformat()]
+    create_markdown_artifact(
+        key="data-summary", markdown=summary_markdown(qd), description=f"Run summary {quarter_end}"
+    )
+    headline = qd.measures[
+        qd.measures["quarter_end"].astype(str).str[:10] == quarter_end.isoformat()
+    ]
     cols = [c for c in MEASURE_COLUMNS if c in headline.columns]
-    create_table_artifact(key="measures", table=table_rows(headline[cols]),
-                          description=f"Measures {quarter_end}")
+    create_table_artifact(
+        key="measures", table=table_rows(headline[cols]), description=f"Measures {quarter_end}"
+    )
     for name, path in paths.items():
-        create_link_artifact(key=f"report-{name.replace('_', '-')}",
-                             link=Path(path).resolve().as_uri(), link_text=Path(path).name,
-                             description=f"{Path(path).name} ({quarter_end}, draft)")
+        create_link_artifact(
+            key=f"report-{name.replace('_', '-')}",
+            link=Path(path).resolve().as_uri(),
+            link_text=Path(path).name,
+            description=f"{Path(path).name} ({quarter_end}, draft)",
+        )
 
 
 @flow(name="quarterly-data-summary", flow_run_name=quarterly_run_name)
-def quarterly_flow(quarter_end: QuarterEnd | None = None, inbox: Path | None = None,
-                   output: Path | None = None, db_url: str | None = None,
-                   approve: bool = False, approved_by: str | None = None,
-                   wait_for_review: bool = False, review_timeout: int = REVIEW_TIMEOUT,
-                   now: dt.datetime | None = None, stable_wait: float = 2.0,
-                   run_intake: bool = True) -> dict[str, Path]:
+def quarterly_flow(
+    quarter_end: QuarterEnd | None = None,
+    inbox: Path | None = None,
+    output: Path | None = None,
+    db_url: str | None = None,
+    approve: bool = False,
+    approved_by: str | None = None,
+    wait_for_review: bool = False,
+    review_timeout: int = REVIEW_TIMEOUT,
+    now: dt.datetime | None = None,
+    stable_wait: float = 2.0,
+    run_intake: bool = True,
+) -> dict[str, Path]:
     """Intake, then measures and documents for `quarter_end` in OUTPUT/<quarter-end>/.
 
     Documents are a draft until approved: `approve=True` approves at once (runs by hand,
@@ -217,8 +254,9 @@ def quarterly_flow(quarter_end: QuarterEnd | None = None, inbox: Path | None = N
 
     logger = get_run_logger()
     quarter_end = _quarter_end(quarter_end) if quarter_end else default_quarter()
-    settings = Settings(inbox=Path(inbox or default_inbox()),
-                        output=Path(output or default_output()), db_url=db_url)
+    settings = Settings(
+        inbox=Path(inbox or default_inbox()), output=Path(output or default_output()), db_url=db_url
+    )
     now = now or dt.datetime.now(dt.UTC)
     run_id = str(flow_run.id or "local")
     with one_run_per_quarter(quarter_end):
@@ -232,16 +270,13 @@ def quarterly_flow(quarter_end: QuarterEnd | None = None, inbox: Path | None = N
         record_run(settings, qd, run_id)
         publish_artifacts(qd, paths)
         if approve:
-            decision = ReviewDecision(decision="approve",
-                                      reviewer=approved_by or "command line")
+            decision = ReviewDecision(decision="approve", reviewer=approved_by or "command line")
         elif wait_for_review:
             logger.info("Draft for %s written; waiting for review", quarter_end)
             decision = pause_for_review(quarter_end, summary_markdown(qd), review_timeout)
         else:
             logger.info("Draft for %s written (not approved)", quarter_end)
             return paths
-        logger.info("Review of %s: %s by %s", quarter_end, decision.decision,
-                    decision.reviewer)
-        published = apply_decision(settings, quarter_end, qd.version, run_id, decision,
-                                   paths)
+        logger.info("Review of %s: %s by %s", quarter_end, decision.decision, decision.reviewer)
+        published = apply_decision(settings, quarter_end, qd.version, run_id, decision, paths)
     return paths | {f"published_{k}": v for k, v in published.items()}

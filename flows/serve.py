@@ -19,14 +19,17 @@ from prefect.schedules import Cron, Interval, Schedule
 from datasummary.settings import Settings
 
 INTAKE_MINUTES_ENV = "DATASUMMARY_INTAKE_MINUTES"
-REPORT_HOUR = 7           # the morning after the deadline, before the working day
+REPORT_HOUR = 7  # the morning after the deadline, before the working day
 CHASE_HOUR = 9
 CHASE_DAYS_BEFORE = 7
 
 
 def _location(settings: Settings) -> dict[str, str | None]:
-    return {"inbox": str(settings.inbox.resolve()), "output": str(settings.output.resolve()),
-            "db_url": settings.db_url}
+    return {
+        "inbox": str(settings.inbox.resolve()),
+        "output": str(settings.output.resolve()),
+        "db_url": settings.db_url,
+    }
 
 
 def intake_schedules(minutes: float, timezone: str) -> list[Schedule]:
@@ -39,21 +42,25 @@ def report_schedules(deadline_days: int, timezone: str) -> list[Schedule]:
     """07:00 local on the day after the deadline, for the quarter just ended."""
     from transforms.schedule import cron_strings, report_offset
 
-    return [Cron(c, timezone=timezone)
-            for c in cron_strings(report_offset(deadline_days), REPORT_HOUR)]
+    return [
+        Cron(c, timezone=timezone) for c in cron_strings(report_offset(deadline_days), REPORT_HOUR)
+    ]
 
 
 def chase_schedules(deadline_days: int, timezone: str) -> list[Schedule]:
     """09:00 local a week before the deadline and the morning after it."""
     from transforms.schedule import chase_offsets, cron_strings
 
-    return [Cron(c, timezone=timezone)
-            for offset in chase_offsets(deadline_days, CHASE_DAYS_BEFORE)
-            for c in cron_strings(offset, CHASE_HOUR)]
+    return [
+        Cron(c, timezone=timezone)
+        for offset in chase_offsets(deadline_days, CHASE_DAYS_BEFORE)
+        for c in cron_strings(offset, CHASE_HOUR)
+    ]
 
 
-def build_deployments(settings: Settings, intake_minutes: float | None = None
-                      ) -> list[RunnerDeployment]:
+def build_deployments(
+    settings: Settings, intake_minutes: float | None = None
+) -> list[RunnerDeployment]:
     """intake, quarterly-data-summary and chase-returns, with their schedules."""
     from flows.chase import chase_flow
     from flows.intake import intake_flow
@@ -63,26 +70,36 @@ def build_deployments(settings: Settings, intake_minutes: float | None = None
     periods = default_spec().returns.periods
     minutes = intake_minutes or float(os.environ.get(INTAKE_MINUTES_ENV, "10") or 10)
     where = _location(settings)
-    one_at_a_time = ConcurrencyLimitConfig(limit=1,
-                                           collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW)
+    one_at_a_time = ConcurrencyLimitConfig(
+        limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
+    )
     common = {"entrypoint_type": EntrypointType.MODULE_PATH, "tags": ["datasummary"]}
     return [
         intake_flow.to_deployment(
-            "intake", schedules=intake_schedules(minutes, periods.timezone),
-            parameters=where, concurrency_limit=one_at_a_time,
-            description="File new workbooks from the inbox and write feedback.", **common),
+            "intake",
+            schedules=intake_schedules(minutes, periods.timezone),
+            parameters=where,
+            concurrency_limit=one_at_a_time,
+            description="File new workbooks from the inbox and write feedback.",
+            **common,
+        ),
         quarterly_flow.to_deployment(
             "quarterly-data-summary",
             schedules=report_schedules(periods.deadline_days, periods.timezone),
             parameters=where | {"wait_for_review": True},
-            description=("The Data Summary for the quarter just ended (or the quarter given), "
-                         "as a draft that waits for review before it goes to COG."),
-            **common),
+            description=(
+                "The Data Summary for the quarter just ended (or the quarter given), "
+                "as a draft that waits for review before it goes to COG."
+            ),
+            **common,
+        ),
         chase_flow.to_deployment(
-            "chase-returns", schedules=chase_schedules(periods.deadline_days, periods.timezone),
+            "chase-returns",
+            schedules=chase_schedules(periods.deadline_days, periods.timezone),
             parameters=where,
             description="Remind leads and agencies whose return is missing or rejected.",
-            **common),
+            **common,
+        ),
     ]
 
 

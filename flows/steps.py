@@ -74,8 +74,14 @@ def record_figures(conn: sa.Connection, run_id: str, qd) -> None:
     history.record_figures(conn, run_id, qd.quarter_end, qd.measures)
 
 
-def mark_issued(conn: sa.Connection, quarter_end: dt.date, run_id: str, version: str,
-                approved_by: str, comment: str) -> None:
+def mark_issued(
+    conn: sa.Connection,
+    quarter_end: dt.date,
+    run_id: str,
+    version: str,
+    approved_by: str,
+    comment: str,
+) -> None:
     """Record that the report for `quarter_end` was approved and by whom."""
     from transforms.store import history
 

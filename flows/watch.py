@@ -19,8 +19,12 @@ from transforms.intake.arrival import is_ignored
 
 log = logging.getLogger(__name__)
 
-_RETRY = ("still being written", "arrived during", "changed while being read",
-          "left for the next intake")
+_RETRY = (
+    "still being written",
+    "arrived during",
+    "changed while being read",
+    "left for the next intake",
+)
 
 
 def _relevant(inbox: Path) -> Callable[[Any, str], bool]:
@@ -39,11 +43,17 @@ def needs_retry(result: Any) -> bool:
     return any(any(word in s.reason for word in _RETRY) for s in result.skipped)
 
 
-def watch_inbox(inbox: Path, output: Path, *, db_url: str | None = None,
-                stable_wait: float = 1.0, retry_s: float = 2.0,
-                stop_event: threading.Event | None = None,
-                on_result: Callable[[Any], None] | None = None,
-                max_runs: int | None = None) -> int:
+def watch_inbox(
+    inbox: Path,
+    output: Path,
+    *,
+    db_url: str | None = None,
+    stable_wait: float = 1.0,
+    retry_s: float = 2.0,
+    stop_event: threading.Event | None = None,
+    on_result: Callable[[Any], None] | None = None,
+    max_runs: int | None = None,
+) -> int:
     """Run intake at start and whenever the inbox changes; returns the number of intakes run.
 
     `stop_event` ends the watch (tests, services); `max_runs` stops after that many intakes.
@@ -73,10 +83,15 @@ def watch_inbox(inbox: Path, output: Path, *, db_url: str | None = None,
         retry = intake()
         if max_runs is not None and runs >= max_runs:
             return runs
-        for changes in watchfiles.watch(inbox, watch_filter=_relevant(inbox), recursive=False,
-                                        stop_event=stop_event, debounce=200,
-                                        rust_timeout=int(retry_s * 1000),
-                                        yield_on_timeout=True):
+        for changes in watchfiles.watch(
+            inbox,
+            watch_filter=_relevant(inbox),
+            recursive=False,
+            stop_event=stop_event,
+            debounce=200,
+            rust_timeout=int(retry_s * 1000),
+            yield_on_timeout=True,
+        ):
             if not changes and not retry:
                 continue
             retry = intake()

@@ -29,7 +29,7 @@ TEAL = "00797C"
 FONT = "Arial"
 
 TABLE_STYLE_XML = f"""
-<w:style {nsdecls('w')} w:type="table" w:customStyle="1" w:styleId="DSTable">
+<w:style {nsdecls("w")} w:type="table" w:customStyle="1" w:styleId="DSTable">
   <w:name w:val="DS Table"/>
   <w:basedOn w:val="TableNormal"/>
   <w:uiPriority w:val="59"/>
@@ -70,16 +70,59 @@ def logo_png() -> bytes:
     FigureCanvasAgg(fig)
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_axis_off()
-    ax.add_patch(FancyBboxPatch((0.02, 0.06), 0.96, 0.88, boxstyle="round,pad=0,rounding_size=0.08",
-                                facecolor=f"#{NAVY}", edgecolor="none"))
-    ax.add_patch(FancyBboxPatch((0.06, 0.2), 0.16, 0.6, boxstyle="round,pad=0,rounding_size=0.05",
-                                facecolor=f"#{TEAL}", edgecolor="white", linewidth=1.5))
-    ax.text(0.14, 0.5, "AC", color="white", ha="center", va="center", fontsize=13,
-            fontweight="bold", family="DejaVu Sans")
-    ax.text(0.27, 0.62, "Aberdeen City", color="white", ha="left", va="center", fontsize=12,
-            fontweight="bold", family="DejaVu Sans")
-    ax.text(0.27, 0.34, "children's services partnership", color="white", ha="left",
-            va="center", fontsize=8, family="DejaVu Sans")
+    ax.add_patch(
+        FancyBboxPatch(
+            (0.02, 0.06),
+            0.96,
+            0.88,
+            boxstyle="round,pad=0,rounding_size=0.08",
+            facecolor=f"#{NAVY}",
+            edgecolor="none",
+        )
+    )
+    ax.add_patch(
+        FancyBboxPatch(
+            (0.06, 0.2),
+            0.16,
+            0.6,
+            boxstyle="round,pad=0,rounding_size=0.05",
+            facecolor=f"#{TEAL}",
+            edgecolor="white",
+            linewidth=1.5,
+        )
+    )
+    ax.text(
+        0.14,
+        0.5,
+        "AC",
+        color="white",
+        ha="center",
+        va="center",
+        fontsize=13,
+        fontweight="bold",
+        family="DejaVu Sans",
+    )
+    ax.text(
+        0.27,
+        0.62,
+        "Aberdeen City",
+        color="white",
+        ha="left",
+        va="center",
+        fontsize=12,
+        fontweight="bold",
+        family="DejaVu Sans",
+    )
+    ax.text(
+        0.27,
+        0.34,
+        "children's services partnership",
+        color="white",
+        ha="left",
+        va="center",
+        fontsize=8,
+        family="DejaVu Sans",
+    )
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=150, metadata={"Software": None}, transparent=True)
     return buf.getvalue()
@@ -92,9 +135,13 @@ def _styles(doc) -> None:
     normal.font.size = Pt(10)
     normal.element.rPr.rFonts.set(qn("w:eastAsia"), FONT)
     normal.paragraph_format.space_after = Pt(4)
-    for name, size, colour in (("Title", 30, NAVY), ("Subtitle", 15, TEAL),
-                               ("Heading 1", 16, NAVY), ("Heading 2", 13, TEAL),
-                               ("Heading 3", 11, NAVY)):
+    for name, size, colour in (
+        ("Title", 30, NAVY),
+        ("Subtitle", 15, TEAL),
+        ("Heading 1", 16, NAVY),
+        ("Heading 2", 13, TEAL),
+        ("Heading 3", 11, NAVY),
+    ):
         s = st[name]
         s.font.name = FONT
         s.font.size = Pt(size)
@@ -220,11 +267,15 @@ def build(path: Path = TEMPLATE) -> Path:
     doc.add_paragraph()
     cover = doc.add_table(rows=5, cols=2)
     cover.style = doc.styles["DS Table"]
-    for i, (k, v) in enumerate((("Protective marking", "{{ marking }}"),
-                                ("Pack", "{{ pack }}"),
-                                ("Quarter end", "{{ quarter_end }}"),
-                                ("Date generated", "{{ generated }}"),
-                                ("Version", "{{ version }}"))):
+    for i, (k, v) in enumerate(
+        (
+            ("Protective marking", "{{ marking }}"),
+            ("Pack", "{{ pack }}"),
+            ("Quarter end", "{{ quarter_end }}"),
+            ("Date generated", "{{ generated }}"),
+            ("Version", "{{ version }}"),
+        )
+    ):
         cover.cell(i, 0).paragraphs[0].add_run(k).bold = True
         cover.cell(i, 1).paragraphs[0].add_run(v)
         cover.cell(i, 0).width, cover.cell(i, 1).width = Cm(5), Cm(10)
@@ -246,14 +297,28 @@ def build(path: Path = TEMPLATE) -> Path:
     par(doc, "{{ m }}", "List Bullet")
     par(doc, "{%p endfor %}")
     par(doc, "Measures with targets", "Heading 2")
-    loop_table(doc, ["Measure", "Value", "n of N", "Target / trajectory", "RAG", "Trend"],
-               ["{{ r.label }}", "{{ r.value }}", "{{ r.n_of_d }}", "{{ r.target }}",
-                "{% cellbg r.rag_fill %}{{ r.rag }}", "{{ r.trend }}"],
-               "r in rag_rows", [5.6, 1.8, 1.9, 3.6, 1.7, 2.0])
-    par(doc, "RAG compares the quarter's value with the trajectory (or the standing target): "
-             "Green at or better, Amber worse by no more than the tolerance, Red worse by more; "
-             "Not rated when there is no value or the base is under 10. Trend is against the "
-             "previous quarter.", "Table Note")
+    loop_table(
+        doc,
+        ["Measure", "Value", "n of N", "Target / trajectory", "RAG", "Trend"],
+        [
+            "{{ r.label }}",
+            "{{ r.value }}",
+            "{{ r.n_of_d }}",
+            "{{ r.target }}",
+            "{% cellbg r.rag_fill %}{{ r.rag }}",
+            "{{ r.trend }}",
+        ],
+        "r in rag_rows",
+        [5.6, 1.8, 1.9, 3.6, 1.7, 2.0],
+    )
+    par(
+        doc,
+        "RAG compares the quarter's value with the trajectory (or the standing target): "
+        "Green at or better, Amber worse by no more than the tolerance, Red worse by more; "
+        "Not rated when there is no value or the base is under 10. Trend is against the "
+        "previous quarter.",
+        "Table Note",
+    )
     footnote(doc)
     par(doc, "{%p if has_overview %}")
     par(doc, "Headline measures over time", "Heading 2")
@@ -265,17 +330,44 @@ def build(path: Path = TEMPLATE) -> Path:
     par(doc, "{{ o.title }}", "Heading 1")
     par(doc, "{{ o.aim }}", "Cover Detail")
     par(doc, "Actions and progress", "Heading 2")
-    loop_table(doc, ["Action", "Key driver", "Lead", "Status", "Progress update"],
-               ["{{ a.id }}", "{{ a.driver_short }}", "{{ a.leads }} ({{ a.update_from }})",
-                "{{ a.status }}", "{{ a.progress }}"],
-               "a in o.actions", [1.6, 3.7, 3.2, 1.8, 6.3])
+    loop_table(
+        doc,
+        ["Action", "Key driver", "Lead", "Status", "Progress update"],
+        [
+            "{{ a.id }}",
+            "{{ a.driver_short }}",
+            "{{ a.leads }} ({{ a.update_from }})",
+            "{{ a.status }}",
+            "{{ a.progress }}",
+        ],
+        "a in o.actions",
+        [1.6, 3.7, 3.2, 1.8, 6.3],
+    )
     par(doc, "Measures", "Heading 2")
     par(doc, "{%p if o.measures %}")
-    loop_table(doc, ["Measure", "Value", "n of N", "Target / trajectory", "RAG", "Trend (quarter)",
-                     "Trend (year)"],
-               ["{{ r.label }}", "{{ r.value }}", "{{ r.n_of_d }}", "{{ r.target }}",
-                "{% cellbg r.rag_fill %}{{ r.rag }}", "{{ r.trend }}", "{{ r.trend_year }}"],
-               "r in o.measures", [4.0, 1.5, 1.8, 3.0, 1.6, 2.1, 2.1])
+    loop_table(
+        doc,
+        [
+            "Measure",
+            "Value",
+            "n of N",
+            "Target / trajectory",
+            "RAG",
+            "Trend (quarter)",
+            "Trend (year)",
+        ],
+        [
+            "{{ r.label }}",
+            "{{ r.value }}",
+            "{{ r.n_of_d }}",
+            "{{ r.target }}",
+            "{% cellbg r.rag_fill %}{{ r.rag }}",
+            "{{ r.trend }}",
+            "{{ r.trend_year }}",
+        ],
+        "r in o.measures",
+        [4.0, 1.5, 1.8, 3.0, 1.6, 2.1, 2.1],
+    )
     footnote(doc)
     par(doc, "{%p else %}")
     par(doc, "No measures are defined for this outcome.")
@@ -286,9 +378,13 @@ def build(path: Path = TEMPLATE) -> Path:
     par(doc, "{%p endfor %}")
     par(doc, "{%p if o.breakdowns %}")
     par(doc, "Breakdowns", "Heading 2")
-    loop_table(doc, ["Measure", "Breakdown", "Value", "n of N"],
-               ["{{ b.measure }}", "{{ b.breakdown }}", "{{ b.value }}", "{{ b.n_of_d }}"],
-               "b in o.breakdowns", [2.0, 7.6, 3.0, 3.0])
+    loop_table(
+        doc,
+        ["Measure", "Breakdown", "Value", "n of N"],
+        ["{{ b.measure }}", "{{ b.breakdown }}", "{{ b.value }}", "{{ b.n_of_d }}"],
+        "b in o.breakdowns",
+        [2.0, 7.6, 3.0, 3.0],
+    )
     footnote(doc)
     par(doc, "{%p endif %}")
     par(doc, "{%p endfor %}")
@@ -297,31 +393,60 @@ def build(path: Path = TEMPLATE) -> Path:
     land = doc.add_section(WD_SECTION.NEW_PAGE)
     _section_setup(land, landscape=True)
     par(doc, "Action plan", "Heading 1")
-    par(doc, "{{ plan_title }} ({{ plan_period }}), with each lead's progress update for "
-             "{{ quarter_short }}.")
-    loop_table(doc, ["Stretch Outcome Aim", "Key Drivers", "Improvement project aim",
-                     "Key Improvement Measures", "Lead Responsibility", "Progress update"],
-               ["{{ a.outcome_aim }}", "{{ a.driver }}", "{{ a.aim }}", "{{ a.measures_text }}",
-                "{{ a.leads }}", "{{ a.status }}: {{ a.progress }}"],
-               "a in action_plan", [3.8, 4.4, 4.4, 4.6, 3.0, 5.4])
+    par(
+        doc,
+        "{{ plan_title }} ({{ plan_period }}), with each lead's progress update for "
+        "{{ quarter_short }}.",
+    )
+    loop_table(
+        doc,
+        [
+            "Stretch Outcome Aim",
+            "Key Drivers",
+            "Improvement project aim",
+            "Key Improvement Measures",
+            "Lead Responsibility",
+            "Progress update",
+        ],
+        [
+            "{{ a.outcome_aim }}",
+            "{{ a.driver }}",
+            "{{ a.aim }}",
+            "{{ a.measures_text }}",
+            "{{ a.leads }}",
+            "{{ a.status }}: {{ a.progress }}",
+        ],
+        "a in action_plan",
+        [3.8, 4.4, 4.4, 4.6, 3.0, 5.4],
+    )
     port = doc.add_section(WD_SECTION.NEW_PAGE)
     _section_setup(port)
 
     # 5. Milestones
     par(doc, "Milestones", "Heading 1")
     par(doc, "Action plan milestones", "Heading 2")
-    loop_table(doc, ["Due", "Action", "Milestone", "Status", "Completed"],
-               ["{{ m.due }}", "{{ m.action }}", "{{ m.text }}", "{{ m.status }}",
-                "{{ m.completed }}"],
-               "m in milestones", [2.8, 1.4, 7.2, 2.2, 2.8])
-    par(doc, "Met: the action was reported Complete on or before the due date. Missed: the due "
-             "date passed without that. Overdue: missed and still not complete.", "Table Note")
+    loop_table(
+        doc,
+        ["Due", "Action", "Milestone", "Status", "Completed"],
+        ["{{ m.due }}", "{{ m.action }}", "{{ m.text }}", "{{ m.status }}", "{{ m.completed }}"],
+        "m in milestones",
+        [2.8, 1.4, 7.2, 2.2, 2.8],
+    )
+    par(
+        doc,
+        "Met: the action was reported Complete on or before the due date. Missed: the due "
+        "date passed without that. Overdue: missed and still not complete.",
+        "Table Note",
+    )
     par(doc, "Measure targets", "Heading 2")
     par(doc, "{%p if target_milestones %}")
-    loop_table(doc, ["Measure", "Date", "Target", "Value", "Result"],
-               ["{{ t.measure }}", "{{ t.date }}", "{{ t.target }}", "{{ t.value }}",
-                "{{ t.met }}"],
-               "t in target_milestones", [6.4, 3.2, 2.2, 2.2, 2.4])
+    loop_table(
+        doc,
+        ["Measure", "Date", "Target", "Value", "Result"],
+        ["{{ t.measure }}", "{{ t.date }}", "{{ t.target }}", "{{ t.value }}", "{{ t.met }}"],
+        "t in target_milestones",
+        [6.4, 3.2, 2.2, 2.2, 2.4],
+    )
     footnote(doc)
     par(doc, "{%p else %}")
     par(doc, "No measure target milestone has fallen due.")
@@ -331,59 +456,113 @@ def build(path: Path = TEMPLATE) -> Path:
     par(doc, "Data-quality annex", "Heading 1")
     par(doc, "Returns: status and timeliness", "Heading 2")
     par(doc, "{{ returns.text }}")
-    loop_table(doc, ["Code", "Submitter", "Kind", "Status", "Timeliness", "Received"],
-               ["{{ d.code }}", "{{ d.name }}", "{{ d.kind }}", "{{ d.status }}",
-                "{{ d.late }}", "{{ d.received }}"],
-               "d in dq_returns", [1.4, 5.6, 1.4, 3.0, 1.8, 3.2])
+    loop_table(
+        doc,
+        ["Code", "Submitter", "Kind", "Status", "Timeliness", "Received"],
+        [
+            "{{ d.code }}",
+            "{{ d.name }}",
+            "{{ d.kind }}",
+            "{{ d.status }}",
+            "{{ d.late }}",
+            "{{ d.received }}",
+        ],
+        "d in dq_returns",
+        [1.4, 5.6, 1.4, 3.0, 1.8, 3.2],
+    )
     par(doc, "Warnings and submitters' notes", "Heading 2")
     par(doc, "{%p if show_detail %}")
     par(doc, "{%p if dq_warnings %}")
-    loop_table(doc, ["Submitter", "Sheet", "Where", "Rule", "Warning", "Submitter's note"],
-               ["{{ w.submitter }}", "{{ w.sheet }}", "{{ w.location }}", "{{ w.rule }}",
-                "{{ w.message }}", "{{ w.note }}"],
-               "w in dq_warnings", [1.8, 2.6, 1.6, 2.4, 4.2, 4.0])
+    loop_table(
+        doc,
+        ["Submitter", "Sheet", "Where", "Rule", "Warning", "Submitter's note"],
+        [
+            "{{ w.submitter }}",
+            "{{ w.sheet }}",
+            "{{ w.location }}",
+            "{{ w.rule }}",
+            "{{ w.message }}",
+            "{{ w.note }}",
+        ],
+        "w in dq_warnings",
+        [1.8, 2.6, 1.6, 2.4, 4.2, 4.0],
+    )
     par(doc, "{%p else %}")
     par(doc, "No warnings were raised on this quarter's returns.")
     par(doc, "{%p endif %}")
     par(doc, "{%p else %}")
-    par(doc, "{{ warning_total }} warnings were raised on this quarter's returns; the details "
-             "and submitters' notes are in the internal pack.")
+    par(
+        doc,
+        "{{ warning_total }} warnings were raised on this quarter's returns; the details "
+        "and submitters' notes are in the internal pack.",
+    )
     par(doc, "{%p if dq_warning_counts %}")
-    loop_table(doc, ["Submitter", "Warnings", "With a note"],
-               ["{{ w.submitter }}", "{{ w.count }}", "{{ w.with_note }}"],
-               "w in dq_warning_counts", [4.0, 3.0, 3.0])
+    loop_table(
+        doc,
+        ["Submitter", "Warnings", "With a note"],
+        ["{{ w.submitter }}", "{{ w.count }}", "{{ w.with_note }}"],
+        "w in dq_warning_counts",
+        [4.0, 3.0, 3.0],
+    )
     par(doc, "{%p endif %}")
     par(doc, "{%p endif %}")
     par(doc, "Cross-agency mismatches", "Heading 2")
     par(doc, "{%p if show_detail and dq_mismatches %}")
-    loop_table(doc, ["Quarter", "Child reference", "Found in", "Missing from"],
-               ["{{ x.quarter }}", "{{ x.child_ref }}", "{{ x.found_in }}",
-                "{{ x.missing_from }}"],
-               "x in dq_mismatches", [2.4, 3.2, 5.2, 5.2])
+    loop_table(
+        doc,
+        ["Quarter", "Child reference", "Found in", "Missing from"],
+        ["{{ x.quarter }}", "{{ x.child_ref }}", "{{ x.found_in }}", "{{ x.missing_from }}"],
+        "x in dq_mismatches",
+        [2.4, 3.2, 5.2, 5.2],
+    )
     par(doc, "{%p else %}")
-    par(doc, "{{ mismatch_total }} children were found in one agency's return but not in "
-             "another's.{% if not show_detail %} The references are listed in the internal pack "
-             "only.{% endif %}")
+    par(
+        doc,
+        "{{ mismatch_total }} children were found in one agency's return but not in "
+        "another's.{% if not show_detail %} The references are listed in the internal pack "
+        "only.{% endif %}",
+    )
     par(doc, "{%p endif %}")
     par(doc, "Revisions since the last report", "Heading 2")
     par(doc, "{%p if revisions %}")
-    loop_table(doc, ["Measure", "Quarter", "Breakdown", "Previously", "Now", "Issued in"],
-               ["{{ v.measure }}", "{{ v.quarter }}", "{{ v.breakdown }}", "{{ v.old }}",
-                "{{ v.new }}", "{{ v.version }}"],
-               "v in revisions", [1.8, 2.4, 3.0, 3.2, 2.4, 3.2])
+    loop_table(
+        doc,
+        ["Measure", "Quarter", "Breakdown", "Previously", "Now", "Issued in"],
+        [
+            "{{ v.measure }}",
+            "{{ v.quarter }}",
+            "{{ v.breakdown }}",
+            "{{ v.old }}",
+            "{{ v.new }}",
+            "{{ v.version }}",
+        ],
+        "v in revisions",
+        [1.8, 2.4, 3.0, 3.2, 2.4, 3.2],
+    )
     par(doc, "{%p else %}")
     par(doc, "No figures were revised since the last report.")
     par(doc, "{%p endif %}")
 
     # 7. Definitions
     par(doc, "Definitions", "Heading 1")
-    par(doc, "Each measure as defined in the project's measure specification. Definitions the "
-             "action plan does not give are BIU definitions and are labelled so.")
-    loop_table(doc, ["ID", "Measure", "Definition", "Target", "Source"],
-               ["{{ d.id }}", "{{ d.name }} ({{ d.unit }}; {{ d.direction }}; action "
-                "{{ d.action }})", "{{ d.definition }}", "{{ d.target }}",
-                "{{ d.source }}{% if d.bi_note %}. {{ d.bi_note }}{% endif %}"],
-               "d in definitions", [1.1, 3.6, 6.6, 2.4, 3.3])
+    par(
+        doc,
+        "Each measure as defined in the project's measure specification. Definitions the "
+        "action plan does not give are BIU definitions and are labelled so.",
+    )
+    loop_table(
+        doc,
+        ["ID", "Measure", "Definition", "Target", "Source"],
+        [
+            "{{ d.id }}",
+            "{{ d.name }} ({{ d.unit }}; {{ d.direction }}; action {{ d.action }})",
+            "{{ d.definition }}",
+            "{{ d.target }}",
+            "{{ d.source }}{% if d.bi_note %}. {{ d.bi_note }}{% endif %}",
+        ],
+        "d in definitions",
+        [1.1, 3.6, 6.6, 2.4, 3.3],
+    )
     footnote(doc)
     doc.save(path)
     return path

@@ -43,10 +43,20 @@ def sample_store(tmp_path_factory):
     engine = make_engine(sqlite_url(output))
     create_all(engine)
     results = []
-    last = replay(sample, inbox, lambda now: results.append(
-        run_intake(inbox, output, engine, now=now, stable_wait=0.0)))
-    yield {"sample": sample, "truth": load_truth(base / "sample"), "engine": engine,
-           "inbox": inbox, "output": output, "results": results, "now": last}
+    last = replay(
+        sample,
+        inbox,
+        lambda now: results.append(run_intake(inbox, output, engine, now=now, stable_wait=0.0)),
+    )
+    yield {
+        "sample": sample,
+        "truth": load_truth(base / "sample"),
+        "engine": engine,
+        "inbox": inbox,
+        "output": output,
+        "results": results,
+        "now": last,
+    }
     engine.dispose()
 
 
@@ -60,8 +70,12 @@ class _SmtpInbox:
         import email
         from email import policy
 
-        self.messages.append((list(envelope.rcpt_tos),
-                              email.message_from_bytes(envelope.content, policy=policy.default)))
+        self.messages.append(
+            (
+                list(envelope.rcpt_tos),
+                email.message_from_bytes(envelope.content, policy=policy.default),
+            )
+        )
         return "250 OK"
 
 

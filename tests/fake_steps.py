@@ -18,8 +18,12 @@ import sqlalchemy as sa
 from transforms.quarterly import QuarterData, document_paths
 
 #: Status of each submitter's return in the fake quarter (others: accepted).
-STATUSES = {"NHSG": "rejected", "EDU": "missing", "ICSB": "missing",
-            "CPC": "accepted with warnings"}
+STATUSES = {
+    "NHSG": "rejected",
+    "EDU": "missing",
+    "ICSB": "missing",
+    "CPC": "accepted with warnings",
+}
 MEASURES = [  # measure_id, breakdown, numerator, denominator, target, rag
     ("M01", "all", 40, 50, 0.75, "Green"),
     ("M02", "all", 10, 40, 0.50, "Red"),
@@ -33,23 +37,39 @@ def expected_returns(conn, quarter_end: dt.date, now: dt.datetime, spec) -> pd.D
     rows = []
     for s in spec.returns.submitters:
         status = STATUSES.get(s.code, "accepted")
-        rows.append({"code": s.code, "name": s.name, "kind": s.kind, "status": status,
-                     "late": s.code == "CPC",
-                     "received_at": None if status == "missing"
-                     else pd.Timestamp(due, tz="UTC"),
-                     "due": pd.Timestamp(due), "overdue": status in ("missing", "rejected")
-                     and now.date() > due})
+        rows.append(
+            {
+                "code": s.code,
+                "name": s.name,
+                "kind": s.kind,
+                "status": status,
+                "late": s.code == "CPC",
+                "received_at": None if status == "missing" else pd.Timestamp(due, tz="UTC"),
+                "due": pd.Timestamp(due),
+                "overdue": status in ("missing", "rejected") and now.date() > due,
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def measures_frame(quarter_end: dt.date) -> pd.DataFrame:
     rows = []
     for mid, bd, num, den, target, rag in MEASURES:
-        rows.append({"measure_id": mid, "quarter_end": pd.Timestamp(quarter_end),
-                     "breakdown": bd, "numerator": num, "denominator": den,
-                     "value": None if num is None else num / den, "target": target,
-                     "trajectory": None, "rag": rag, "trend": None,
-                     "reason": "no return received" if num is None else None})
+        rows.append(
+            {
+                "measure_id": mid,
+                "quarter_end": pd.Timestamp(quarter_end),
+                "breakdown": bd,
+                "numerator": num,
+                "denominator": den,
+                "value": None if num is None else num / den,
+                "target": target,
+                "trajectory": None,
+                "rag": rag,
+                "trend": None,
+                "reason": "no return received" if num is None else None,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -59,10 +79,20 @@ def gather(settings, quarter_end: dt.date, now: dt.datetime) -> QuarterData:
     empty = pd.DataFrame()
     measures = measures_frame(quarter_end)
     return QuarterData(
-        quarter_end=quarter_end, measures=measures, public_measures=measures,
-        returns=empty, expected=expected_returns(None, quarter_end, now, default_spec()),
-        progress=empty, milestones=empty, milestone_results=empty, warnings=empty,
-        mismatches=empty, revisions=empty, version="1.0", generated_on=quarter_end)
+        quarter_end=quarter_end,
+        measures=measures,
+        public_measures=measures,
+        returns=empty,
+        expected=expected_returns(None, quarter_end, now, default_spec()),
+        progress=empty,
+        milestones=empty,
+        milestone_results=empty,
+        warnings=empty,
+        mismatches=empty,
+        revisions=empty,
+        version="1.0",
+        generated_on=quarter_end,
+    )
 
 
 def write_tables(qd: QuarterData, out_dir: Path) -> dict[str, Path]:
@@ -94,10 +124,23 @@ def record_figures(conn: sa.Connection, run_id: str, qd: QuarterData) -> None:
     """Nothing to keep in the fake."""
 
 
-def mark_issued(conn: sa.Connection, quarter_end: dt.date, run_id: str, version: str,
-                approved_by: str, comment: str) -> None:
+def mark_issued(
+    conn: sa.Connection,
+    quarter_end: dt.date,
+    run_id: str,
+    version: str,
+    approved_by: str,
+    comment: str,
+) -> None:
     from transforms.store.history import issued_reports
 
-    conn.execute(issued_reports.insert().values(
-        quarter_end=quarter_end, version=version, issued_at=dt.datetime.now(dt.UTC),
-        approved_by=approved_by, comment=comment, run_id=run_id))
+    conn.execute(
+        issued_reports.insert().values(
+            quarter_end=quarter_end,
+            version=version,
+            issued_at=dt.datetime.now(dt.UTC),
+            approved_by=approved_by,
+            comment=comment,
+            run_id=run_id,
+        )
+    )

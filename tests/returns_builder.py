@@ -45,33 +45,58 @@ def _sheet_rows(name: str, submitter: str, qe: dt.date, spec: Spec) -> list[list
     if name == "LAC_Census":
         return [header] + [[c.code, 5, 1, None] for c in spec.returns.codes["placement_type"]]
     if name == "School_Outcomes":
-        return [header] + [[c.code, 100, 6000, 5400, 3]
-                           for c in spec.returns.codes["pupil_group"]]
+        return [header] + [[c.code, 100, 6000, 5400, 3] for c in spec.returns.codes["pupil_group"]]
     if name == "LAC_Starts":
-        return [header] + [[f"CS{n:04d}", start + dt.timedelta(days=n), 3 + n, "F",
-                            "FOSTER_LA", start + dt.timedelta(days=n + 2)] for n in range(3)]
+        return [header] + [
+            [
+                f"CS{n:04d}",
+                start + dt.timedelta(days=n),
+                3 + n,
+                "F",
+                "FOSTER_LA",
+                start + dt.timedelta(days=n + 2),
+            ]
+            for n in range(3)
+        ]
     if name == "Health_Assessments":
-        return [header] + [[f"CS{n:04d}", start + dt.timedelta(days=n),
-                            start + dt.timedelta(days=n + 1), start + dt.timedelta(days=n + 20),
-                            None, "KINSHIP"] for n in range(3)]
+        return [header] + [
+            [
+                f"CS{n:04d}",
+                start + dt.timedelta(days=n),
+                start + dt.timedelta(days=n + 1),
+                start + dt.timedelta(days=n + 20),
+                None,
+                "KINSHIP",
+            ]
+            for n in range(3)
+        ]
     if name == "Progress":
-        return [header] + [[a.id, a.driver_short, "On track", "Work continues.", None]
-                           for a in spec.plan.actions_for(submitter)]
+        return [header] + [
+            [a.id, a.driver_short, "On track", "Work continues.", None]
+            for a in spec.plan.actions_for(submitter)
+        ]
     raise KeyError(name)
 
 
 def valid_sheets(submitter: str, qe: dt.date = QE, spec: Spec | None = None) -> Sheets:
     """Cover, a Guidance sheet and every sheet the submitter sends, all valid."""
     spec = spec or default_spec()
-    sheets: Sheets = {"Cover": cover_rows(submitter, qe),
-                      "Guidance": [["Fill in the yellow cells."]]}
+    sheets: Sheets = {
+        "Cover": cover_rows(submitter, qe),
+        "Guidance": [["Fill in the yellow cells."]],
+    }
     for name in spec.returns.submitter(submitter).sheets:
         sheets[name] = _sheet_rows(name, submitter, qe, spec)
     return sheets
 
 
-def write_workbook(sheets: Sheets, path: Path, *, hidden_sheets: tuple[str, ...] = (),
-                   hidden_rows: dict[str, list[int]] | None = None) -> Path:
+def write_workbook(
+    sheets: Sheets,
+    path: Path,
+    *,
+    hidden_sheets: tuple[str, ...] = (),
+    hidden_rows: dict[str, list[int]] | None = None,
+) -> Path:
     """Write the sheets (dates shown as dates) to `path` with openpyxl."""
     wb = openpyxl.Workbook()
     wb.remove(wb.active)

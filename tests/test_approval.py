@@ -32,8 +32,13 @@ def fakes(monkeypatch, tmp_path, prefect_harness):
 
 
 def _kwargs(base: Path, quarter: dt.date, **extra) -> dict:
-    return {"quarter_end": quarter, "inbox": base / "inbox", "output": base / "output",
-            "now": NOW, "run_intake": False} | extra
+    return {
+        "quarter_end": quarter,
+        "inbox": base / "inbox",
+        "output": base / "output",
+        "now": NOW,
+        "run_intake": False,
+    } | extra
 
 
 def _store(base: Path) -> sa.Engine:
@@ -58,9 +63,14 @@ def _issued(base: Path) -> list[tuple]:
 
     engine = _store(base)
     with engine.connect() as conn:
-        rows = conn.execute(sa.select(issued_reports.c.quarter_end, issued_reports.c.version,
-                                      issued_reports.c.approved_by,
-                                      issued_reports.c.comment)).all()
+        rows = conn.execute(
+            sa.select(
+                issued_reports.c.quarter_end,
+                issued_reports.c.version,
+                issued_reports.c.approved_by,
+                issued_reports.c.comment,
+            )
+        ).all()
     engine.dispose()
     return [tuple(r) for r in rows]
 
@@ -87,7 +97,8 @@ def _paused_run(name: str, timeout: float = 60):
     with get_client(sync_client=True) as client:
         while time.monotonic() < deadline:
             runs = client.read_flow_runs(
-                flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[name])))
+                flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[name]))
+            )
             paused = [r for r in runs if r.state and r.state.is_paused()]
             if paused:
                 return paused[0]
@@ -100,8 +111,9 @@ def _artifact_keys(flow_run_id) -> set[str]:
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
     with get_client(sync_client=True) as client:
-        arts = client.read_artifacts(artifact_filter=ArtifactFilter(
-            flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+        arts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+        )
     return {a.key for a in arts}
 
 
@@ -109,15 +121,21 @@ def test_approve_flag_publishes_and_records(fakes):
     from flows.quarterly import quarterly_flow
 
     q = dt.date(2026, 9, 30)
-    state = quarterly_flow(**_kwargs(fakes, q, approve=True, approved_by="J. Analyst"),
-                           return_state=True)
+    state = quarterly_flow(
+        **_kwargs(fakes, q, approve=True, approved_by="J. Analyst"), return_state=True
+    )
     assert state.is_completed()
     published = fakes / "output" / "published" / "2026-09-30"
     names = sorted(p.name for p in published.iterdir())
-    assert names == ["Data_Summary_2026-09-30.docx", "Data_Summary_2026-09-30.xlsx",
-                     "Data_Summary_2026-09-30_public.docx", "Data_Summary_2026-09-30_public.xlsx"]
-    assert (published / "Data_Summary_2026-09-30.docx").read_text() == \
-        (fakes / "output" / "2026-09-30" / "Data_Summary_2026-09-30.docx").read_text()
+    assert names == [
+        "Data_Summary_2026-09-30.docx",
+        "Data_Summary_2026-09-30.xlsx",
+        "Data_Summary_2026-09-30_public.docx",
+        "Data_Summary_2026-09-30_public.xlsx",
+    ]
+    assert (published / "Data_Summary_2026-09-30.docx").read_text() == (
+        fakes / "output" / "2026-09-30" / "Data_Summary_2026-09-30.docx"
+    ).read_text()
     assert not [p for p in published.iterdir() if p.name.startswith(".")]  # no temp files
     assert _issued(fakes) == [(q, "1.0", "J. Analyst", "")]
     assert [e for e, _ in _events(fakes)] == ["report approved"]
@@ -144,20 +162,23 @@ def test_review_approve_publishes_and_a_second_run_is_refused(fakes):
     q = dt.date(2026, 3, 31)
     thread, out = _in_thread(quarterly_flow, **_kwargs(fakes, q, wait_for_review=True))
     run = _paused_run("data-summary-2026-03-31")
-    assert not (fakes / "output" / "published").exists()   # nothing before the decision
+    assert not (fakes / "output" / "published").exists()  # nothing before the decision
 
     # The same quarter while the first run waits: refused at once, not queued.
     with pytest.raises(QuarterAlreadyRunning, match="already running"):
         quarterly_flow(**_kwargs(fakes, q, approve=True))
 
-    resume_flow_run(run.id, run_input={"decision": "approve", "reviewer": "K. Reviewer",
-                                       "comment": "Fine to go"})
+    resume_flow_run(
+        run.id,
+        run_input={"decision": "approve", "reviewer": "K. Reviewer", "comment": "Fine to go"},
+    )
     thread.join(60)
     assert "error" not in out, out.get("error")
     assert out["result"]["published_docx"].exists()
     assert _issued(fakes) == [(q, "1.0", "K. Reviewer", "Fine to go")]
-    assert _events(fakes) == [("report approved",
-                               "2026-03-31 version 1.0 by K. Reviewer: Fine to go")]
+    assert _events(fakes) == [
+        ("report approved", "2026-03-31 version 1.0 by K. Reviewer: Fine to go")
+    ]
     # The slot is free again: a re-run for the quarter starts.
     from flows.quarterly import quarterly_flow as again
 
@@ -172,19 +193,27 @@ def test_review_send_back_publishes_nothing_and_records_the_comment(fakes):
     q = dt.date(2025, 12, 31)
     thread, out = _in_thread(quarterly_flow, **_kwargs(fakes, q, wait_for_review=True))
     run = _paused_run("data-summary-2025-12-31")
-    resume_flow_run(run.id, run_input={"decision": "send back", "reviewer": "K. Reviewer",
-                                       "comment": "NHSG figure looks wrong"})
+    resume_flow_run(
+        run.id,
+        run_input={
+            "decision": "send back",
+            "reviewer": "K. Reviewer",
+            "comment": "NHSG figure looks wrong",
+        },
+    )
     thread.join(60)
     assert "error" not in out, out.get("error")
     assert not (fakes / "output" / "published").exists()
     assert not any(k.startswith("published_") for k in out["result"])
     assert _issued(fakes) == []
-    assert _events(fakes) == [("report sent back",
-                               "2025-12-31 version 1.0 by K. Reviewer: NHSG figure looks wrong")]
+    assert _events(fakes) == [
+        ("report sent back", "2025-12-31 version 1.0 by K. Reviewer: NHSG figure looks wrong")
+    ]
 
 
 def test_report_failure_fails_the_run_keeps_previous_documents_and_rerun_completes(
-        fakes, monkeypatch):
+    fakes, monkeypatch
+):
     from prefect import get_client
 
     from flows.quarterly import quarterly_flow
@@ -199,11 +228,14 @@ def test_report_failure_fails_the_run_keeps_previous_documents_and_rerun_complet
     assert previous.read_text() == "issued last week"
     with get_client(sync_client=True) as client:
         task_runs = client.read_task_runs()
-    failed = [t for t in task_runs if t.flow_run_id == state.state_details.flow_run_id
-              and t.state.is_failed()]
+    failed = [
+        t
+        for t in task_runs
+        if t.flow_run_id == state.state_details.flow_run_id and t.state.is_failed()
+    ]
     assert [t.name.split("-")[0] for t in failed] == ["Render Word and Excel documents"]
     assert "rag_table" in failed[0].state.message  # the cause, visible in the UI
-    assert failed[0].run_count == 1   # a ValueError is not retried
+    assert failed[0].run_count == 1  # a ValueError is not retried
 
     monkeypatch.delenv("FAKE_RENDER_FAIL")
     state = quarterly_flow(**_kwargs(fakes, q), return_state=True)
@@ -241,8 +273,7 @@ def test_a_bad_quarter_is_a_clear_error(fakes):
     assert not (fakes / "output" / "2026-09-29").exists()
 
 
-def test_approved_documents_are_emailed_when_smtp_is_configured(fakes, smtp_server,
-                                                                monkeypatch):
+def test_approved_documents_are_emailed_when_smtp_is_configured(fakes, smtp_server, monkeypatch):
     from flows.quarterly import quarterly_flow
 
     port, inbox = smtp_server

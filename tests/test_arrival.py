@@ -20,14 +20,16 @@ def _write(path: Path, data: bytes, mtime: float | None = None) -> Path:
     return path
 
 
-@pytest.mark.parametrize("name", ["~$CSW.xlsx", ".~lock.CSW.xlsx#", "copy.tmp", "COPY.TMP",
-                                  ".DS_Store", ".hidden.xlsx"])
+@pytest.mark.parametrize(
+    "name", ["~$CSW.xlsx", ".~lock.CSW.xlsx#", "copy.tmp", "COPY.TMP", ".DS_Store", ".hidden.xlsx"]
+)
 def test_lock_temp_and_hidden_files_are_ignored(name):
     assert is_ignored(name)
 
 
-@pytest.mark.parametrize("name", ["CSW.xlsx", "csw q2.XLSX", "returns.csv", "~CSW.xlsx",
-                                  "tmp.xlsx"])
+@pytest.mark.parametrize(
+    "name", ["CSW.xlsx", "csw q2.XLSX", "returns.csv", "~CSW.xlsx", "tmp.xlsx"]
+)
 def test_ordinary_names_are_not_ignored(name):
     assert not is_ignored(name)
 
@@ -96,7 +98,7 @@ def test_empty_inbox_does_not_wait(tmp_path):
 
 
 def test_sha256_is_of_the_content(tmp_path):
-    data = os.urandom(3 * (1 << 20) + 17)   # spans several read chunks
+    data = os.urandom(3 * (1 << 20) + 17)  # spans several read chunks
     f = _write(tmp_path / "big.xlsx", data)
     assert sha256_file(f) == hashlib.sha256(data).hexdigest()
 
@@ -112,9 +114,9 @@ def test_archive_copy_is_content_addressed_verified_and_read_only(tmp_path):
     assert path.read_bytes() == data
     assert not path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
     assert verified(path, sha)
-    assert src.read_bytes() == data                      # the lead's file is untouched
-    assert archive_file(src, sha, out) == path           # idempotent
-    assert [p.name for p in path.parent.iterdir()] == [path.name]   # no temp left over
+    assert src.read_bytes() == data  # the lead's file is untouched
+    assert archive_file(src, sha, out) == path  # idempotent
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp left over
 
 
 def test_archive_refuses_content_that_does_not_match_its_hash(tmp_path):
@@ -140,7 +142,8 @@ def test_archive_replaces_a_damaged_copy(tmp_path):
 
 
 def test_a_file_is_located_as_its_path_would_name_it_however_the_inbox_is_spelled(
-        tmp_path, monkeypatch):
+    tmp_path, monkeypatch
+):
     """The hash cache is keyed by this location: `./in/` and `in` must give the same key."""
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.xlsx").write_bytes(b"x")

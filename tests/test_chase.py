@@ -19,21 +19,36 @@ from transforms.notify import (
 
 Q = dt.date(2026, 9, 30)
 NOW = dt.datetime(2026, 10, 22, 8, 0, tzinfo=dt.UTC)
-SECRET = "CR-000123"   # a child-level value that must never leave the store
-MESSAGES = [f"Sheet LAC_Starts row {n}: date of birth is after the start date" for n in
-            range(7, 12)]
+SECRET = "CR-000123"  # a child-level value that must never leave the store
+MESSAGES = [
+    f"Sheet LAC_Starts row {n}: date of birth is after the start date" for n in range(7, 12)
+]
 
 
 def _expected() -> pd.DataFrame:
     due = pd.Timestamp(2026, 10, 21)
-    rows = [("CSW", "Children's Social Work", "data", "accepted"),
-            ("NHSG", "NHS Grampian", "data", "rejected"),
-            ("EDU", "Education", "data", "missing"),
-            ("HSCP", "HSCP", "data", "accepted with warnings"),
-            ("ICSB", "ICSB Chair", "lead", "missing")]
-    return pd.DataFrame([{"code": c, "name": n, "kind": k, "status": s, "late": False,
-                          "received_at": None, "due": due, "overdue": s != "accepted"}
-                         for c, n, k, s in rows])
+    rows = [
+        ("CSW", "Children's Social Work", "data", "accepted"),
+        ("NHSG", "NHS Grampian", "data", "rejected"),
+        ("EDU", "Education", "data", "missing"),
+        ("HSCP", "HSCP", "data", "accepted with warnings"),
+        ("ICSB", "ICSB Chair", "lead", "missing"),
+    ]
+    return pd.DataFrame(
+        [
+            {
+                "code": c,
+                "name": n,
+                "kind": k,
+                "status": s,
+                "late": False,
+                "received_at": None,
+                "due": due,
+                "overdue": s != "accepted",
+            }
+            for c, n, k, s in rows
+        ]
+    )
 
 
 def _store(tmp_path: Path) -> sa.Engine:
@@ -45,23 +60,69 @@ def _store(tmp_path: Path) -> sa.Engine:
     create_all(engine)
     at = dt.datetime(2026, 10, 20, 9, 0, tzinfo=dt.UTC)
     with engine.begin() as conn:
-        for seq, (sha, name, errors) in enumerate([("a" * 64, "nhsg_old.xlsx", 1),
-                                                   ("b" * 64, "nhsg_q2.xlsx", 5)]):
-            conn.execute(ledger.files.insert().values(
-                sha256=sha, size=1, original_name=name, first_seen_at=at,
-                archive_path=f"archive/{sha}"))
-            conn.execute(ledger.submissions.insert().values(
-                sha256=sha, seq=seq, submitter="NHSG", quarter_end=Q, status="rejected",
-                errors=errors, warnings=1, late=False, revision=False, processed_at=at))
+        for seq, (sha, name, errors) in enumerate(
+            [("a" * 64, "nhsg_old.xlsx", 1), ("b" * 64, "nhsg_q2.xlsx", 5)]
+        ):
+            conn.execute(
+                ledger.files.insert().values(
+                    sha256=sha,
+                    size=1,
+                    original_name=name,
+                    first_seen_at=at,
+                    archive_path=f"archive/{sha}",
+                )
+            )
+            conn.execute(
+                ledger.submissions.insert().values(
+                    sha256=sha,
+                    seq=seq,
+                    submitter="NHSG",
+                    quarter_end=Q,
+                    status="rejected",
+                    errors=errors,
+                    warnings=1,
+                    late=False,
+                    revision=False,
+                    processed_at=at,
+                )
+            )
         blank = {"cell": None, "row": None, "column": None, "expected": None, "value": None}
-        conn.execute(ledger.findings.insert(), [blank | f for f in [
-            {"sha256": "a" * 64, "severity": "error", "rule": "OLD", "sheet": "Cover",
-             "message": "old problem"},
-            {"sha256": "b" * 64, "severity": "warning", "rule": "W01", "sheet": "CAMHS",
-             "row": 5, "message": "a warning, not an error", "value": SECRET},
-            *({"sha256": "b" * 64, "severity": "error", "rule": "D03", "sheet": "LAC_Starts",
-               "row": n + 7, "message": m, "value": SECRET} for n, m in enumerate(MESSAGES)),
-        ]])
+        conn.execute(
+            ledger.findings.insert(),
+            [
+                blank | f
+                for f in [
+                    {
+                        "sha256": "a" * 64,
+                        "severity": "error",
+                        "rule": "OLD",
+                        "sheet": "Cover",
+                        "message": "old problem",
+                    },
+                    {
+                        "sha256": "b" * 64,
+                        "severity": "warning",
+                        "rule": "W01",
+                        "sheet": "CAMHS",
+                        "row": 5,
+                        "message": "a warning, not an error",
+                        "value": SECRET,
+                    },
+                    *(
+                        {
+                            "sha256": "b" * 64,
+                            "severity": "error",
+                            "rule": "D03",
+                            "sheet": "LAC_Starts",
+                            "row": n + 7,
+                            "message": m,
+                            "value": SECRET,
+                        }
+                        for n, m in enumerate(MESSAGES)
+                    ),
+                ]
+            ],
+        )
     return engine
 
 
@@ -69,13 +130,16 @@ def test_reminders_list_what_is_not_accepted_with_the_latest_rejection(tmp_path)
     engine = _store(tmp_path)
     with engine.connect() as conn:
         frame = reminder_frame(_expected(), conn, Q, {"NHSG": ("nhsg@example.org",)})
-    assert list(frame["code"]) == ["EDU", "NHSG", "ICSB"]   # data first, then leads
+    assert list(frame["code"]) == ["EDU", "NHSG", "ICSB"]  # data first, then leads
     nhsg = frame.set_index("code").loc["NHSG"]
     assert nhsg["status"] == "rejected" and nhsg["file"] == "nhsg_q2.xlsx"
     assert nhsg["errors"] == 5
     assert nhsg["problems"] == MESSAGES[:3]
-    assert nhsg["locations"] == ["D03 at LAC_Starts row 7", "D03 at LAC_Starts row 8",
-                                 "D03 at LAC_Starts row 9"]
+    assert nhsg["locations"] == [
+        "D03 at LAC_Starts row 7",
+        "D03 at LAC_Starts row 8",
+        "D03 at LAC_Starts row 9",
+    ]
     assert nhsg["contact"] == "nhsg@example.org"
     edu = frame.set_index("code").loc["EDU"]
     assert edu["status"] == "missing" and pd.isna(edu["errors"]) and edu["problems"] == []
@@ -109,14 +173,18 @@ def test_no_smtp_means_no_email_and_no_error(monkeypatch):
 def test_smtp_config_from_env(tmp_path):
     contacts = tmp_path / "contacts.yaml"
     contacts.write_text("nhsg: [a@nhs.example, b@nhs.example]\nEDU: edu@example.org\n")
-    cfg = SmtpConfig.from_env({"DATASUMMARY_SMTP_HOST": "mail.example", "DATASUMMARY_SMTP_PORT":
-                               "587", "DATASUMMARY_SMTP_TO": "biu@example.org, lead@example.org",
-                               "DATASUMMARY_SMTP_STARTTLS": "true",
-                               "DATASUMMARY_CONTACTS": str(contacts)})
+    cfg = SmtpConfig.from_env(
+        {
+            "DATASUMMARY_SMTP_HOST": "mail.example",
+            "DATASUMMARY_SMTP_PORT": "587",
+            "DATASUMMARY_SMTP_TO": "biu@example.org, lead@example.org",
+            "DATASUMMARY_SMTP_STARTTLS": "true",
+            "DATASUMMARY_CONTACTS": str(contacts),
+        }
+    )
     assert (cfg.host, cfg.port, cfg.starttls) == ("mail.example", 587, True)
     assert cfg.to == ("biu@example.org", "lead@example.org")
-    assert cfg.contacts == {"NHSG": ("a@nhs.example", "b@nhs.example"),
-                            "EDU": ("edu@example.org",)}
+    assert cfg.contacts == {"NHSG": ("a@nhs.example", "b@nhs.example"), "EDU": ("edu@example.org",)}
 
 
 # ---------------------------------------------------------------- end to end, real SMTP
@@ -139,18 +207,18 @@ def test_chase_flow_end_to_end_with_smtp(prefect_harness, smtp_server, tmp_path,
     monkeypatch.setenv("DATASUMMARY_SMTP_TO", "biu@example.org")
     monkeypatch.setenv("DATASUMMARY_CONTACTS", str(contacts))
 
-    state = chase_flow(inbox=tmp_path / "inbox", output=tmp_path / "output", now=NOW,
-                       return_state=True)
+    state = chase_flow(
+        inbox=tmp_path / "inbox", output=tmp_path / "output", now=NOW, return_state=True
+    )
     assert state.is_completed()
     files = state.result()
     assert files["markdown"] == tmp_path / "output" / "reminders" / "2026-09-30-2026-10-22.md"
     assert files["csv"].exists()
 
     by_rcpt = {tuple(r): m for r, m in inbox.messages}
-    assert set(by_rcpt) == {("biu@example.org",), ("nhsg@example.org",),
-                            ("chair@example.org",)}
+    assert set(by_rcpt) == {("biu@example.org",), ("nhsg@example.org",), ("chair@example.org",)}
     digest = by_rcpt[("biu@example.org",)].get_content()
-    for code in ("NHSG", "EDU", "ICSB"):     # fake_steps: rejected, missing, missing
+    for code in ("NHSG", "EDU", "ICSB"):  # fake_steps: rejected, missing, missing
         assert f"**{code}**" in digest
     assert "**CSW**" not in digest and "**CPC**" not in digest
     nhsg = by_rcpt[("nhsg@example.org",)].get_content()
@@ -161,8 +229,9 @@ def test_chase_flow_end_to_end_with_smtp(prefect_harness, smtp_server, tmp_path,
         assert SECRET not in msg.as_string()
 
     with get_client(sync_client=True) as client:
-        arts = client.read_artifacts(artifact_filter=ArtifactFilter(
-            key=ArtifactFilterKey(any_=["chase-returns"])))
+        arts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["chase-returns"]))
+        )
     mine = [a for a in arts if a.flow_run_id == state.state_details.flow_run_id]
     assert len(mine) == 1
     assert "D03 at LAC_Starts row 7" in mine[0].data and MESSAGES[0] not in mine[0].data
@@ -175,7 +244,11 @@ def test_chase_flow_without_smtp_writes_files_only(prefect_harness, tmp_path, mo
     monkeypatch.setenv("DATASUMMARY_QUARTERLY_STEPS", "tests.fake_steps")
     monkeypatch.delenv("DATASUMMARY_SMTP_HOST", raising=False)
     monkeypatch.delenv("DATASUMMARY_DB_URL", raising=False)
-    files = chase_flow(quarter_end=Q, inbox=tmp_path / "inbox", output=tmp_path / "output",
-                       now=dt.datetime(2026, 10, 14, 8, 0, tzinfo=dt.UTC))
+    files = chase_flow(
+        quarter_end=Q,
+        inbox=tmp_path / "inbox",
+        output=tmp_path / "output",
+        now=dt.datetime(2026, 10, 14, 8, 0, tzinfo=dt.UTC),
+    )
     assert files["markdown"].name == "2026-09-30-2026-10-14.md"
     assert "NHSG" in files["markdown"].read_text()

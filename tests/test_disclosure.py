@@ -62,7 +62,7 @@ def bounds_of_hidden(table: np.ndarray, hidden: np.ndarray) -> dict:
         obj[i] = 1.0
         lo = linprog(obj, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
         hi = linprog(-obj, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
-        assert lo.status == 0 and hi.status in (0, 3)   # 3: unbounded above
+        assert lo.status == 0 and hi.status in (0, 3)  # 3: unbounded above
         out[cell] = (lo.fun, -hi.fun if hi.status == 0 else np.inf)
     return out
 
@@ -89,8 +89,13 @@ cell_value = st.one_of(st.just(0), st.integers(1, 4), st.integers(5, 60))
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.integers(1, 5).flatmap(lambda r: st.integers(1, 5).flatmap(
-    lambda c: st.lists(st.lists(cell_value, min_size=c, max_size=c), min_size=r, max_size=r))))
+@given(
+    st.integers(1, 5).flatmap(
+        lambda r: st.integers(1, 5).flatmap(
+            lambda c: st.lists(st.lists(cell_value, min_size=c, max_size=c), min_size=r, max_size=r)
+        )
+    )
+)
 def test_no_hidden_cell_can_be_recovered(interior):
     table = with_totals(np.array(interior, dtype=float))
     n_rows, n_cols = table.shape
@@ -115,12 +120,15 @@ def test_no_hidden_cell_can_be_recovered(interior):
 def test_line_rule_alone_can_leave_a_recoverable_cell():
     """Two 4-cycles of hidden cells joined by one cell: every line has 0 or >= 2 hidden cells,
     yet the joining cell is fixed by the equations; the engine hides one more."""
-    interior = np.array([
-        [3, 3, 0, 0, 50],
-        [3, 3, 9, 0, 50],
-        [0, 0, 3, 3, 50],
-        [0, 0, 3, 3, 50],
-    ], dtype=float)
+    interior = np.array(
+        [
+            [3, 3, 0, 0, 50],
+            [3, 3, 9, 0, 50],
+            [0, 0, 3, 3, 50],
+            [0, 0, 3, 3, 50],
+        ],
+        dtype=float,
+    )
     table = with_totals(interior)
     n_rows, n_cols = table.shape
     only_primary_and_bridge = (table >= 1) & (table <= 4)
@@ -131,12 +139,13 @@ def test_line_rule_alone_can_leave_a_recoverable_cell():
 
 
 def test_suppress_table_labels_and_symbol():
-    t = pd.DataFrame({"a": [3, 10, 13], "b": [7, 0, 7], "total": [10, 10, 20]},
-                     index=["x", "y", "total"])
+    t = pd.DataFrame(
+        {"a": [3, 10, 13], "b": [7, 0, 7], "total": [10, 10, 20]}, index=["x", "y", "total"]
+    )
     out = suppress_table(t, total_row="total", total_col="total")
     # 3 is primary; row x then hides 7; column a hides 10 (smallest non-zero); ...
     assert out.loc["x", "a"] == "c"
-    assert out.loc["y", "b"] == 0                          # zero stays 0
+    assert out.loc["y", "b"] == 0  # zero stays 0
     for r in out.index:
         assert sum(v == "c" for v in out.loc[r]) != 1
     for c in out.columns:
@@ -154,24 +163,61 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
 
 
 def test_public_measures_h01_and_counts():
-    frame = _frame([
-        # H01: at_home denominator 3 is primary; the breakdowns add up to all, so the
-        # smaller other part (away, 20) is hidden too; the total stays.
-        {"measure_id": "H01", "breakdown": "all", "numerator": 12, "denominator": 23,
-         "value": 100 * 12 / 23, "excluded": 2, "pending": 0},
-        {"measure_id": "H01", "breakdown": "at_home", "numerator": 2, "denominator": 3,
-         "value": 200 / 3, "excluded": 0, "pending": 0},
-        {"measure_id": "H01", "breakdown": "away_from_home", "numerator": 10,
-         "denominator": 20, "value": 50.0, "excluded": 2, "pending": 0},
-        {"measure_id": "S02", "breakdown": "all", "value": 3.0, "unit": "count"},
-        {"measure_id": "C01", "breakdown": "all", "value": 0.0, "unit": "count"},
-        {"measure_id": "C03", "breakdown": "all", "unit": "count",
-         "reason": "return not received"},
-        {"measure_id": "M01", "breakdown": "all", "numerator": 45, "denominator": 50,
-         "value": 90.0},
-        {"measure_id": "M01", "breakdown": "care_experienced", "numerator": 4,
-         "denominator": 8, "value": 50.0},
-    ])
+    frame = _frame(
+        [
+            # H01: at_home denominator 3 is primary; the breakdowns add up to all, so the
+            # smaller other part (away, 20) is hidden too; the total stays.
+            {
+                "measure_id": "H01",
+                "breakdown": "all",
+                "numerator": 12,
+                "denominator": 23,
+                "value": 100 * 12 / 23,
+                "excluded": 2,
+                "pending": 0,
+            },
+            {
+                "measure_id": "H01",
+                "breakdown": "at_home",
+                "numerator": 2,
+                "denominator": 3,
+                "value": 200 / 3,
+                "excluded": 0,
+                "pending": 0,
+            },
+            {
+                "measure_id": "H01",
+                "breakdown": "away_from_home",
+                "numerator": 10,
+                "denominator": 20,
+                "value": 50.0,
+                "excluded": 2,
+                "pending": 0,
+            },
+            {"measure_id": "S02", "breakdown": "all", "value": 3.0, "unit": "count"},
+            {"measure_id": "C01", "breakdown": "all", "value": 0.0, "unit": "count"},
+            {
+                "measure_id": "C03",
+                "breakdown": "all",
+                "unit": "count",
+                "reason": "return not received",
+            },
+            {
+                "measure_id": "M01",
+                "breakdown": "all",
+                "numerator": 45,
+                "denominator": 50,
+                "value": 90.0,
+            },
+            {
+                "measure_id": "M01",
+                "breakdown": "care_experienced",
+                "numerator": 4,
+                "denominator": 8,
+                "value": 50.0,
+            },
+        ]
+    )
     out = public_measures(frame, SPEC)
     assert list(out.columns) == list(frame.columns) and len(out) == len(frame)
 
@@ -181,17 +227,18 @@ def test_public_measures_h01_and_counts():
     assert cell("H01", "at_home", "denominator") == "c"
     assert cell("H01", "at_home", "numerator") == "c"
     assert cell("H01", "at_home", "value") == "c"
-    assert cell("H01", "away_from_home", "denominator") == "c"    # secondary
-    assert cell("H01", "away_from_home", "numerator") == "c"      # 2 hidden -> 10 hidden
+    assert cell("H01", "away_from_home", "denominator") == "c"  # secondary
+    assert cell("H01", "away_from_home", "numerator") == "c"  # 2 hidden -> 10 hidden
     assert cell("H01", "away_from_home", "value") == "c"
     assert cell("H01", "all", "denominator") == 23
     assert cell("H01", "all", "value") == pytest.approx(100 * 12 / 23)
-    assert cell("H01", "all", "excluded") == "c" and cell("H01", "away_from_home",
-                                                          "excluded") == "c"
+    assert (
+        cell("H01", "all", "excluded") == "c" and cell("H01", "away_from_home", "excluded") == "c"
+    )
     assert cell("H01", "at_home", "excluded") == 0
     assert cell("S02", "all", "value") == "c"
-    assert cell("C01", "all", "value") == 0                          # zero stays 0
-    assert cell("C03", "all", "value") is None                       # blank stays blank
+    assert cell("C01", "all", "value") == 0  # zero stays 0
+    assert cell("C03", "all", "value") is None  # blank stays blank
     # M01's care-experienced row is a subset, not a part of an additive table
     assert cell("M01", "care_experienced", "numerator") == "c"
     assert cell("M01", "care_experienced", "value") == "c"
@@ -201,10 +248,12 @@ def test_public_measures_h01_and_counts():
 
 def test_public_l01_table_has_no_single_hidden_cell():
     counts = {"AT_HOME": 30, "KINSHIP": 2, "FOSTER_LA": 25, "SECURE": 0, "RES_SCHOOL": 6}
-    rows = [{"measure_id": "L01", "breakdown": k, "value": float(v), "unit": "count"}
-            for k, v in counts.items()]
+    rows = [
+        {"measure_id": "L01", "breakdown": k, "value": float(v), "unit": "count"}
+        for k, v in counts.items()
+    ]
     rows.append({"measure_id": "L01", "breakdown": "all", "value": 63.0, "unit": "count"})
     out = public_measures(_frame(rows), SPEC)
     shown = dict(zip(out["breakdown"], out["value"], strict=True))
-    assert shown["KINSHIP"] == "c" and shown["RES_SCHOOL"] == "c"   # 6: smallest non-zero
+    assert shown["KINSHIP"] == "c" and shown["RES_SCHOOL"] == "c"  # 6: smallest non-zero
     assert shown["SECURE"] == 0 and shown["all"] == 63 and shown["AT_HOME"] == 30

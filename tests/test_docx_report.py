@@ -21,8 +21,7 @@ SUPPRESSED = re.compile(r"(?<![\d.])(?:7\.3(?:%|\d)|42\.(?:9%|8[56])|66\.(?:7%|6
 
 def xml_parts(path: Path) -> dict[str, str]:
     with zipfile.ZipFile(path) as z:
-        return {n: z.read(n).decode("utf-8") for n in z.namelist()
-                if n.endswith((".xml", ".rels"))}
+        return {n: z.read(n).decode("utf-8") for n in z.namelist() if n.endswith((".xml", ".rels"))}
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +31,9 @@ def internal_docx(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def public_docx(tmp_path_factory) -> Path:
-    return write_docx(example_inputs(public=True),
-                      tmp_path_factory.mktemp("p") / "report_public.docx")
+    return write_docx(
+        example_inputs(public=True), tmp_path_factory.mktemp("p") / "report_public.docx"
+    )
 
 
 def test_template_variables_are_all_in_the_context():
@@ -65,8 +65,10 @@ def test_cover_and_leads_text_intact(internal_docx):
     assert "Data Summary Report" in text
     assert "Quarter 2 2020/21 (July to September 2020)" in text
     assert "OFFICIAL-SENSITIVE" in cells
-    assert "=Workshop held 28/11/2019 & charter agreed; IHAs within 4 weeks <50% last year, " \
-           "now > target" in cells
+    assert (
+        "=Workshop held 28/11/2019 & charter agreed; IHAs within 4 weeks <50% last year, "
+        "now > target" in cells
+    )
     assert "Child moved area & was assessed in <Highland>" in cells
     assert "#N/A" in cells
     assert "AB12CD34" in cells  # mismatches are listed in the internal pack
@@ -74,11 +76,20 @@ def test_cover_and_leads_text_intact(internal_docx):
 
 def test_headings_use_word_styles(internal_docx):
     doc = Document(internal_docx)
-    heads = {(p.style.name, p.text) for p in doc.paragraphs if p.style.name.startswith(
-        ("Heading", "Title"))}
+    heads = {
+        (p.style.name, p.text)
+        for p in doc.paragraphs
+        if p.style.name.startswith(("Heading", "Title"))
+    }
     assert ("Title", "Data Summary Report") in heads
-    for h in ("Summary", "Action plan", "Milestones", "Data-quality annex", "Definitions",
-              "Stretch outcome 3: Wellbeing of looked after children"):
+    for h in (
+        "Summary",
+        "Action plan",
+        "Milestones",
+        "Data-quality annex",
+        "Definitions",
+        "Stretch outcome 3: Wellbeing of looked after children",
+    ):
         assert ("Heading 1", h) in heads, h
     assert ("Heading 3", "H01 Initial health assessment within 4 weeks of accommodation") in heads
 
@@ -95,8 +106,11 @@ def test_every_image_has_alt_text(internal_docx):
 
 def test_rag_cells_are_shaded_and_in_words(internal_docx):
     doc = Document(internal_docx)
-    summary = next(t for t in doc.tables if t.rows[0].cells[0].text == "Measure"
-                   and t.rows[0].cells[4].text == "RAG")
+    summary = next(
+        t
+        for t in doc.tables
+        if t.rows[0].cells[0].text == "Measure" and t.rows[0].cells[4].text == "RAG"
+    )
     fills = {}
     for row in summary.rows[1:]:
         tc = row.cells[4]._tc
@@ -109,8 +123,13 @@ def test_all_parts_of_the_report_are_present(internal_docx):
     doc = Document(internal_docx)
     plan = next(t for t in doc.tables if t.rows[0].cells[0].text == "Stretch Outcome Aim")
     assert [c.text for c in plan.rows[0].cells] == [
-        "Stretch Outcome Aim", "Key Drivers", "Improvement project aim",
-        "Key Improvement Measures", "Lead Responsibility", "Progress update"]
+        "Stretch Outcome Aim",
+        "Key Drivers",
+        "Improvement project aim",
+        "Key Improvement Measures",
+        "Lead Responsibility",
+        "Progress update",
+    ]
     assert len(plan.rows) == 1 + 13
     assert plan.rows[6].cells[5].text.startswith("Complete: =Workshop held")
     text = "\n".join(p.text for p in doc.paragraphs)

@@ -24,20 +24,26 @@ def test_every_sample_return_gets_its_expected_status(sample_store):
     for d in sample.deliveries:
         parsed = check_workbook(d.file, today=dt.date(2023, 1, 31))
         assert parsed.status == _expected_alone(d.expected_status), (
-            d.file.name, d.fault, [(f.rule, f.location()) for f in parsed.findings])
+            d.file.name,
+            d.fault,
+            [(f.rule, f.location()) for f in parsed.findings],
+        )
 
 
 def test_intake_gives_every_delivery_its_expected_status(sample_store):
-    by_name = {p.original_name: p.status
-               for r in sample_store["results"] for p in r.processed}
+    by_name = {p.original_name: p.status for r in sample_store["results"] for p in r.processed}
     import sqlalchemy as sa
 
     from transforms.store import ledger
+
     with sample_store["engine"].connect() as conn:
-        final = dict(conn.execute(
-            sa.select(ledger.files.c.original_name, ledger.submissions.c.status)
-            .join(ledger.submissions, ledger.submissions.c.sha256 == ledger.files.c.sha256)
-        ).all())
+        final = dict(
+            conn.execute(
+                sa.select(ledger.files.c.original_name, ledger.submissions.c.status).join(
+                    ledger.submissions, ledger.submissions.c.sha256 == ledger.files.c.sha256
+                )
+            ).all()
+        )
     for d in sample_store["sample"].deliveries:
         assert d.file.name in by_name, d.file.name
         assert final[d.file.name] == d.expected_status, (d.file.name, d.fault)
@@ -67,19 +73,35 @@ def test_a_filled_template_saved_again_by_libreoffice_is_still_accepted(sample_s
     if office is None:
         pytest.skip("LibreOffice not installed")
     last = max(d.quarter_end for d in sample_store["sample"].deliveries)
-    chosen = {d.submitter: d for d in sample_store["sample"].deliveries
-              if d.quarter_end == last and d.expected_status == STATUS_ACCEPTED}
+    chosen = {
+        d.submitter: d
+        for d in sample_store["sample"].deliveries
+        if d.quarter_end == last and d.expected_status == STATUS_ACCEPTED
+    }
     src = tmp_path / "src"
     src.mkdir()
     for d in chosen.values():
         shutil.copy(d.file, src / d.file.name)
     out = tmp_path / "resaved"
-    subprocess.run([office, "--headless", f"-env:UserInstallation=file://{tmp_path}/profile",
-                    "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out),
-                    *sorted(str(p) for p in src.iterdir())],
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            office,
+            "--headless",
+            f"-env:UserInstallation=file://{tmp_path}/profile",
+            "--convert-to",
+            "xlsx:Calc MS Excel 2007 XML",
+            "--outdir",
+            str(out),
+            *sorted(str(p) for p in src.iterdir()),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     assert len(chosen) >= 8
     for d in chosen.values():
         parsed = check_workbook(out / d.file.name, today=dt.date(2023, 1, 31))
         assert parsed.status == STATUS_ACCEPTED, (
-            d.file.name, [(f.rule, f.location()) for f in parsed.findings])
+            d.file.name,
+            [(f.rule, f.location()) for f in parsed.findings],
+        )

@@ -23,8 +23,11 @@ from transforms.store import ledger
 from transforms.store.accepted import accepted_data
 
 PG_URL = os.environ.get("DATASUMMARY_TEST_PG_URL")
-pytestmark = [pytest.mark.e2e, pytest.mark.postgres,
-              pytest.mark.skipif(not PG_URL, reason="DATASUMMARY_TEST_PG_URL not set")]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.postgres,
+    pytest.mark.skipif(not PG_URL, reason="DATASUMMARY_TEST_PG_URL not set"),
+]
 Q = dt.date(2022, 9, 30)
 
 
@@ -43,16 +46,23 @@ def _figures(engine) -> pd.DataFrame:
 
 def _statuses(engine) -> dict[str, str]:
     with engine.connect() as conn:
-        return dict(conn.execute(
-            sa.select(ledger.files.c.original_name, ledger.submissions.c.status)
-            .join(ledger.submissions, ledger.submissions.c.sha256 == ledger.files.c.sha256)
-        ).all())
+        return dict(
+            conn.execute(
+                sa.select(ledger.files.c.original_name, ledger.submissions.c.status).join(
+                    ledger.submissions, ledger.submissions.c.sha256 == ledger.files.c.sha256
+                )
+            ).all()
+        )
 
 
 def test_postgres_store_gives_the_same_statuses_and_figures(sample_store, pg_engine, tmp_path):
     inbox = tmp_path / "inbox"
-    replay(sample_store["sample"], inbox, lambda now: run_intake(
-        inbox, tmp_path / "output", pg_engine, now=now, stable_wait=0.0))
+    replay(
+        sample_store["sample"],
+        inbox,
+        lambda now: run_intake(inbox, tmp_path / "output", pg_engine, now=now, stable_wait=0.0),
+    )
     assert _statuses(pg_engine) == _statuses(sample_store["engine"])
-    pd.testing.assert_frame_equal(_figures(pg_engine), _figures(sample_store["engine"]),
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(
+        _figures(pg_engine), _figures(sample_store["engine"]), check_dtype=False
+    )

@@ -22,16 +22,32 @@ from transforms.intake.feedback import (
 from transforms.intake.validate import check_workbook
 
 
-def _finding(rule: str, sheet: str | None = None, cell: str | None = None,
-             row: int | None = None, value: str | None = None,
-             severity: str = "error") -> Finding:
-    return Finding(severity=severity, rule=rule, message=f"message {rule}", sheet=sheet,
-                   cell=cell, row=row, value=value, expected="something else")
+def _finding(
+    rule: str,
+    sheet: str | None = None,
+    cell: str | None = None,
+    row: int | None = None,
+    value: str | None = None,
+    severity: str = "error",
+) -> Finding:
+    return Finding(
+        severity=severity,
+        rule=rule,
+        message=f"message {rule}",
+        sheet=sheet,
+        cell=cell,
+        row=row,
+        value=value,
+        expected="something else",
+    )
 
 
 def _parsed(findings: list[Finding]) -> ParsedReturn:
-    return ParsedReturn(file_name="CSW Q2.xlsx", findings=findings,
-                        sheet_order=["Cover", "LAC_Census", "LAC_Starts"])
+    return ParsedReturn(
+        file_name="CSW Q2.xlsx",
+        findings=findings,
+        sheet_order=["Cover", "LAC_Census", "LAC_Starts"],
+    )
 
 
 def test_text_status_first_then_sheet_row_column_order() -> None:
@@ -42,7 +58,7 @@ def test_text_status_first_then_sheet_row_column_order() -> None:
         _finding("A", "LAC_Census", "C2", 2),
         _finding("W", None),
         _finding("R", "LAC_Starts", None, 3, severity="warning"),
-        _finding("M", "Progress"),                        # a sheet the workbook lacks: last
+        _finding("M", "Progress"),  # a sheet the workbook lacks: last
         _finding("H", "Cover", "B4", 4),
     ]
     lines = feedback_text(_parsed(findings), status_line="CSW Q2.xlsx: rejected").splitlines()
@@ -54,29 +70,54 @@ def test_text_status_first_then_sheet_row_column_order() -> None:
 
 
 def test_default_status_line_counts() -> None:
-    text = feedback_text(_parsed([_finding("A", "Cover", "B2", 2),
-                                  _finding("B", "Cover", "B3", 3, severity="warning")]))
+    text = feedback_text(
+        _parsed(
+            [_finding("A", "Cover", "B2", 2), _finding("B", "Cover", "B3", 3, severity="warning")]
+        )
+    )
     assert text.splitlines()[0] == "CSW Q2.xlsx: rejected (1 error, 1 warning)"
     clean = feedback_text(_parsed([]))
     assert clean.splitlines()[0] == "CSW Q2.xlsx: accepted (0 errors, 0 warnings)"
 
 
-@pytest.mark.parametrize(("text", "risky"), [
-    ("=1+1", True), ("+44 1224", True), ("-5", True), ("@SUM(A1)", True), ("#N/A", True),
-    ("#REF!", True), ("#DIV/0!", True), ("\tx", True), ("AB12", False), ("12", False),
-    ("a=b", False), ("#5 on the list", False),
-])
+@pytest.mark.parametrize(
+    ("text", "risky"),
+    [
+        ("=1+1", True),
+        ("+44 1224", True),
+        ("-5", True),
+        ("@SUM(A1)", True),
+        ("#N/A", True),
+        ("#REF!", True),
+        ("#DIV/0!", True),
+        ("\tx", True),
+        ("AB12", False),
+        ("12", False),
+        ("a=b", False),
+        ("#5 on the list", False),
+    ],
+)
 def test_needs_quote(text: str, risky: bool) -> None:
     assert needs_quote(text) is risky
 
 
 def test_feedback_workbook_writes_text_never_formulas(tmp_path: Path) -> None:
-    nasty = ['=HYPERLINK("http://x","click")', "+1", "-2", "@A1", "#N/A", "#REF!",
-             "bell\x07char", "x" * 40_000]
-    findings = [_finding("V-COUNT", "LAC_Census", f"B{i + 2}", i + 2, value=v)
-                for i, v in enumerate(nasty)]
-    path = write_feedback_workbook(_parsed(findings), tmp_path / "fb" / "CSW Q2.feedback.xlsx",
-                                   status_line="=status")
+    nasty = [
+        '=HYPERLINK("http://x","click")',
+        "+1",
+        "-2",
+        "@A1",
+        "#N/A",
+        "#REF!",
+        "bell\x07char",
+        "x" * 40_000,
+    ]
+    findings = [
+        _finding("V-COUNT", "LAC_Census", f"B{i + 2}", i + 2, value=v) for i, v in enumerate(nasty)
+    ]
+    path = write_feedback_workbook(
+        _parsed(findings), tmp_path / "fb" / "CSW Q2.feedback.xlsx", status_line="=status"
+    )
     assert path.exists()
     assert not list(path.parent.glob("*.tmp"))
     with zipfile.ZipFile(path) as zf:
@@ -96,10 +137,19 @@ def test_feedback_workbook_writes_text_never_formulas(tmp_path: Path) -> None:
 
 def test_feedback_workbook_text_is_never_markup(tmp_path: Path) -> None:
     """Text shaped like xlsxwriter's rich-string XML stays text (xlsxwriter would copy it in)."""
-    values = ["<r><t>rich</t></r>", "<r>bad</b></r>", "a & b <c> \"d\"", "]]>", "cr\rhere",
-              "_x0041_", " edge ", "\ufffe"]
-    findings = [_finding("V-COUNT", "LAC_Census", f"B{i + 2}", i + 2, value=v)
-                for i, v in enumerate(values)]
+    values = [
+        "<r><t>rich</t></r>",
+        "<r>bad</b></r>",
+        'a & b <c> "d"',
+        "]]>",
+        "cr\rhere",
+        "_x0041_",
+        " edge ",
+        "\ufffe",
+    ]
+    findings = [
+        _finding("V-COUNT", "LAC_Census", f"B{i + 2}", i + 2, value=v) for i, v in enumerate(values)
+    ]
     path = write_feedback_workbook(_parsed(findings), tmp_path / "fb.xlsx")
     ws = openpyxl.load_workbook(path)["Feedback"]
     got = [ws.cell(row=r, column=4).value for r in range(4, 4 + len(values))]
@@ -110,12 +160,30 @@ def test_shared_strings_are_written_as_xlsxwriter_writes_them(tmp_path: Path) ->
     """The hand-made shared strings part equals xlsxwriter's, escapes and all."""
     import xlsxwriter
 
-    texts = ["plain", " lead", "trail ", "\tTab", "line\nbreak", "cr\rhere", "_x0041_ x",
-             "a & b < c > d \"q\"", "\ufffe\uffff", "ümlaut 中文 😀", "\xa0nbsp", "", "plain",
-             "=1+1", "😀" * 20_000]
-    parsed = ParsedReturn(file_name="s.xlsx", findings=[
-        Finding(severity="error", rule=t, message=t, sheet=t, cell=t, value=t, expected=t)
-        for t in texts])
+    texts = [
+        "plain",
+        " lead",
+        "trail ",
+        "\tTab",
+        "line\nbreak",
+        "cr\rhere",
+        "_x0041_ x",
+        'a & b < c > d "q"',
+        "\ufffe\uffff",
+        "ümlaut 中文 😀",
+        "\xa0nbsp",
+        "",
+        "plain",
+        "=1+1",
+        "😀" * 20_000,
+    ]
+    parsed = ParsedReturn(
+        file_name="s.xlsx",
+        findings=[
+            Finding(severity="error", rule=t, message=t, sheet=t, cell=t, value=t, expected=t)
+            for t in texts
+        ],
+    )
     ours = write_feedback_workbook(parsed, tmp_path / "ours.xlsx", status_line="status")
     ref = tmp_path / "ref.xlsx"
     wb = xlsxwriter.Workbook(str(ref), {"strings_to_formulas": False})
@@ -124,8 +192,9 @@ def test_shared_strings_are_written_as_xlsxwriter_writes_them(tmp_path: Path) ->
     for col, header in enumerate(HEADERS):
         ws.write_string(2, col, header)
     for row, f in enumerate(feedback_module.sorted_findings(parsed), start=3):
-        for col, v in enumerate([f.severity, f.sheet, f.cell, f.value, f.expected, f.rule,
-                                 f.message]):
+        for col, v in enumerate(
+            [f.severity, f.sheet, f.cell, f.value, f.expected, f.rule, f.message]
+        ):
             ws.write_string(row, col, feedback_module.safe_text(v))
     wb.close()
     with zipfile.ZipFile(ours) as a, zipfile.ZipFile(ref) as b:
@@ -133,22 +202,31 @@ def test_shared_strings_are_written_as_xlsxwriter_writes_them(tmp_path: Path) ->
 
 
 def test_safe_text_keeps_excels_limit_in_utf16_units() -> None:
-    assert len(feedback_module.safe_text("😀" * 20_000)) == 16_383      # 32,766 units
+    assert len(feedback_module.safe_text("😀" * 20_000)) == 16_383  # 32,766 units
     assert len(feedback_module.safe_text("a" + "😀" * 20_000)) == 16_384  # 32,767 units
     assert feedback_module.safe_text("x" * 40_000) == "x" * 32_767
 
 
 def test_feedback_workbook_is_a_complete_package(tmp_path: Path) -> None:
     """Every part xlsxwriter writes is there, each once, with its fixed zip timestamp."""
-    path = write_feedback_workbook(_parsed([_finding("A", "Cover", "B2", 2)]),
-                                   tmp_path / "fb.xlsx")
+    path = write_feedback_workbook(_parsed([_finding("A", "Cover", "B2", 2)]), tmp_path / "fb.xlsx")
     with zipfile.ZipFile(path) as zf:
         assert zf.testzip() is None
         infos = zf.infolist()
-    assert sorted(i.filename for i in infos) == sorted([
-        "[Content_Types].xml", "_rels/.rels", "xl/_rels/workbook.xml.rels",
-        "xl/worksheets/sheet1.xml", "xl/workbook.xml", "xl/sharedStrings.xml",
-        "xl/styles.xml", "xl/theme/theme1.xml", "docProps/core.xml", "docProps/app.xml"])
+    assert sorted(i.filename for i in infos) == sorted(
+        [
+            "[Content_Types].xml",
+            "_rels/.rels",
+            "xl/_rels/workbook.xml.rels",
+            "xl/worksheets/sheet1.xml",
+            "xl/workbook.xml",
+            "xl/sharedStrings.xml",
+            "xl/styles.xml",
+            "xl/theme/theme1.xml",
+            "docProps/core.xml",
+            "docProps/app.xml",
+        ]
+    )
     assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
     assert {i.compress_type for i in infos} == {zipfile.ZIP_DEFLATED}
 
@@ -164,8 +242,9 @@ def test_feedback_workbook_replaces_atomically(tmp_path: Path) -> None:
 
 def test_feedback_workbook_cells_and_layout(tmp_path: Path) -> None:
     risky = ["=1+1", "+44", "#N/A", "@x", "1234", "-", "plain"]
-    findings = [_finding("V-COUNT", "LAC_Census", f"B{i + 2}", i + 2, value=v)
-                for i, v in enumerate(risky)]
+    findings = [
+        _finding("V-COUNT", "LAC_Census", f"B{i + 2}", i + 2, value=v) for i, v in enumerate(risky)
+    ]
     path = write_feedback_workbook(_parsed(findings), tmp_path / "fb.xlsx")
     ws = openpyxl.load_workbook(path)["Feedback"]
     assert ws["A1"].value == "CSW Q2.xlsx: rejected (7 errors, 0 warnings)"
@@ -185,7 +264,7 @@ def test_feedback_workbook_cells_and_layout(tmp_path: Path) -> None:
     assert ws.freeze_panes == "A4"
     assert ws.page_setup.orientation == "landscape"
     assert ws.sheet_properties.pageSetUpPr.fitToPage
-    assert (ws.page_setup.fitToWidth or 1) == 1       # xlsxwriter omits the default (1)
+    assert (ws.page_setup.fitToWidth or 1) == 1  # xlsxwriter omits the default (1)
     assert ws.page_setup.fitToHeight == 0
     widths = [ws.column_dimensions[letter].width for letter in "ABCDEFG"]
     assert widths == list(COLUMN_WIDTHS) == [9, 18, 10, 20, 32, 16, 60]
@@ -195,7 +274,7 @@ def test_feedback_workbook_same_content_same_bytes(tmp_path: Path) -> None:
     parsed = _parsed([_finding("A", "Cover", "B2", 2, value="=x")])
     first = write_feedback_workbook(parsed, tmp_path / "a.xlsx").read_bytes()
     assert write_feedback_workbook(parsed, tmp_path / "b.xlsx").read_bytes() == first
-    feedback_module._template.cache_clear()          # as a fresh process would build it
+    feedback_module._template.cache_clear()  # as a fresh process would build it
     assert write_feedback_workbook(parsed, tmp_path / "c.xlsx").read_bytes() == first
 
 
@@ -213,8 +292,7 @@ def test_feedback_workbook_failure_keeps_the_old_file(tmp_path: Path, monkeypatc
     assert [p.name for p in tmp_path.iterdir()] == ["fb.xlsx"]
 
 
-def test_feedback_workbook_inside_an_atomic_write_swaps_once(tmp_path: Path,
-                                                             monkeypatch) -> None:
+def test_feedback_workbook_inside_an_atomic_write_swaps_once(tmp_path: Path, monkeypatch) -> None:
     """As intake calls it: the enclosing atomic_write alone makes a temp file and renames."""
     import transforms.atomic as atomic
 
@@ -228,27 +306,31 @@ def test_feedback_workbook_inside_an_atomic_write_swaps_once(tmp_path: Path,
     monkeypatch.setattr(atomic.os, "replace", counting_replace)
     path = tmp_path / "fb.xlsx"
     parsed = _parsed([_finding("A", "Cover", "B2", 2)])
-    atomic_write(path, lambda tmp: write_feedback_workbook(parsed, tmp, status_line="s"),
-                 suffix=".xlsx")
+    atomic_write(
+        path, lambda tmp: write_feedback_workbook(parsed, tmp, status_line="s"), suffix=".xlsx"
+    )
     assert [dst for _, dst in replaced] == ["fb.xlsx"]
     assert openpyxl.load_workbook(path)["Feedback"]["A1"].value == "s"
     assert [p.name for p in tmp_path.iterdir()] == ["fb.xlsx"]
-    write_feedback_workbook(parsed, path)               # called alone: still atomic
+    write_feedback_workbook(parsed, path)  # called alone: still atomic
     assert [dst for _, dst in replaced] == ["fb.xlsx", "fb.xlsx"]
     assert not atomic._PENDING
 
 
 def test_feedback_for_a_real_rejected_workbook(tmp_path: Path) -> None:
     sheets = valid_sheets("EDU")
-    sheets["School_Outcomes"][2][4] = "=B2"               # formula without saved result
+    sheets["School_Outcomes"][2][4] = "=B2"  # formula without saved result
     sheets["School_Outcomes"][1][1] = "NA"
-    sheets["Cover"][5][1] = "nobody"                      # malformed email: warning
+    sheets["Cover"][5][1] = "nobody"  # malformed email: warning
     result = check_workbook(write_workbook(sheets, tmp_path / "edu.xlsx"), today=TODAY)
     text = feedback_text(result)
     lines = text.splitlines()
     assert lines[0].startswith("edu.xlsx: rejected")
     assert [line.split()[1] for line in lines[1:]] == [
-        "Cover!B6", "School_Outcomes!B2", "School_Outcomes!E3"]
+        "Cover!B6",
+        "School_Outcomes!B2",
+        "School_Outcomes!E3",
+    ]
     assert "Found: NA." in lines[2]
     path = write_feedback_workbook(result, tmp_path / "edu.feedback.xlsx")
     ws = openpyxl.load_workbook(path).active

@@ -28,11 +28,18 @@ Q = dt.date(2020, 9, 30)
 P = dt.date(2020, 6, 30)
 
 
-@pytest.fixture(params=[
-    "sqlite",
-    pytest.param("postgresql", marks=[pytest.mark.postgres, pytest.mark.skipif(
-        not PG_URL, reason="DATASUMMARY_TEST_PG_URL not set")]),
-])
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param(
+            "postgresql",
+            marks=[
+                pytest.mark.postgres,
+                pytest.mark.skipif(not PG_URL, reason="DATASUMMARY_TEST_PG_URL not set"),
+            ],
+        ),
+    ]
+)
 def conn(request, tmp_path):
     if request.param == "sqlite":
         engine = make_engine(f"sqlite:///{tmp_path / 'h.sqlite'}")
@@ -49,10 +56,20 @@ def figures(values: dict[tuple[str, dt.date, str], tuple]) -> pd.DataFrame:
     """{(measure, quarter, breakdown): (numerator, denominator, value)} -> measures frame."""
     rows = []
     for (mid, q, b), (n, d, v) in values.items():
-        rows.append({"measure_id": mid, "quarter_end": pd.Timestamp(q), "breakdown": b,
-                     "numerator": n, "denominator": d, "value": v, "target": None,
-                     "trajectory": None, "rag": None,
-                     "reason": None if v is not None else "return not received"})
+        rows.append(
+            {
+                "measure_id": mid,
+                "quarter_end": pd.Timestamp(q),
+                "breakdown": b,
+                "numerator": n,
+                "denominator": d,
+                "value": v,
+                "target": None,
+                "trajectory": None,
+                "rag": None,
+                "reason": None if v is not None else "return not received",
+            }
+        )
     frame = pd.DataFrame(rows)
     for c in ("numerator", "denominator"):
         frame[c] = frame[c].astype("Int64")
@@ -83,11 +100,14 @@ def test_record_issue_and_read_back(conn):
     assert (run["status"], run["version"]) == ("issued", "1.0")
     shown = issued_figures(conn, Q)
     assert len(shown) == 4 and set(shown["version"]) == {"1.0"}
-    h01 = shown.loc[(shown["measure_id"] == "H01") & (shown["breakdown"] == "all")
-                    & (pd.to_datetime(shown["quarter_end"]) == pd.Timestamp(Q))].iloc[0]
+    h01 = shown.loc[
+        (shown["measure_id"] == "H01")
+        & (shown["breakdown"] == "all")
+        & (pd.to_datetime(shown["quarter_end"]) == pd.Timestamp(Q))
+    ].iloc[0]
     assert (h01["numerator"], h01["denominator"], h01["value"]) == (12, 20, 60.0)
     s02 = shown.loc[shown["measure_id"] == "S02"].iloc[0]
-    assert pd.isna(s02["value"]) and s02["reason"] == "return not received"   # not 0
+    assert pd.isna(s02["value"]) and s02["reason"] == "return not received"  # not 0
     assert issued_figures(conn, P).empty
 
 
@@ -98,21 +118,22 @@ def test_revisions_and_versions(conn):
     assert revisions(conn, figures(FIRST)).empty
     assert next_version(conn, Q, revised=False) == "1.0"
     changed = dict(FIRST)
-    changed[("H01", P, "all")] = (11, 20, 55.0)           # revised earlier quarter
-    changed[("S02", Q, "all")] = (None, None, 14.0)       # late return: blank -> 14
+    changed[("H01", P, "all")] = (11, 20, 55.0)  # revised earlier quarter
+    changed[("S02", Q, "all")] = (None, None, 14.0)  # late return: blank -> 14
     changed[("H01", Q, "away_from_home")] = (10, 15, 66.7)  # never issued: not a revision
     rev = revisions(conn, figures(changed))
     assert list(zip(rev["measure_id"], rev["quarter_end"], rev["breakdown"], strict=True)) == [
-        ("H01", P, "all"), ("S02", Q, "all")]
+        ("H01", P, "all"),
+        ("S02", Q, "all"),
+    ]
     first = rev.iloc[0]
-    assert (first["old_value"], first["new_value"], first["issued_version"]) == (50.0, 55.0,
-                                                                                "1.0")
+    assert (first["old_value"], first["new_value"], first["issued_version"]) == (50.0, 55.0, "1.0")
     assert (first["old_numerator"], first["new_numerator"]) == (10, 11)
     assert pd.isna(rev.iloc[1]["old_value"]) and rev.iloc[1]["new_value"] == 14.0
     assert next_version(conn, Q, revised=True) == "1.1"
     record_figures(conn, "run-2", Q, figures(changed))
     mark_issued(conn, Q, "run-2", "1.1", "analyst")
-    assert revisions(conn, figures(changed)).empty        # compared with the latest issue
+    assert revisions(conn, figures(changed)).empty  # compared with the latest issue
     assert next_version(conn, Q, revised=True) == "1.2"
     assert set(issued_figures(conn, Q)["version"]) == {"1.1"}
     # next quarter's first issue; figures issued for Q are still compared

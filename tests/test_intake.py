@@ -38,22 +38,33 @@ from transforms.store.history import issued_reports
 
 Q2 = dt.date(2020, 9, 30)
 Q1 = dt.date(2020, 6, 30)
-ON_TIME = dt.datetime(2020, 10, 5, 9, 0, tzinfo=dt.UTC)     # due 21 Oct 2020
-LATE = dt.datetime(2020, 10, 21, 23, 30, tzinfo=dt.UTC)     # 22 Oct 00:30 in London
+ON_TIME = dt.datetime(2020, 10, 5, 9, 0, tzinfo=dt.UTC)  # due 21 Oct 2020
+LATE = dt.datetime(2020, 10, 21, 23, 30, tzinfo=dt.UTC)  # 22 Oct 00:30 in London
 ITEMS = ["registrations", "deregistrations", "on_register_qe"]
 REPO = Path(__file__).resolve().parent.parent
 
 
 # ---------------------------------------------------------------- fakes
-def make_return(path: Path, submitter: str = "CSW", quarter: str = "2020-09-30",
-                values: tuple[int | None, ...] = (5, 3, 40), errors: int = 0, warnings: int = 0,
-                mtime: float | None = None) -> Path:
+def make_return(
+    path: Path,
+    submitter: str = "CSW",
+    quarter: str = "2020-09-30",
+    values: tuple[int | None, ...] = (5, 3, 40),
+    errors: int = 0,
+    warnings: int = 0,
+    mtime: float | None = None,
+) -> Path:
     """A real workbook: Cover label/value pairs and a Child_Protection items sheet."""
     wb = openpyxl.Workbook()
     cover = wb.active
     cover.title = "Cover"
-    for row in (("Submitter code", submitter), ("Quarter end date", quarter),
-                ("Date completed", "2020-10-02"), ("errors", errors), ("warnings", warnings)):
+    for row in (
+        ("Submitter code", submitter),
+        ("Quarter end date", quarter),
+        ("Date completed", "2020-10-02"),
+        ("errors", errors),
+        ("warnings", warnings),
+    ):
         cover.append(row)
     sheet = wb.create_sheet("Child_Protection")
     sheet.append(["item", "description", "value", "notes"])
@@ -78,27 +89,38 @@ def fake_checker(path, *, spec=None, today=None, prior=None, original_name=None)
         rows = list(wb["Child_Protection"].iter_rows(min_row=2, values_only=True))
         wb.close()
     except Exception:
-        return ParsedReturn(name, findings=[Finding("error", "P-FORMAT", "Not a workbook: "
-                                                    "send the .xlsx template.")])
+        return ParsedReturn(
+            name,
+            findings=[Finding("error", "P-FORMAT", "Not a workbook: send the .xlsx template.")],
+        )
     quarter = dt.date.fromisoformat(labels["Quarter end date"])
-    cover = Cover(submitter=labels["Submitter code"], quarter_end=quarter,
-                  date_completed=dt.date(2020, 10, 2))
-    findings = [Finding("error", "T-ERR", f"error {i}", sheet="Cover", cell=f"B{i + 1}",
-                        value=f"secret-{i}") for i in range(int(labels["errors"]))]
-    findings += [Finding("warning", "T-WARN", f"warning {i}", sheet="Child_Protection",
-                         row=i + 2) for i in range(int(labels["warnings"]))]
-    frame = pd.DataFrame({
-        "excel_row": range(2, 2 + len(rows)),
-        "item": [r[0] for r in rows],
-        "description": [r[1] for r in rows],
-        "value": pd.array([r[2] for r in rows], dtype="Int64"),
-        "notes": pd.array([r[3] for r in rows], dtype="str"),
-    })
+    cover = Cover(
+        submitter=labels["Submitter code"], quarter_end=quarter, date_completed=dt.date(2020, 10, 2)
+    )
+    findings = [
+        Finding(
+            "error", "T-ERR", f"error {i}", sheet="Cover", cell=f"B{i + 1}", value=f"secret-{i}"
+        )
+        for i in range(int(labels["errors"]))
+    ]
+    findings += [
+        Finding("warning", "T-WARN", f"warning {i}", sheet="Child_Protection", row=i + 2)
+        for i in range(int(labels["warnings"]))
+    ]
+    frame = pd.DataFrame(
+        {
+            "excel_row": range(2, 2 + len(rows)),
+            "item": [r[0] for r in rows],
+            "description": [r[1] for r in rows],
+            "value": pd.array([r[2] for r in rows], dtype="Int64"),
+            "notes": pd.array([r[3] for r in rows], dtype="str"),
+        }
+    )
     if prior is not None:
-        CALLS[-1]["prior"] = prior.previous_item(cover.submitter, "Child_Protection",
-                                                 "on_register_qe", quarter)
-    return ParsedReturn(name, cover=cover, sheets={"Child_Protection": frame},
-                        findings=findings)
+        CALLS[-1]["prior"] = prior.previous_item(
+            cover.submitter, "Child_Protection", "on_register_qe", quarter
+        )
+    return ParsedReturn(name, cover=cover, sheets={"Child_Protection": frame}, findings=findings)
 
 
 def fake_writer(parsed, path, status_line=None):
@@ -145,8 +167,9 @@ def table(engine, tbl) -> list[sa.Row]:
 
 def submissions_by_name(engine) -> dict[str, sa.Row]:
     with engine.connect() as conn:
-        rows = conn.execute(sa.select(ledger.submissions, ledger.files.c.original_name)
-                            .join(ledger.files))
+        rows = conn.execute(
+            sa.select(ledger.submissions, ledger.files.c.original_name).join(ledger.files)
+        )
         return {r.original_name: r for r in rows}
 
 
@@ -174,18 +197,28 @@ def test_files_archives_checks_and_stores_only_accepted_data(env):
     assert (by_name["nhs.xlsx"].status, by_name["nhs.xlsx"].errors) == ("rejected", 3)
     unreadable = by_name["notes.csv"]
     assert (unreadable.status, unreadable.submitter, unreadable.quarter_end) == (
-        "rejected", None, None)
+        "rejected",
+        None,
+        None,
+    )
     # the checker read the archived copy, told the original name
     sha = sha256_file(good)
     archived = output / archive_relpath(sha)
-    assert CALLS[0] == {"path": archived, "original_name": "CSW Q2.xlsx", "today": ON_TIME.date(),
-                        "prior": None}
+    assert CALLS[0] == {
+        "path": archived,
+        "original_name": "CSW Q2.xlsx",
+        "today": ON_TIME.date(),
+        "prior": None,
+    }
     assert archived.read_bytes() == good.read_bytes()
-    assert good.exists() and (inbox / "notes.csv").exists()     # inbox never emptied
+    assert good.exists() and (inbox / "notes.csv").exists()  # inbox never emptied
     # ledger, submissions in intake order (mtime), findings
     subs = submissions_by_name(engine)
     assert [n for n, _ in sorted(subs.items(), key=lambda kv: kv[1].seq)] == [
-        "CSW Q2.xlsx", "nhs.xlsx", "notes.csv"]
+        "CSW Q2.xlsx",
+        "nhs.xlsx",
+        "notes.csv",
+    ]
     assert subs["CSW Q2.xlsx"].warnings == 1 and not subs["CSW Q2.xlsx"].late
     assert len(table(engine, ledger.files)) == 3
     assert len(table(engine, ledger.findings)) == 1 + 4 + 1
@@ -196,11 +229,14 @@ def test_files_archives_checks_and_stores_only_accepted_data(env):
     # feedback beside the lead's file, status line on top, lock file ignored entirely
     xlsx, txt = feedback_paths(inbox, "nhs.xlsx")
     assert xlsx == inbox / "feedback" / "nhs.feedback.xlsx"
-    assert first_cell(xlsx) == ("NHSG 2020-09-30: rejected — 3 errors, 1 warning. Nothing from "
-                                "this workbook is used: please correct it and send it again.")
+    assert first_cell(xlsx) == (
+        "NHSG 2020-09-30: rejected — 3 errors, 1 warning. Nothing from "
+        "this workbook is used: please correct it and send it again."
+    )
     assert txt.read_text().splitlines()[0] == first_cell(xlsx)
     assert first_cell(inbox / "feedback" / "notes.feedback.xlsx").startswith(
-        "notes.csv: rejected — 1 error,")
+        "notes.csv: rejected — 1 error,"
+    )
     assert not any("~$" in p.name for p in (inbox / "feedback").iterdir())
 
 
@@ -234,7 +270,8 @@ def test_later_accepted_return_supersedes_in_intake_order(env):
     with engine.connect() as conn:
         assert list(accepted_sheet(conn, "Child_Protection")["value"]) == [3, 3, 3]
     assert "It replaces your earlier return (received 05 Oct 2020 10:00)." in first_cell(
-        inbox / "feedback" / "c.feedback.xlsx")
+        inbox / "feedback" / "c.feedback.xlsx"
+    )
 
 
 def test_rejected_resubmission_leaves_earlier_accepted_in_force(env):
@@ -248,7 +285,8 @@ def test_rejected_resubmission_leaves_earlier_accepted_in_force(env):
     assert subs["first.xlsx"].status == "accepted" and subs["first.xlsx"].superseded_by is None
     assert first_cell(inbox / "feedback" / "second.feedback.xlsx") == (
         "CSW 2020-09-30: rejected — 3 errors, 1 warning. Your earlier accepted return "
-        "(received 05 Oct 2020 10:00) stays in force.")
+        "(received 05 Oct 2020 10:00) stays in force."
+    )
     with engine.connect() as conn:
         assert list(accepted_sheet(conn, "Child_Protection")["value"]) == [5, 3, 40]
 
@@ -256,15 +294,13 @@ def test_rejected_resubmission_leaves_earlier_accepted_in_force(env):
 def test_late_uses_first_seen_in_london_and_revision_needs_issued_quarter(env):
     inbox, _, engine = env
     with engine.begin() as conn:
-        conn.execute(issued_reports.insert().values(quarter_end=Q1, version="1",
-                                                    issued_at=ON_TIME))
+        conn.execute(issued_reports.insert().values(quarter_end=Q1, version="1", issued_at=ON_TIME))
     make_return(inbox / "q1.xlsx", quarter="2020-06-30")
     make_return(inbox / "q1 bad.xlsx", quarter="2020-06-30", errors=1)
     make_return(inbox / "q2.xlsx", submitter="EDU")
     result = intake(env, now=LATE)
     got = {p.original_name: (p.late, p.revision) for p in result.processed}
-    assert got == {"q1.xlsx": (True, True), "q1 bad.xlsx": (True, False),
-                   "q2.xlsx": (True, False)}
+    assert got == {"q1.xlsx": (True, True), "q1 bad.xlsx": (True, False), "q2.xlsx": (True, False)}
     line = first_cell(inbox / "feedback" / "q1.feedback.xlsx")
     assert "Received after the due date (21 Jul 2020)." in line
     assert "already issued" in line
@@ -290,10 +326,16 @@ def test_prior_data_sees_data_accepted_earlier_in_the_same_intake(env):
 
 def test_previous_progress_reads_the_in_force_progress_return(env):
     inbox, _, engine = env
-    frame = pd.DataFrame({"excel_row": [2, 3], "action_id": ["1.1", "1.2"],
-                          "action": ["a", "b"], "status": ["Complete", "On track"],
-                          "progress_update": ["done", pd.NA],
-                          "completion_date": pd.to_datetime(["2020-06-01", None])})
+    frame = pd.DataFrame(
+        {
+            "excel_row": [2, 3],
+            "action_id": ["1.1", "1.2"],
+            "action": ["a", "b"],
+            "status": ["Complete", "On track"],
+            "progress_update": ["done", pd.NA],
+            "completion_date": pd.to_datetime(["2020-06-01", None]),
+        }
+    )
 
     def progress_checker(path, *, original_name=None, **_):
         return ParsedReturn(original_name, cover=Cover("ICSB", Q1), sheets={"Progress": frame})
@@ -329,7 +371,8 @@ def test_failed_feedback_is_written_by_the_next_run(env):
     second = intake(env)
     assert second.counts["processed"] == 0 and second.feedback_rewritten == 1
     assert first_cell(inbox / "feedback" / "CSW.feedback.xlsx") == (
-        "CSW 2020-09-30: accepted with warnings — 0 errors, 2 warnings.")
+        "CSW 2020-09-30: accepted with warnings — 0 errors, 2 warnings."
+    )
     assert submissions_by_name(engine)["CSW.xlsx"].feedback_path.endswith("CSW.feedback.xlsx")
     assert intake(env).feedback_rewritten == 0
 
@@ -347,10 +390,16 @@ def test_same_content_under_two_names_is_filed_once(env):
 
 def test_status_line_for_superseded_and_unreadable_cover():
     common = dict(errors=0, warnings=0, late=False, revision=False, deadline_days=21)
-    assert status_line(original_name="x.xlsx", submitter="EDU", quarter_end=Q2,
-                       status="superseded", **common).endswith("is in force instead.")
-    line = status_line(original_name="x.xls", submitter=None, quarter_end=None,
-                       status="rejected", **{**common, "errors": 1})
+    assert status_line(
+        original_name="x.xlsx", submitter="EDU", quarter_end=Q2, status="superseded", **common
+    ).endswith("is in force instead.")
+    line = status_line(
+        original_name="x.xls",
+        submitter=None,
+        quarter_end=None,
+        status="rejected",
+        **{**common, "errors": 1},
+    )
     assert line.startswith("x.xls: rejected — 1 error, 0 warnings.")
     assert "Cover sheet could not be read" in line
 
@@ -388,14 +437,19 @@ def test_killed_intake_loses_and_duplicates_nothing(env, tmp_path, point):
     make_return(inbox / "bad.xlsx", errors=1, mtime=1_600_000_200)
     script = tmp_path / "crash.py"
     script.write_text(CRASH_SCRIPT.format(tests=str(Path(__file__).parent)))
-    proc = subprocess.run([sys.executable, str(script), str(inbox), str(output)], cwd=REPO,
-                          env={**os.environ, CRASH_ENV: point, "PYTHONPATH": str(REPO)},
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, str(script), str(inbox), str(output)],
+        cwd=REPO,
+        env={**os.environ, CRASH_ENV: point, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     assert len(table(engine, ledger.files)) == (0 if point == "after_archive" else 3)
     assert len(table(engine, ledger.submissions)) == (1 if point == "after_status" else 0)
 
-    result = intake(env)   # the operator simply runs intake again
+    result = intake(env)  # the operator simply runs intake again
 
     subs = submissions_by_name(engine)
     assert sorted(subs) == ["bad.xlsx", "new.xlsx", "old.xlsx"]
@@ -409,10 +463,10 @@ def test_killed_intake_loses_and_duplicates_nothing(env, tmp_path, point):
         cp = accepted_sheet(conn, "Child_Protection")
         stored = conn.execute(sa.text("select count(*) from data_child_protection")).scalar()
     assert list(cp["value"]) == [2, 2, 2]
-    assert stored == 6          # old (superseded) + new, each once
+    assert stored == 6  # old (superseded) + new, each once
     for name in ("old", "new", "bad"):
         assert (inbox / "feedback" / f"{name}.feedback.xlsx").exists()
-        assert not list((inbox / "feedback").glob(".*"))          # no temp files left
+        assert not list((inbox / "feedback").glob(".*"))  # no temp files left
     assert all(s.feedback_path for s in subs.values())
     assert len(result.processed) + result.feedback_rewritten == 3
     assert intake(env).counts["processed"] == 0
@@ -433,7 +487,8 @@ def test_defaults_are_the_validate_and_feedback_modules(env, monkeypatch):
     result = run_intake(inbox, env[1], env[2], now=ON_TIME, stable_wait=0.0)
     assert [p.status for p in result.processed] == ["accepted"]
     assert (inbox / "feedback" / "CSW.feedback.txt").read_text() == (
-        "CSW 2020-09-30: accepted — 0 errors, 0 warnings.")
+        "CSW 2020-09-30: accepted — 0 errors, 0 warnings."
+    )
 
 
 @pytest.mark.postgres
@@ -450,19 +505,21 @@ def test_same_intake_on_postgresql(tmp_path):
         inbox.mkdir()
         pg = (inbox, output, engine)
         CALLS.clear()
-        make_return(inbox / "q1.xlsx", quarter="2020-06-30", values=(1, 2, 33),
-                    mtime=1_600_000_000)
+        make_return(inbox / "q1.xlsx", quarter="2020-06-30", values=(1, 2, 33), mtime=1_600_000_000)
         make_return(inbox / "q2.xlsx", values=(1, 2, 34), mtime=1_600_000_100)
         make_return(inbox / "q2 v2.xlsx", values=(1, 2, 35), warnings=1, mtime=1_600_000_200)
         make_return(inbox / "q2 bad.xlsx", errors=2, mtime=1_600_000_300)
         result = intake(pg)
         assert [p.status for p in result.processed] == [
-            "accepted", "superseded", "accepted with warnings", "rejected"]
+            "accepted",
+            "superseded",
+            "accepted with warnings",
+            "rejected",
+        ]
         assert [c["prior"] for c in CALLS] == [None, 33, 33, 33]
         assert intake(pg).counts["processed"] == 0
         with engine.connect() as conn:
-            assert list(accepted_sheet(conn, "Child_Protection")["value"]) == [1, 2, 33,
-                                                                               1, 2, 35]
+            assert list(accepted_sheet(conn, "Child_Protection")["value"]) == [1, 2, 33, 1, 2, 35]
             frame = returns_frame(conn)
             expected = expected_returns(conn, Q2, ON_TIME).set_index("code")
         assert list(frame["received_at"].unique()) == ["2020-10-05T10:00:00+01:00"]
@@ -480,15 +537,18 @@ def test_copies_and_feedback_are_on_disk_before_the_ledger_says_so(env, monkeypa
     def sync(paths):
         with engine.connect() as conn:
             files = conn.execute(sa.select(sa.func.count()).select_from(ledger.files)).scalar()
-            noted = conn.execute(sa.select(sa.func.count()).select_from(ledger.submissions)
-                                 .where(ledger.submissions.c.feedback_path.is_not(None))).scalar()
+            noted = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(ledger.submissions)
+                .where(ledger.submissions.c.feedback_path.is_not(None))
+            ).scalar()
         synced.append((sorted(Path(p).name for p in paths), files, noted))
 
     monkeypatch.setattr("transforms.intake.filing.sync_to_disk", sync)
     intake(env)
     archived = sorted(f"{sha256_file(inbox / n)}.xlsx" for n in ("a.xlsx", "b.xlsx"))
-    assert synced[0] == (archived, 0, 0)            # both copies, before any ledger row
+    assert synced[0] == (archived, 0, 0)  # both copies, before any ledger row
     feedback = sorted(f"{n}.feedback.{ext}" for n in "ab" for ext in ("txt", "xlsx"))
     assert sorted(n for s in synced[1:] for n in s[0]) == feedback
-    assert all(noted == 0 for _, _, noted in synced[1:])   # before any path is recorded
+    assert all(noted == 0 for _, _, noted in synced[1:])  # before any path is recorded
     assert all(s.feedback_path for s in submissions_by_name(engine).values())

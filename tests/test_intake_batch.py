@@ -22,8 +22,7 @@ def sample_files(tmp_path_factory):
     from transforms.sample import generate_sample
 
     base = tmp_path_factory.mktemp("batch")
-    sample = generate_sample(base / "sample", first=dt.date(2019, 9, 30),
-                             last=dt.date(2020, 6, 30))
+    sample = generate_sample(base / "sample", first=dt.date(2019, 9, 30), last=dt.date(2020, 6, 30))
     return sample
 
 
@@ -39,29 +38,38 @@ def _folder(sample, base, name) -> IntakeFolder:
 
 def _filed(sample, base, batch_size):
     folder = _folder(sample, base, batch_size)
-    run_intake(folder.inbox, folder.output, folder.engine, now=NOW, stable_wait=0.0,
-               batch_size=batch_size)
+    run_intake(
+        folder.inbox, folder.output, folder.engine, now=NOW, stable_wait=0.0, batch_size=batch_size
+    )
     return _ledger(folder.engine)
 
 
 def _ledger(engine):
     with engine.connect() as conn:
-        subs = conn.execute(sa.select(
-            ledger.files.c.original_name, ledger.submissions.c.status,
-            ledger.submissions.c.errors, ledger.submissions.c.warnings,
-            ledger.submissions.c.superseded_by).join(
-            ledger.files, ledger.files.c.sha256 == ledger.submissions.c.sha256)).all()
-        found = conn.execute(sa.select(
-            ledger.files.c.original_name, ledger.findings.c.rule, ledger.findings.c.cell,
-            ledger.findings.c.severity).join(
-            ledger.files, ledger.files.c.sha256 == ledger.findings.c.sha256)).all()
+        subs = conn.execute(
+            sa.select(
+                ledger.files.c.original_name,
+                ledger.submissions.c.status,
+                ledger.submissions.c.errors,
+                ledger.submissions.c.warnings,
+                ledger.submissions.c.superseded_by,
+            ).join(ledger.files, ledger.files.c.sha256 == ledger.submissions.c.sha256)
+        ).all()
+        found = conn.execute(
+            sa.select(
+                ledger.files.c.original_name,
+                ledger.findings.c.rule,
+                ledger.findings.c.cell,
+                ledger.findings.c.severity,
+            ).join(ledger.files, ledger.files.c.sha256 == ledger.findings.c.sha256)
+        ).all()
     engine.dispose()
     return sorted(subs), sorted(found, key=str)
 
 
 def test_batches_file_exactly_as_one_by_one(sample_files, tmp_path):
     one = _filed(sample_files, tmp_path, 1)
-    batched = _filed(sample_files, tmp_path, 7)    # batches straddle quarters
+    batched = _filed(sample_files, tmp_path, 7)  # batches straddle quarters
     assert len(one[0]) == len(sample_files.deliveries)
     assert batched == one
     # the batch really mixed outcomes (not a vacuous comparison)
@@ -83,7 +91,8 @@ def test_many_folders_share_gx_batches_and_file_as_each_alone(sample_files, tmp_
     for folder in folders:
         assert _ledger(folder.engine) == alone
         assert len(list((folder.inbox / "feedback").glob("*.feedback.xlsx"))) == len(
-            sample_files.deliveries)
+            sample_files.deliveries
+        )
         folder.engine.dispose()
 
 
@@ -106,9 +115,9 @@ def test_unchanged_files_are_not_hashed_again_and_changed_ones_are(tmp_path, mon
     monkeypatch.setattr("transforms.intake.filing.sha256_file", counting)
     slept = []
     again = run_intake(inbox, output, engine, sleep=slept.append, **kw)
-    assert hashed == [] and slept == []          # nothing read, no stability wait
+    assert hashed == [] and slept == []  # nothing read, no stability wait
     assert again.unchanged == 1
-    make_return(inbox / "CSW.xlsx", values=(6, 3, 41), mtime=1.6e9)   # changed
+    make_return(inbox / "CSW.xlsx", values=(6, 3, 41), mtime=1.6e9)  # changed
     changed = run_intake(inbox, output, engine, **kw)
     assert hashed == ["CSW.xlsx"]
     assert changed.counts["processed"] == 1
@@ -123,29 +132,30 @@ def test_batch_prior_data_reads_the_store_as_the_per_file_look_ups_do(sample_fil
     from transforms.store.accepted import tables
 
     folder = _folder(sample_files, tmp_path, "prior")
-    run_intake(folder.inbox, folder.output, folder.engine, now=NOW, stable_wait=0.0,
-               batch_size=1)
+    run_intake(folder.inbox, folder.output, folder.engine, now=NOW, stable_wait=0.0, batch_size=1)
     items_answers = progress_answers = 0
     with folder.engine.connect() as conn:
         store, batch = StorePriorData(conn), BatchPriorData(conn)
         for sheet, table in tables().items():
             if "item" not in table.c:
                 continue
-            keys = conn.execute(sa.select(table.c.submitter, table.c.quarter_end,
-                                          table.c.item).distinct()).all()
+            keys = conn.execute(
+                sa.select(table.c.submitter, table.c.quarter_end, table.c.item).distinct()
+            ).all()
             for submitter, quarter, item in keys:
-                asked = shift_quarters(quarter, 1)      # last quarter of the quarter after
+                asked = shift_quarters(quarter, 1)  # last quarter of the quarter after
                 want = store.previous_item(submitter, sheet, item, asked)
                 assert batch.previous_item(submitter, sheet, item, asked) == want
                 items_answers += want is not None
         progress = tables()["Progress"]
-        for submitter, quarter in conn.execute(sa.select(
-                progress.c.submitter, progress.c.quarter_end).distinct()).all():
+        for submitter, quarter in conn.execute(
+            sa.select(progress.c.submitter, progress.c.quarter_end).distinct()
+        ).all():
             want = store.previous_progress(submitter, shift_quarters(quarter, 1))
             assert batch.previous_progress(submitter, shift_quarters(quarter, 1)) == want
             progress_answers += bool(want)
     folder.engine.dispose()
-    assert items_answers > 10 and progress_answers > 2     # not a vacuous comparison
+    assert items_answers > 10 and progress_answers > 2  # not a vacuous comparison
 
 
 def test_a_rerun_with_nothing_new_imports_no_pandas_and_loads_no_spec(tmp_path):
@@ -160,8 +170,15 @@ def test_a_rerun_with_nothing_new_imports_no_pandas_and_loads_no_spec(tmp_path):
     inbox.mkdir()
     make_return(inbox / "CSW.xlsx")
     engine = make_engine(sqlite_url(output))
-    run_intake(inbox, output, engine, now=NOW, stable_wait=0.0, checker=fake_checker,
-               feedback_writer=fake_writer)
+    run_intake(
+        inbox,
+        output,
+        engine,
+        now=NOW,
+        stable_wait=0.0,
+        checker=fake_checker,
+        feedback_writer=fake_writer,
+    )
     engine.dispose()
     script = (
         "import sys\n"
@@ -171,10 +188,17 @@ def test_a_rerun_with_nothing_new_imports_no_pandas_and_loads_no_spec(tmp_path):
         f"inbox, output = Path({str(inbox)!r}), Path({str(output)!r})\n"
         "r = run_intake(inbox, output, make_engine(sqlite_url(output)), stable_wait=0)\n"
         "heavy = ('pandas', 'numpy', 'pydantic', 'transforms.spec', 'great_expectations')\n"
-        "print(r.unchanged, sorted(m for m in heavy if m in sys.modules))\n")
+        "print(r.unchanged, sorted(m for m in heavy if m in sys.modules))\n"
+    )
     repo = Path(__file__).resolve().parent.parent
-    out = subprocess.run([sys.executable, "-c", script], cwd=repo, capture_output=True,
-                         text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     assert out.stdout.split("\n")[0] == "1 []", out.stdout + out.stderr
 
 
@@ -183,12 +207,13 @@ def test_the_hash_cache_of_a_folder_is_that_folder_s_only(tmp_path):
     themselves; a folder's neighbour with a longer name is not its sub-folder."""
     engine = make_engine(sqlite_url(tmp_path))
     create_all(engine, sheets=False)
-    entries = [{"path": f"/r/{name}/a.xlsx", "size": 1, "mtime_ns": 2, "sha256": name}
-               for name in ("in_1", "inx1", "in%", "in!x", "in!", "in_10")]
+    entries = [
+        {"path": f"/r/{name}/a.xlsx", "size": 1, "mtime_ns": 2, "sha256": name}
+        for name in ("in_1", "inx1", "in%", "in!x", "in!", "in_10")
+    ]
     with engine.begin() as conn:
         ledger.remember_hashes(conn, entries)
         for name in ("in_1", "in%", "in!", "in!x"):
-            assert ledger.cached_hashes(conn, f"/r/{name}") == {
-                f"/r/{name}/a.xlsx": (1, 2, name)}
+            assert ledger.cached_hashes(conn, f"/r/{name}") == {f"/r/{name}/a.xlsx": (1, 2, name)}
         assert ledger.cached_hashes(conn, "/r/in_1/") == {"/r/in_1/a.xlsx": (1, 2, "in_1")}
     engine.dispose()

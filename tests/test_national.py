@@ -18,9 +18,11 @@ NOW = dt.datetime(2022, 11, 15, 12, tzinfo=dt.UTC)
 def test_yaml_config_paths_are_taken_from_the_config_folder(tmp_path):
     (tmp_path / "conf").mkdir()
     path = tmp_path / "conf" / "p.yaml"
-    path.write_text("partnerships:\n"
-                    "  - {name: Angus, inbox: a/in, output: /abs/out}\n"
-                    "  - {name: Moray, inbox: m/in, output: m/out, spec_dir: m/spec}\n")
+    path.write_text(
+        "partnerships:\n"
+        "  - {name: Angus, inbox: a/in, output: /abs/out}\n"
+        "  - {name: Moray, inbox: m/in, output: m/out, spec_dir: m/spec}\n"
+    )
     angus, moray = load_partnerships(path)
     assert angus.inbox == tmp_path / "conf" / "a" / "in"
     assert str(angus.output) == "/abs/out"
@@ -30,20 +32,25 @@ def test_yaml_config_paths_are_taken_from_the_config_folder(tmp_path):
 
 def test_toml_config_and_round_trip(tmp_path):
     path = tmp_path / "p.toml"
-    path.write_text('[[partnerships]]\nname = "Fife"\ninbox = "f/in"\noutput = "f/out"\n'
-                    'db_url = "sqlite:///x.db"\n')
+    path.write_text(
+        '[[partnerships]]\nname = "Fife"\ninbox = "f/in"\noutput = "f/out"\n'
+        'db_url = "sqlite:///x.db"\n'
+    )
     [fife] = load_partnerships(path)
     assert (fife.name, fife.db_url, fife.inbox) == ("Fife", "sqlite:///x.db", tmp_path / "f/in")
     again = load_partnerships(write_partnerships(tmp_path / "p.yaml", [fife]))
     assert again == [fife]
 
 
-@pytest.mark.parametrize("text", [
-    "partnerships:\n  - {name: A, inbox: a, output: a}\n  - {name: A, inbox: b, output: b}\n",
-    "partnerships:\n  - {name: ' ', inbox: a, output: a}\n",
-    "partnerships:\n  - {name: A, inbox: a}\n",
-    "partnerships:\n  - {name: A, inbox: a, output: a, colour: red}\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "partnerships:\n  - {name: A, inbox: a, output: a}\n  - {name: A, inbox: b, output: b}\n",
+        "partnerships:\n  - {name: ' ', inbox: a, output: a}\n",
+        "partnerships:\n  - {name: A, inbox: a}\n",
+        "partnerships:\n  - {name: A, inbox: a, output: a, colour: red}\n",
+    ],
+)
 def test_bad_configs_are_refused(tmp_path, text):
     path = tmp_path / "p.yaml"
     path.write_text(text)
@@ -57,8 +64,9 @@ def _partnerships(base, names):
     out = []
     for name in names:
         folder = base / name.replace(" ", "_")
-        sample = generate_sample(folder / "sample", first=dt.date(2022, 6, 30), last=QUARTER,
-                                 partnership=name)
+        sample = generate_sample(
+            folder / "sample", first=dt.date(2022, 6, 30), last=QUARTER, partnership=name
+        )
         (folder / "inbox").mkdir()
         for d in sample.deliveries:
             shutil.copy2(d.file, folder / "inbox" / d.file.name)

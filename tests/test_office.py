@@ -17,8 +17,10 @@ from transforms.reports.word import write_docx
 
 pytestmark = [
     pytest.mark.office,
-    pytest.mark.skipif(office_binary() is None or shutil.which("pdftotext") is None,
-                       reason="LibreOffice or pdftotext not installed"),
+    pytest.mark.skipif(
+        office_binary() is None or shutil.which("pdftotext") is None,
+        reason="LibreOffice or pdftotext not installed",
+    ),
 ]
 
 
@@ -68,16 +70,33 @@ def test_public_pdfs_show_the_symbol_not_the_figure(pdfs):
 
 
 def test_feedback_workbook_opens_with_text_kept_and_fits_the_page_width(tmp_path):
-    values = ['=HYPERLINK("x")', "#N/A", "+44 1224", "1234", "<r>x</r>",
-              "A&B<C>"]                                          # each fits column D
-    findings = [Finding(severity="error", rule=f"V-{i}", message=f"last column {i}",
-                        sheet="LAC_Census", cell=f"B{i + 2}", row=i + 2, value=v,
-                        expected="a whole number") for i, v in enumerate(values)]
+    values = [
+        '=HYPERLINK("x")',
+        "#N/A",
+        "+44 1224",
+        "1234",
+        "<r>x</r>",
+        "A&B<C>",
+    ]  # each fits column D
+    findings = [
+        Finding(
+            severity="error",
+            rule=f"V-{i}",
+            message=f"last column {i}",
+            sheet="LAC_Census",
+            cell=f"B{i + 2}",
+            row=i + 2,
+            value=v,
+            expected="a whole number",
+        )
+        for i, v in enumerate(values)
+    ]
     xlsx = write_feedback_workbook(
         ParsedReturn(file_name="CSW.xlsx", findings=findings, sheet_order=["LAC_Census"]),
-        tmp_path / "CSW.feedback.xlsx")
+        tmp_path / "CSW.feedback.xlsx",
+    )
     first_page = _flat(pdf_text(to_pdf(xlsx, tmp_path / "pdf"), 1, 1))
     assert "CSW.xlsx: rejected (6 errors, 0 warnings)" in first_page
     for v in values:
         assert v in first_page, v
-    assert "last column 5" in first_page          # column G on page 1: fit to the page width
+    assert "last column 5" in first_page  # column G on page 1: fit to the page width

@@ -17,8 +17,7 @@ from transforms.intake.validate import check_workbook
 
 
 def _check(sheets: Sheets, tmp_path: Path, **kwargs):
-    return check_workbook(write_workbook(sheets, tmp_path / "return.xlsx", **kwargs),
-                          today=TODAY)
+    return check_workbook(write_workbook(sheets, tmp_path / "return.xlsx", **kwargs), today=TODAY)
 
 
 def _only(result, code: str) -> Finding:
@@ -28,39 +27,67 @@ def _only(result, code: str) -> Finding:
 
 
 # ---------------------------------------------------------------- cell conversions
-@pytest.mark.parametrize(("raw", "expected"), [
-    (12, 12), (12.0, 12), ("12", 12), (" 12 ", 12), ("1,234", 1234), ("1,234,567", 1234567),
-    ("0", 0), (None, None), ("  ", None), ("\u00a07\u00a0", 7),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (12, 12),
+        (12.0, 12),
+        ("12", 12),
+        (" 12 ", 12),
+        ("1,234", 1234),
+        ("1,234,567", 1234567),
+        ("0", 0),
+        (None, None),
+        ("  ", None),
+        ("\u00a07\u00a0", 7),
+    ],
+)
 def test_count_accepts(raw, expected) -> None:
     assert cells.to_count(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["NA", "c", "<5", "12.5", 12.5, "1,23", "12,", "-3", "1 234",
-                                 True, "twelve", "1e3"])
+@pytest.mark.parametrize(
+    "raw", ["NA", "c", "<5", "12.5", 12.5, "1,23", "12,", "-3", "1 234", True, "twelve", "1e3"]
+)
 def test_count_refuses(raw) -> None:
     with pytest.raises(cells.CellError):
         cells.to_count(raw)
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("3/7/2020", dt.date(2020, 7, 3)), ("03/07/2020", dt.date(2020, 7, 3)),
-    ("2020-07-03", dt.date(2020, 7, 3)), ("2024-04-02", dt.date(2024, 4, 2)),
-    (dt.datetime(2020, 7, 3, 0, 0), dt.date(2020, 7, 3)), (None, None),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("3/7/2020", dt.date(2020, 7, 3)),
+        ("03/07/2020", dt.date(2020, 7, 3)),
+        ("2020-07-03", dt.date(2020, 7, 3)),
+        ("2024-04-02", dt.date(2024, 4, 2)),
+        (dt.datetime(2020, 7, 3, 0, 0), dt.date(2020, 7, 3)),
+        (None, None),
+    ],
+)
 def test_date_accepts(raw, expected) -> None:
     assert cells.to_date(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["3/4/21", 44000, 44000.0, "July 3rd", "2020/07/03",
-                                 "31/02/2020", "7-3-2020"])
+@pytest.mark.parametrize(
+    "raw", ["3/4/21", 44000, 44000.0, "July 3rd", "2020/07/03", "31/02/2020", "7-3-2020"]
+)
 def test_date_refuses(raw) -> None:
     with pytest.raises(cells.CellError):
         cells.to_date(raw)
 
 
-@pytest.mark.parametrize("raw", ["31/12/9999", "0001-01-01", "1/1/1899", "2200-01-01",
-                                 dt.datetime(9999, 12, 31), dt.date(1677, 1, 1)])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "31/12/9999",
+        "0001-01-01",
+        "1/1/1899",
+        "2200-01-01",
+        dt.datetime(9999, 12, 31),
+        dt.date(1677, 1, 1),
+    ],
+)
 def test_date_outside_the_years_a_frame_can_hold_is_refused_not_changed(raw) -> None:
     with pytest.raises(cells.CellError, match="year from 1900 to 2199"):
         cells.to_date(raw)
@@ -68,8 +95,13 @@ def test_date_outside_the_years_a_frame_can_hold_is_refused_not_changed(raw) -> 
 
 def test_header_key_ignores_case_spaces_invisibles_and_underscores() -> None:
     key = cells.header_key("placement_type")
-    for variant in ["Placement Type", " placement_type\u00a0", "\ufeffPLACEMENT_TYPE",
-                    "placement\u200b_type", "placement  type"]:
+    for variant in [
+        "Placement Type",
+        " placement_type\u00a0",
+        "\ufeffPLACEMENT_TYPE",
+        "placement\u200b_type",
+        "placement  type",
+    ]:
         assert cells.header_key(variant) == key
 
 
@@ -100,12 +132,12 @@ def test_valid_workbook_is_typed_per_contract(tmp_path: Path) -> None:
 
 def test_formula_without_saved_result_names_the_cell(tmp_path: Path) -> None:
     sheets = valid_sheets("EDU")
-    sheets["School_Outcomes"][3][1] = "=B2+B3"      # openpyxl saves no cached value
+    sheets["School_Outcomes"][3][1] = "=B2+B3"  # openpyxl saves no cached value
     result = _check(sheets, tmp_path)
     f = _only(result, "V-FORMULA-NO-VALUE")
     assert (f.sheet, f.cell, f.severity) == ("School_Outcomes", "B4", "error")
     assert result.status == STATUS_REJECTED
-    assert not [g for g in result.findings if g.rule == "V-REQUIRED"]   # not reported twice
+    assert not [g for g in result.findings if g.rule == "V-REQUIRED"]  # not reported twice
 
 
 def test_formula_with_saved_result_is_fine(tmp_path: Path) -> None:
@@ -116,8 +148,9 @@ def test_formula_with_saved_result_is_fine(tmp_path: Path) -> None:
         for info in zin.infolist():
             data = zin.read(info)
             if info.filename == "xl/worksheets/sheet3.xml":
-                data = data.replace(b'<c r="B4" t="n"><v>100</v></c>',
-                                    b'<c r="B4"><f>B2+B3-100</f><v>100</v></c>')
+                data = data.replace(
+                    b'<c r="B4" t="n"><v>100</v></c>', b'<c r="B4"><f>B2+B3-100</f><v>100</v></c>'
+                )
                 assert b"<f>" in data
             zout.writestr(info, data)
     assert src != fixed.read_bytes()
@@ -128,7 +161,7 @@ def test_formula_with_saved_result_is_fine(tmp_path: Path) -> None:
 
 def test_excel_error_cell(tmp_path: Path) -> None:
     sheets = valid_sheets("EDU")
-    sheets["School_Outcomes"][2][2] = "#DIV/0!"     # openpyxl writes an error cell
+    sheets["School_Outcomes"][2][2] = "#DIV/0!"  # openpyxl writes an error cell
     result = _check(sheets, tmp_path)
     f = _only(result, "V-EXCEL-ERROR")
     assert (f.cell, f.value) == ("C3", "#DIV/0!")
@@ -136,8 +169,12 @@ def test_excel_error_cell(tmp_path: Path) -> None:
 
 
 def test_hidden_sheet_and_row_are_read_and_warned(tmp_path: Path) -> None:
-    result = _check(valid_sheets("EDU"), tmp_path, hidden_sheets=("School_Outcomes",),
-                    hidden_rows={"School_Outcomes": [3]})
+    result = _check(
+        valid_sheets("EDU"),
+        tmp_path,
+        hidden_sheets=("School_Outcomes",),
+        hidden_rows={"School_Outcomes": [3]},
+    )
     assert result.status == STATUS_WARNINGS
     assert _only(result, "S-SHEET-HIDDEN").sheet == "School_Outcomes"
     assert _only(result, "S-ROW-HIDDEN").row == 3
@@ -197,27 +234,31 @@ def test_cover_labels_any_row_any_case(tmp_path: Path) -> None:
     sheets = valid_sheets("EDU")
     cover = sheets["Cover"]
     sheets["Cover"] = [[None, None], [None, None]] + [
-        [f"  {label.upper()} ", value] for label, value in cover[1:]]
-    sheets["Cover"][2][1] = " edu "                  # code ignoring case and spaces
-    sheets["Cover"][3][1] = "30/09/2020"             # quarter end as text
-    sheets["Cover"][4][1] = "1"                      # template version as text
+        [f"  {label.upper()} ", value] for label, value in cover[1:]
+    ]
+    sheets["Cover"][2][1] = " edu "  # code ignoring case and spaces
+    sheets["Cover"][3][1] = "30/09/2020"  # quarter end as text
+    sheets["Cover"][4][1] = "1"  # template version as text
     result = _check(sheets, tmp_path)
     assert result.status == STATUS_ACCEPTED, result.findings
     assert result.cover.submitter == "EDU"
     assert result.cover.template_version == "1"
 
 
-@pytest.mark.parametrize(("row", "value", "code", "severity"), [
-    (1, "XYZ", "C-SUBMITTER", "error"),
-    (2, dt.datetime(2020, 9, 29), "C-QUARTER-END", "error"),
-    (2, "3/4/21", "C-QUARTER-END", "error"),
-    (3, 2, "C-TEMPLATE-VERSION", "error"),
-    (4, None, "C-COMPLETED-BY", "error"),
-    (5, "a.analyst at example", "C-EMAIL", "warning"),
-    (6, dt.datetime(2020, 9, 1), "C-DATE-COMPLETED", "error"),
-    (6, dt.datetime(2020, 10, 16), "C-DATE-COMPLETED", "error"),
-    (6, "soon", "C-DATE-COMPLETED", "error"),
-])
+@pytest.mark.parametrize(
+    ("row", "value", "code", "severity"),
+    [
+        (1, "XYZ", "C-SUBMITTER", "error"),
+        (2, dt.datetime(2020, 9, 29), "C-QUARTER-END", "error"),
+        (2, "3/4/21", "C-QUARTER-END", "error"),
+        (3, 2, "C-TEMPLATE-VERSION", "error"),
+        (4, None, "C-COMPLETED-BY", "error"),
+        (5, "a.analyst at example", "C-EMAIL", "warning"),
+        (6, dt.datetime(2020, 9, 1), "C-DATE-COMPLETED", "error"),
+        (6, dt.datetime(2020, 10, 16), "C-DATE-COMPLETED", "error"),
+        (6, "soon", "C-DATE-COMPLETED", "error"),
+    ],
+)
 def test_cover_value_rules(tmp_path: Path, row, value, code, severity) -> None:
     sheets = valid_sheets("EDU")
     sheets["Cover"][row][1] = value
@@ -229,7 +270,7 @@ def test_cover_value_rules(tmp_path: Path, row, value, code, severity) -> None:
 
 def test_cover_label_missing_and_duplicated(tmp_path: Path) -> None:
     sheets = valid_sheets("EDU")
-    sheets["Cover"][4][0] = "Contact"                 # Completed by label gone
+    sheets["Cover"][4][0] = "Contact"  # Completed by label gone
     sheets["Cover"].append(["email", "b@example.org"])
     result = _check(sheets, tmp_path)
     assert _only(result, "C-LABEL-MISSING").column == "Completed by"
@@ -240,8 +281,13 @@ def test_cover_label_missing_and_duplicated(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- headers
 def test_header_with_trailing_nbsp_and_invisibles_is_accepted(tmp_path: Path) -> None:
     sheets = valid_sheets("EDU")
-    sheets["School_Outcomes"][0] = ["Pupil Group\u00a0", "\ufeffpupils", "sessions possible",
-                                    "SESSIONS_ATTENDED\u200b", " exclusion_incidents "]
+    sheets["School_Outcomes"][0] = [
+        "Pupil Group\u00a0",
+        "\ufeffpupils",
+        "sessions possible",
+        "SESSIONS_ATTENDED\u200b",
+        " exclusion_incidents ",
+    ]
     result = _check(sheets, tmp_path)
     assert result.status == STATUS_ACCEPTED, result.findings
 
@@ -249,7 +295,7 @@ def test_header_with_trailing_nbsp_and_invisibles_is_accepted(tmp_path: Path) ->
 def test_duplicate_missing_and_extra_headers(tmp_path: Path) -> None:
     sheets = valid_sheets("EDU")
     for row in sheets["School_Outcomes"]:
-        row[4] = row[1]          # exclusion_incidents gone; pupils twice
+        row[4] = row[1]  # exclusion_incidents gone; pupils twice
         row.append("x")
     sheets["School_Outcomes"][0][5] = "Comments"
     result = _check(sheets, tmp_path)
@@ -262,7 +308,7 @@ def test_duplicate_missing_and_extra_headers(tmp_path: Path) -> None:
 
 def test_optional_column_may_be_absent(tmp_path: Path) -> None:
     sheets = valid_sheets("CSW")
-    sheets["LAC_Census"] = [row[:3] for row in sheets["LAC_Census"]]     # no notes column
+    sheets["LAC_Census"] = [row[:3] for row in sheets["LAC_Census"]]  # no notes column
     result = _check(sheets, tmp_path)
     assert result.status == STATUS_ACCEPTED, result.findings
     assert result.sheets["LAC_Census"]["notes"].isna().all()
@@ -350,7 +396,7 @@ def test_written_workbook_has_what_we_think(tmp_path: Path) -> None:
 
 def test_an_invalid_item_value_is_reported_once_not_again_as_a_blank(tmp_path: Path) -> None:
     sheets = valid_sheets("NHSG")
-    sheets["CAMHS"][1][2] = "NA"          # row 2: started_treatment, value column C
+    sheets["CAMHS"][1][2] = "NA"  # row 2: started_treatment, value column C
     result = _check(sheets, tmp_path)
     at_c2 = [f for f in result.findings if f.sheet == "CAMHS" and f.cell == "C2"]
     assert [f.rule for f in at_c2] == ["V-COUNT"], at_c2
@@ -360,14 +406,22 @@ def test_typed_frame_types_each_column_and_keeps_blanks_as_missing() -> None:
     from transforms.intake.parse import typed_frame
     from transforms.spec import Column
 
-    columns = [Column(name="n", type="count"), Column(name="d", type="date"),
-               Column(name="t", type="text")]
-    frame = typed_frame({"excel_row": [2, 3], "n": [None, 4],
-                         "d": [dt.date(2020, 3, 31), None], "t": ["x", None]}, columns)
-    expected = pd.DataFrame({
-        "excel_row": pd.Series([2, 3], dtype="int64"),
-        "n": pd.Series([pd.NA, 4], dtype="Int64"),
-        "d": pd.Series([pd.Timestamp("2020-03-31"), pd.NaT], dtype="datetime64[ns]"),
-        "t": pd.Series(["x", None], dtype="str")})
+    columns = [
+        Column(name="n", type="count"),
+        Column(name="d", type="date"),
+        Column(name="t", type="text"),
+    ]
+    frame = typed_frame(
+        {"excel_row": [2, 3], "n": [None, 4], "d": [dt.date(2020, 3, 31), None], "t": ["x", None]},
+        columns,
+    )
+    expected = pd.DataFrame(
+        {
+            "excel_row": pd.Series([2, 3], dtype="int64"),
+            "n": pd.Series([pd.NA, 4], dtype="Int64"),
+            "d": pd.Series([pd.Timestamp("2020-03-31"), pd.NaT], dtype="datetime64[ns]"),
+            "t": pd.Series(["x", None], dtype="str"),
+        }
+    )
     pd.testing.assert_frame_equal(frame, expected)
-    assert frame["n"].isna().tolist() == [True, False]      # missing, never 0
+    assert frame["n"].isna().tolist() == [True, False]  # missing, never 0

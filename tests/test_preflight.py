@@ -90,7 +90,7 @@ def test_wrong_extension_says_save_as_xlsx(tmp_path: Path, ext: str) -> None:
 
 
 def test_extension_is_judged_on_the_original_name(tmp_path: Path) -> None:
-    path = tmp_path / "0f3a9c.bin"        # archived under its hash
+    path = tmp_path / "0f3a9c.bin"  # archived under its hash
     path.write_bytes(_xlsx_bytes())
     assert preflight(path, original_name="CSW Q2.XLSX") == []
     assert _codes(preflight(path, original_name="CSW Q2.csv")) == ["P-EXTENSION"]
@@ -110,8 +110,9 @@ def test_encrypted_workbook(tmp_path: Path) -> None:
     assert "password" in result.findings[0].message
 
 
-def _with_extra_parts(tmp_path: Path, name: str, parts: dict[str, bytes],
-                      content_types: bytes | None = None) -> Path:
+def _with_extra_parts(
+    tmp_path: Path, name: str, parts: dict[str, bytes], content_types: bytes | None = None
+) -> Path:
     src = write_workbook(valid_sheets("EDU"), tmp_path / "src.xlsx")
     path = tmp_path / name
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
@@ -133,8 +134,10 @@ def test_macro_part_is_refused(tmp_path: Path) -> None:
 
 
 def test_macro_enabled_content_type_is_refused(tmp_path: Path) -> None:
-    ct = (b'<Override PartName="/xl/workbook.xml" ContentType="application/'
-          b'vnd.ms-excel.sheet.macroEnabled.main+xml"/>')
+    ct = (
+        b'<Override PartName="/xl/workbook.xml" ContentType="application/'
+        b'vnd.ms-excel.sheet.macroEnabled.main+xml"/>'
+    )
     path = _with_extra_parts(tmp_path, "return.xlsx", {}, content_types=ct)
     assert _codes(preflight(path)) == ["P-MACRO"]
 
@@ -154,10 +157,10 @@ def test_zip_bomb_by_ratio(tmp_path: Path) -> None:
 
 
 def test_zip_bomb_by_total_size_and_entries(tmp_path: Path) -> None:
-    path = _with_extra_parts(tmp_path, "big.xlsx",
-                             {f"xl/media/p{i}.bin": b"\x00" * 1000 for i in range(20)})
-    assert _codes(preflight(path, limits=Limits(max_uncompressed_bytes=10_000))) == [
-        "P-TOO-LARGE"]
+    path = _with_extra_parts(
+        tmp_path, "big.xlsx", {f"xl/media/p{i}.bin": b"\x00" * 1000 for i in range(20)}
+    )
+    assert _codes(preflight(path, limits=Limits(max_uncompressed_bytes=10_000))) == ["P-TOO-LARGE"]
     assert _codes(preflight(path, limits=Limits(max_entries=10))) == ["P-TOO-LARGE"]
 
 
@@ -208,16 +211,18 @@ def test_sandbox_parses_a_good_file_and_bounds_a_slow_one(tmp_path: Path) -> Non
 def test_sandbox_bounds_memory(tmp_path: Path) -> None:
     src = write_workbook(valid_sheets("EDU"), tmp_path / "src.xlsx")
     path = tmp_path / "fat.xlsx"
-    big = (b'<row r="99"><c r="A99" t="inlineStr"><is><t>' + b"x" * 60_000_000
-           + b"</t></is></c></row>")
+    big = (
+        b'<row r="99"><c r="A99" t="inlineStr"><is><t>' + b"x" * 60_000_000 + b"</t></is></c></row>"
+    )
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
         for info in zin.infolist():
             data = zin.read(info)
-            if info.filename == "xl/worksheets/sheet3.xml":     # School_Outcomes
+            if info.filename == "xl/worksheets/sheet3.xml":  # School_Outcomes
                 data = data.replace(b"</sheetData>", big + b"</sheetData>")
             zout.writestr(info, data)
     loose = Limits(max_ratio=1e9, max_uncompressed_bytes=10**9)
-    starved = check_workbook(path, today=TODAY, limits=loose,
-                             sandbox=Sandbox(memory_bytes=_address_space() + 20_000_000))
+    starved = check_workbook(
+        path, today=TODAY, limits=loose, sandbox=Sandbox(memory_bytes=_address_space() + 20_000_000)
+    )
     assert _codes(starved.findings) == ["P-TOO-LARGE"]
     assert "memory" in starved.findings[0].message

@@ -19,15 +19,13 @@ def test_a_warning_on_an_items_row_shows_the_note_the_lead_gave(tmp_path):
     create_all(engine)
     # The builder dates every Cover "completed 2020-10-12": both files arrive after that.
     write_workbook(valid_sheets("CSW", Q2), inbox / "CSW_Q2.xlsx")
-    run_intake(inbox, output, engine, now=dt.datetime(2020, 10, 13, tzinfo=dt.UTC),
-               stable_wait=0.0)
+    run_intake(inbox, output, engine, now=dt.datetime(2020, 10, 13, tzinfo=dt.UTC), stable_wait=0.0)
     sheets = valid_sheets("CSW", Q3)
-    row8 = sheets["Child_Protection"][7]          # Excel row 8: on_register_qe
+    row8 = sheets["Child_Protection"][7]  # Excel row 8: on_register_qe
     assert row8[0] == "on_register_qe"
     row8[2], row8[3] = 100, "Register cleansed & re-migrated in August"
     write_workbook(sheets, inbox / "CSW_Q3.xlsx")
-    run_intake(inbox, output, engine, now=dt.datetime(2020, 10, 16, tzinfo=dt.UTC),
-               stable_wait=0.0)
+    run_intake(inbox, output, engine, now=dt.datetime(2020, 10, 16, tzinfo=dt.UTC), stable_wait=0.0)
     with engine.connect() as conn:
         warnings = data_quality_warnings(conn, Q3)
     hit = warnings[warnings["rule"] == "R-REGISTER-CONTINUITY"]

@@ -19,12 +19,15 @@ from transforms.quarters import (
 D = dt.date
 
 
-@pytest.mark.parametrize("qe,label", [
-    (D(2020, 9, 30), "Quarter 2 2020/21 (July to September 2020)"),
-    (D(2020, 6, 30), "Quarter 1 2020/21 (April to June 2020)"),
-    (D(2020, 12, 31), "Quarter 3 2020/21 (October to December 2020)"),
-    (D(2021, 3, 31), "Quarter 4 2020/21 (January to March 2021)"),
-])
+@pytest.mark.parametrize(
+    "qe,label",
+    [
+        (D(2020, 9, 30), "Quarter 2 2020/21 (July to September 2020)"),
+        (D(2020, 6, 30), "Quarter 1 2020/21 (April to June 2020)"),
+        (D(2020, 12, 31), "Quarter 3 2020/21 (October to December 2020)"),
+        (D(2021, 3, 31), "Quarter 4 2020/21 (January to March 2021)"),
+    ],
+)
 def test_financial_year_labels(qe, label):
     assert quarter_label(qe) == label
 

@@ -56,12 +56,21 @@ def _strings(obj) -> list[str]:
     return []
 
 
-@pytest.mark.parametrize(("value", "unit", "text"), [
-    (62.5, "percent", "62.5%"), (100 * 2 / 3, "percent", "66.7%"), (1234.0, "count", "1,234"),
-    (-3.25, "pp", "-3.2 pp"), (24.0, "days", "24 days"), (24.5, "days", "24.5 days"),
-    (12.34, "per_1000", "12.3 per 1,000"), (None, "percent", "no data"), ("c", "count", "c"),
-    (0.0, "count", "0"),
-])
+@pytest.mark.parametrize(
+    ("value", "unit", "text"),
+    [
+        (62.5, "percent", "62.5%"),
+        (100 * 2 / 3, "percent", "66.7%"),
+        (1234.0, "count", "1,234"),
+        (-3.25, "pp", "-3.2 pp"),
+        (24.0, "days", "24 days"),
+        (24.5, "days", "24.5 days"),
+        (12.34, "per_1000", "12.3 per 1,000"),
+        (None, "percent", "no data"),
+        ("c", "count", "c"),
+        (0.0, "count", "0"),
+    ],
+)
 def test_fmt_value(value, unit, text):
     assert fmt_value(value, unit) == text
 
@@ -77,41 +86,74 @@ def test_headline_key_message_from_figures():
     msgs = key_messages(example_inputs(), normalised_measures(example_inputs()))
     # H01: 25 of 40 = 62.5%, previous quarter 22 of 44 = 50.0%; trajectory reaches the 50%
     # target at the quarter end; 62.5 >= 50 is Green.
-    assert ("H01 (Initial health assessment within 4 weeks of accommodation) rose to 62.5% "
-            "(25 of 40), above the 50.0% trajectory (Green).") in msgs
+    assert (
+        "H01 (Initial health assessment within 4 weeks of accommodation) rose to 62.5% "
+        "(25 of 40), above the 50.0% trajectory (Green)."
+    ) in msgs
 
 
 def test_message_for_a_falling_amber_measure():
-    ms = _measures([
-        {"measure_id": "H01", "quarter_end": Q1, "breakdown": "all", "numerator": 30,
-         "denominator": 50, "value": 60.0, "unit": "percent", "trajectory": 55.0,
-         "target": 50.0, "rag": "Green"},
-        {"measure_id": "H01", "quarter_end": Q2, "breakdown": "all", "numerator": 22,
-         "denominator": 40, "value": 55.0, "unit": "percent", "trajectory": 57.5,
-         "target": 50.0, "rag": "Amber"},
-    ])
+    ms = _measures(
+        [
+            {
+                "measure_id": "H01",
+                "quarter_end": Q1,
+                "breakdown": "all",
+                "numerator": 30,
+                "denominator": 50,
+                "value": 60.0,
+                "unit": "percent",
+                "trajectory": 55.0,
+                "target": 50.0,
+                "rag": "Green",
+            },
+            {
+                "measure_id": "H01",
+                "quarter_end": Q2,
+                "breakdown": "all",
+                "numerator": 22,
+                "denominator": 40,
+                "value": 55.0,
+                "unit": "percent",
+                "trajectory": 57.5,
+                "target": 50.0,
+                "rag": "Amber",
+            },
+        ]
+    )
     inputs = ReportInputs(quarter_end=Q2, measures=ms)
     msg = measure_message(inputs, normalised_measures(inputs), "H01")
-    assert msg == ("H01 (Initial health assessment within 4 weeks of accommodation) fell to "
-                   "55.0% (22 of 40), below the 57.5% trajectory (Amber).")
+    assert msg == (
+        "H01 (Initial health assessment within 4 weeks of accommodation) fell to "
+        "55.0% (22 of 40), below the 57.5% trajectory (Amber)."
+    )
 
 
 def test_standing_target_is_called_a_target():
     msgs = key_messages(example_inputs(), normalised_measures(example_inputs()))
-    assert any(m.startswith("M01 (CAMHS treatment started within 18 weeks) fell to 87.2% "
-                            "(109 of 125), below the 90.0% target (Amber)") for m in msgs)
+    assert any(
+        m.startswith(
+            "M01 (CAMHS treatment started within 18 weeks) fell to 87.2% "
+            "(109 of 125), below the 90.0% target (Amber)"
+        )
+        for m in msgs
+    )
 
 
 def test_returns_summary_counts():
-    expected = pd.DataFrame({
-        "code": ["A", "B", "C", "D", "E"], "name": list("ABCDE"), "kind": ["data"] * 5,
-        "status": ["accepted", "accepted with warnings", "rejected", "missing", "accepted"],
-        "late": [False, True, "true", False, "false"], "received_at": [None] * 5,
-    })
+    expected = pd.DataFrame(
+        {
+            "code": ["A", "B", "C", "D", "E"],
+            "name": list("ABCDE"),
+            "kind": ["data"] * 5,
+            "status": ["accepted", "accepted with warnings", "rejected", "missing", "accepted"],
+            "late": [False, True, "true", False, "false"],
+            "received_at": [None] * 5,
+        }
+    )
     ms = _measures([])
     r = returns_summary(ReportInputs(quarter_end=Q2, measures=ms, expected=expected))
-    assert (r["expected"], r["received"], r["late"], r["missing"], r["rejected"]) == (
-        5, 4, 2, 1, 1)
+    assert (r["expected"], r["received"], r["late"], r["missing"], r["rejected"]) == (5, 4, 2, 1, 1)
     assert r["text"].startswith("4 of 5 expected returns were received (2 late, 1 rejected).")
     assert "Missing: D." in r["text"]
 
@@ -146,9 +188,21 @@ def test_public_context_hides_suppressed_and_child_level(public_ctx):
 
 def test_public_revisions_show_no_unsuppressed_old_value():
     base = example_inputs(public=True)
-    inputs = dataclasses.replace(base, revisions=pd.DataFrame([{
-        "measure_id": "C04", "quarter_end": Q2, "breakdown": "all", "old_value": 9.75,
-        "new_value": 7.317, "issued_version": "v1"}]))
+    inputs = dataclasses.replace(
+        base,
+        revisions=pd.DataFrame(
+            [
+                {
+                    "measure_id": "C04",
+                    "quarter_end": Q2,
+                    "breakdown": "all",
+                    "old_value": 9.75,
+                    "new_value": 7.317,
+                    "issued_version": "v1",
+                }
+            ]
+        ),
+    )
     text = "\n".join(_strings(build_context(inputs)["revisions"]))
     assert "9.8" not in text and "7.3" not in text
     assert "c" in build_context(inputs)["revisions"][0]["new"]
@@ -182,9 +236,15 @@ def test_a_chart_is_drawn_once_per_series_and_a_changed_series_is_drawn_again() 
     from transforms.reports import charts
 
     s = charts.ChartSeries(
-        measure_id="T01", name="Test", unit_label="%", quarters=[Q1, Q2],
-        values=[40.0, 50.0], labels=["40%", "50%"], suppressed=[False, False],
-        rags=["Red", "Amber"])
+        measure_id="T01",
+        name="Test",
+        unit_label="%",
+        quarters=[Q1, Q2],
+        values=[40.0, 50.0],
+        labels=["40%", "50%"],
+        suppressed=[False, False],
+        rags=["Red", "Amber"],
+    )
     drawn = []
     real = charts._measure_chart
 
@@ -196,11 +256,14 @@ def test_a_chart_is_drawn_once_per_series_and_a_changed_series_is_drawn_again() 
     try:
         charts._measure_chart = counting
         first = charts.measure_chart(s)
-        again = charts.measure_chart(dataclasses.replace(s))          # equal, not the same
-        hidden = charts.measure_chart(dataclasses.replace(
-            s, values=[40.0, None], labels=["40%", "c"], suppressed=[False, True]))
+        again = charts.measure_chart(dataclasses.replace(s))  # equal, not the same
+        hidden = charts.measure_chart(
+            dataclasses.replace(
+                s, values=[40.0, None], labels=["40%", "c"], suppressed=[False, True]
+            )
+        )
     finally:
         charts._measure_chart = real
     assert len(drawn) == 2 and again == first
     assert hidden[0] != first[0] and hidden[0][:8] == b"\x89PNG\r\n\x1a\n"
-    assert first == real(s)                                   # the same bytes as drawn afresh
+    assert first == real(s)  # the same bytes as drawn afresh

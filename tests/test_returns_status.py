@@ -45,19 +45,46 @@ def engine(tmp_path):
     create_all(eng)
     with eng.begin() as conn:
         for seq, (name, sub, qe, status, errors, warnings, late, rev, seen) in enumerate(
-                ROWS, start=1):
+            ROWS, start=1
+        ):
             sha = f"{seq:064x}"
-            conn.execute(ledger.files.insert().values(
-                sha256=sha, size=10, original_name=name, first_seen_at=seen, mtime=1.0,
-                archive_path=f"archive/{sha}.xlsx", seq=seq))
-            conn.execute(ledger.submissions.insert().values(
-                sha256=sha, seq=seq, submitter=sub, quarter_end=qe, status=status,
-                errors=errors, warnings=warnings, late=late, revision=rev,
-                processed_at=seen, superseded_by=f"{4:064x}" if seq == 1 else None))
+            conn.execute(
+                ledger.files.insert().values(
+                    sha256=sha,
+                    size=10,
+                    original_name=name,
+                    first_seen_at=seen,
+                    mtime=1.0,
+                    archive_path=f"archive/{sha}.xlsx",
+                    seq=seq,
+                )
+            )
+            conn.execute(
+                ledger.submissions.insert().values(
+                    sha256=sha,
+                    seq=seq,
+                    submitter=sub,
+                    quarter_end=qe,
+                    status=status,
+                    errors=errors,
+                    warnings=warnings,
+                    late=late,
+                    revision=rev,
+                    processed_at=seen,
+                    superseded_by=f"{4:064x}" if seq == 1 else None,
+                )
+            )
         # ledgered but never checked (interrupted intake): not a return yet
-        conn.execute(ledger.files.insert().values(
-            sha256="f" * 64, size=1, original_name="pending.xlsx", first_seen_at=_at(10),
-            archive_path="archive/x.xlsx", seq=99))
+        conn.execute(
+            ledger.files.insert().values(
+                sha256="f" * 64,
+                size=1,
+                original_name="pending.xlsx",
+                first_seen_at=_at(10),
+                archive_path="archive/x.xlsx",
+                seq=99,
+            )
+        )
     yield eng
     eng.dispose()
 
@@ -65,13 +92,26 @@ def engine(tmp_path):
 def test_returns_frame_has_the_csv_columns_in_intake_order(engine):
     with engine.connect() as conn:
         frame = returns_frame(conn)
-    assert list(frame.columns) == RETURNS_COLUMNS == [
-        "file", "sha256", "submitter", "quarter_end", "status", "errors", "warnings", "late",
-        "revision", "received_at"]
+    assert (
+        list(frame.columns)
+        == RETURNS_COLUMNS
+        == [
+            "file",
+            "sha256",
+            "submitter",
+            "quarter_end",
+            "status",
+            "errors",
+            "warnings",
+            "late",
+            "revision",
+            "received_at",
+        ]
+    )
     assert list(frame["file"]) == [r[0] for r in ROWS]
     assert frame.isna().iloc[4]["submitter"] and frame.isna().iloc[4]["quarter_end"]
-    assert frame.iloc[0]["received_at"] == "2020-10-05T10:00:00+01:00"     # London, BST
-    assert frame.iloc[6]["received_at"] == "2020-11-01T09:00:00+00:00"     # GMT
+    assert frame.iloc[0]["received_at"] == "2020-10-05T10:00:00+01:00"  # London, BST
+    assert frame.iloc[6]["received_at"] == "2020-11-01T09:00:00+00:00"  # GMT
     assert list(frame["late"]) == [r[6] for r in ROWS]
     assert frame["errors"].sum() == 5
 
@@ -97,11 +137,21 @@ def test_returns_csv_is_true_false_blank_and_injection_safe(engine, tmp_path):
     assert [p.name for p in path.parent.iterdir()] == ["returns.csv"]
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("=1+1", "'=1+1"), ("+44", "'+44"), ("-3", "'-3"), ("@SUM(A1)", "'@SUM(A1)"),
-    ("\tx", "'\tx"), ("\rx", "'\rx"), ("plain", "plain"), (None, ""), (7, "7"),
-    (False, "false"),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("=1+1", "'=1+1"),
+        ("+44", "'+44"),
+        ("-3", "'-3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("plain", "plain"),
+        (None, ""),
+        (7, "7"),
+        (False, "false"),
+    ],
+)
 def test_safe_cell(text, expected):
     assert safe_cell(text) == expected
 
@@ -110,10 +160,27 @@ def test_expected_returns_per_submitter(engine):
     now = _at(25)
     with engine.connect() as conn:
         frame = expected_returns(conn, Q2, now)
-    assert list(frame.columns) == ["code", "name", "kind", "status", "late", "received_at",
-                                   "due_date", "overdue"]
-    assert list(frame["code"]) == ["CSW", "NHSG", "EDU", "HSCP", "ICSB", "CPC", "CPIG", "IJB",
-                                   "BIU"]
+    assert list(frame.columns) == [
+        "code",
+        "name",
+        "kind",
+        "status",
+        "late",
+        "received_at",
+        "due_date",
+        "overdue",
+    ]
+    assert list(frame["code"]) == [
+        "CSW",
+        "NHSG",
+        "EDU",
+        "HSCP",
+        "ICSB",
+        "CPC",
+        "CPIG",
+        "IJB",
+        "BIU",
+    ]
     got = frame.set_index("code")
     assert got.loc["CSW", "status"] == "accepted"
     assert got.loc["CSW", "received_at"] == "2020-10-08T10:00:00+01:00"

@@ -22,9 +22,17 @@ from transforms.spec import default_spec
 SPEC = default_spec()
 FIRST, LAST = dt.date(2020, 6, 30), dt.date(2020, 12, 31)
 QUARTERS = [dt.date(2020, 6, 30), dt.date(2020, 9, 30), dt.date(2020, 12, 31)]
-TRUTH_FILES = ["manifest.json", "in_force.csv", "items.csv", "mismatches.csv",
-               "lac_census.csv", "lac_starts.csv", "health_assessments.csv",
-               "school_outcomes.csv", "progress.csv"]
+TRUTH_FILES = [
+    "manifest.json",
+    "in_force.csv",
+    "items.csv",
+    "mismatches.csv",
+    "lac_census.csv",
+    "lac_starts.csv",
+    "health_assessments.csv",
+    "school_outcomes.csv",
+    "progress.csv",
+]
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +74,9 @@ def test_same_seed_same_sample(sample: Sample, tmp_path: Path) -> None:
 
 def test_another_seed_another_sample(sample: Sample, tmp_path: Path) -> None:
     other = generate_sample(tmp_path, first=FIRST, last=LAST, seed=8)
-    assert not filecmp.cmp(sample.truth_dir / "lac_starts.csv",
-                           other.truth_dir / "lac_starts.csv", shallow=False)
+    assert not filecmp.cmp(
+        sample.truth_dir / "lac_starts.csv", other.truth_dir / "lac_starts.csv", shallow=False
+    )
 
 
 def test_manifest_round_trip(sample: Sample) -> None:
@@ -92,18 +101,22 @@ def test_delivery_mix(sample: Sample) -> None:
     assert by_status["accepted with warnings"] == 1
     assert by_status["rejected"] == len(FAULTS)
     assert {d.fault for d in sample.deliveries if d.expected_status == "rejected"} == {
-        f[3] for f in FAULTS.values()}
+        f[3] for f in FAULTS.values()
+    }
     late = [d for d in sample.deliveries if d.late]
     assert 1 <= len(late) <= len(sample.deliveries) // 4
     for d in sample.deliveries:
         due = d.quarter_end + dt.timedelta(days=21)
-        assert d.late == (d.arrival.date() > due)       # UTC is London or one hour behind
+        assert d.late == (d.arrival.date() > due)  # UTC is London or one hour behind
 
 
 def test_superseded_and_rejected_come_before_the_workbook_in_force(sample: Sample) -> None:
     for d in sample.deliveries:
-        same = [x for x in sample.deliveries
-                if (x.submitter, x.quarter_end) == (d.submitter, d.quarter_end)]
+        same = [
+            x
+            for x in sample.deliveries
+            if (x.submitter, x.quarter_end) == (d.submitter, d.quarter_end)
+        ]
         in_force = [x for x in same if x.expected_status.startswith("accepted")]
         assert len(in_force) <= 1
         if d.expected_status == "superseded":
@@ -111,10 +124,10 @@ def test_superseded_and_rejected_come_before_the_workbook_in_force(sample: Sampl
 
 
 def test_in_force_csv_matches_manifest(sample: Sample, truth) -> None:
-    expected = {(d.submitter, pd.Timestamp(d.quarter_end), d.file.name)
-                for d in sample.in_force()}
-    got = set(truth["in_force"][["submitter", "quarter_end", "file"]].itertuples(
-        index=False, name=None))
+    expected = {(d.submitter, pd.Timestamp(d.quarter_end), d.file.name) for d in sample.in_force()}
+    got = set(
+        truth["in_force"][["submitter", "quarter_end", "file"]].itertuples(index=False, name=None)
+    )
     assert got == expected
     all_keys = {(s.code, q) for s in SPEC.returns.submitters for q in QUARTERS}
     missing = all_keys - {(d.submitter, d.quarter_end) for d in sample.in_force()}
@@ -122,8 +135,9 @@ def test_in_force_csv_matches_manifest(sample: Sample, truth) -> None:
 
 
 def test_faulty_workbooks_carry_their_fault(sample: Sample) -> None:
-    faulty = {d.fault: load_workbook(d.file) for d in sample.deliveries
-              if d.expected_status == "rejected"}
+    faulty = {
+        d.fault: load_workbook(d.file) for d in sample.deliveries if d.expected_status == "rejected"
+    }
     wb = faulty[FAULTS["count_text"][3]]
     assert wb["CAMHS"]["C2"].value == "NA"
     wb = faulty[FAULTS["missing_sheet"][3]]
@@ -144,8 +158,9 @@ def test_warning_workbook_has_blank_value_without_note(sample: Sample, truth) ->
     assert rows["transitions_evaluated"]["value"] is None
     assert rows["transitions_evaluated"]["notes"] is None
     items = truth["items"]
-    mine = items[(items.item == "transitions_evaluated")
-                 & (items.quarter_end == pd.Timestamp(d.quarter_end))]
+    mine = items[
+        (items.item == "transitions_evaluated") & (items.quarter_end == pd.Timestamp(d.quarter_end))
+    ]
     assert mine["value"].isna().all() and len(mine) == 1
 
 
@@ -153,8 +168,10 @@ def test_in_force_workbooks_have_the_template_shape(sample: Sample) -> None:
     for d in sample.in_force():
         wb = load_workbook(d.file)
         assert wb.sheetnames == ["Cover", "Guidance", *SPEC.returns.submitter(d.submitter).sheets]
-        cover = {wb["Cover"].cell(row=r, column=1).value: wb["Cover"].cell(row=r, column=2).value
-                 for r in range(1, 7)}
+        cover = {
+            wb["Cover"].cell(row=r, column=1).value: wb["Cover"].cell(row=r, column=2).value
+            for r in range(1, 7)
+        }
         assert cover["Submitter code"] == d.submitter
         assert _as_date(cover["Quarter end date"]) == d.quarter_end
         assert _as_date(cover["Date completed"]) == d.date_completed
@@ -184,10 +201,13 @@ def test_items_in_workbook_equal_ground_truth(sample: Sample, truth) -> None:
             if SPEC.returns.sheets[sheet].kind != "items":
                 continue
             got = {r["item"]: r["value"] for r in _rows(load_workbook(d.file)[sheet])}
-            want = items[(items.sheet == sheet)
-                         & (items.quarter_end == pd.Timestamp(d.quarter_end))]
-            assert got == {i: (None if pd.isna(v) else int(v))
-                           for i, v in zip(want["item"], want["value"], strict=True)}
+            want = items[
+                (items.sheet == sheet) & (items.quarter_end == pd.Timestamp(d.quarter_end))
+            ]
+            assert got == {
+                i: (None if pd.isna(v) else int(v))
+                for i, v in zip(want["item"], want["value"], strict=True)
+            }
 
 
 def test_le_rules_hold_in_force(truth) -> None:
@@ -196,8 +216,9 @@ def test_le_rules_hold_in_force(truth) -> None:
         for item in sheet.items:
             if not item.le:
                 continue
-            wide = items[items.sheet == name].pivot(index="quarter_end", columns="item",
-                                                    values="value")
+            wide = items[items.sheet == name].pivot(
+                index="quarter_end", columns="item", values="value"
+            )
             both = wide[[item.item, item.le]].dropna()
             assert len(both) > 0
             assert (both[item.item] <= both[item.le]).all(), (name, item.item)
@@ -220,8 +241,9 @@ def test_record_date_rules_hold(truth) -> None:
     assert (ended.date_episode_ended >= ended.date_accommodated).all()
     assert ha.groupby("quarter_end").child_ref.apply(lambda s: s.is_unique).all()
     ls = truth["LAC_Starts"]
-    assert ls.start_date.between(ls.quarter_end.dt.to_period("Q").dt.start_time,
-                                 ls.quarter_end).all()
+    assert ls.start_date.between(
+        ls.quarter_end.dt.to_period("Q").dt.start_time, ls.quarter_end
+    ).all()
     assert ls.age_at_start.between(0, 17).all()
     assert ls.child_ref.str.fullmatch(SPEC.returns.records.child_ref_pattern).all()
 
@@ -271,8 +293,11 @@ def test_scale(truth) -> None:
 
 def test_register_continuity_roughly_holds(truth) -> None:
     items = truth["items"]
-    cp = items[items.sheet == "Child_Protection"].pivot(index="quarter_end", columns="item",
-                                                        values="value").sort_index()
+    cp = (
+        items[items.sheet == "Child_Protection"]
+        .pivot(index="quarter_end", columns="item", values="value")
+        .sort_index()
+    )
     for prev, cur in zip(cp.index, cp.index[1:], strict=False):
         if (cur - prev).days > 95:
             continue

@@ -45,8 +45,8 @@ def test_next_run_times_across_the_clock_change():
     after = dt.datetime(2026, 9, 1, tzinfo=UTC)
     runs = next_run_times(report_offset(21), 7, 0, after, n=3)
     assert runs == [
-        dt.datetime(2026, 10, 22, 6, 0, tzinfo=UTC),   # BST: 07:00 London = 06:00 UTC
-        dt.datetime(2027, 1, 22, 7, 0, tzinfo=UTC),    # GMT
+        dt.datetime(2026, 10, 22, 6, 0, tzinfo=UTC),  # BST: 07:00 London = 06:00 UTC
+        dt.datetime(2027, 1, 22, 7, 0, tzinfo=UTC),  # GMT
         dt.datetime(2027, 4, 22, 6, 0, tzinfo=UTC),
     ]
 
@@ -66,13 +66,16 @@ def test_prefect_agrees_with_our_next_run_times():
     assert [d.astimezone(UTC) for d in dates] == next_run_times(22, 7, 0, after, n=5)
 
 
-@pytest.mark.parametrize(("today", "quarter"), [
-    (dt.date(2026, 10, 14), dt.date(2026, 9, 30)),   # a week before the 21 Oct deadline
-    (dt.date(2026, 10, 22), dt.date(2026, 9, 30)),   # the morning after
-    (dt.date(2027, 1, 14), dt.date(2026, 12, 31)),
-    (dt.date(2027, 1, 22), dt.date(2026, 12, 31)),
-    (dt.date(2026, 4, 22), dt.date(2026, 3, 31)),
-])
+@pytest.mark.parametrize(
+    ("today", "quarter"),
+    [
+        (dt.date(2026, 10, 14), dt.date(2026, 9, 30)),  # a week before the 21 Oct deadline
+        (dt.date(2026, 10, 22), dt.date(2026, 9, 30)),  # the morning after
+        (dt.date(2027, 1, 14), dt.date(2026, 12, 31)),
+        (dt.date(2027, 1, 22), dt.date(2026, 12, 31)),
+        (dt.date(2026, 4, 22), dt.date(2026, 3, 31)),
+    ],
+)
 def test_chase_quarter(today, quarter):
     assert chase_quarter(today, 21) == quarter
 

@@ -84,8 +84,9 @@ def _artifacts(flow_run_id):
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
     with get_client(sync_client=True) as client:
-        return client.read_artifacts(artifact_filter=ArtifactFilter(
-            flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+        return client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+        )
 
 
 def test_deployments_are_registered_with_their_schedules(served):
@@ -98,7 +99,9 @@ def test_deployments_are_registered_with_their_schedules(served):
     crons = [(s.schedule.cron, s.schedule.timezone) for s in quarterly.schedules]
     assert crons == [("0 7 22 1,4,7,10 *", "Europe/London")]
     assert sorted((s.schedule.cron, s.schedule.timezone) for s in chase.schedules) == [
-        ("0 9 14 1,4,7,10 *", "Europe/London"), ("0 9 22 1,4,7,10 *", "Europe/London")]
+        ("0 9 14 1,4,7,10 *", "Europe/London"),
+        ("0 9 22 1,4,7,10 *", "Europe/London"),
+    ]
     assert intake.schedules[0].schedule.interval == dt.timedelta(days=7)
     assert quarterly.parameters["wait_for_review"] is True
     assert quarterly.parameters["output"] == str(served / "output")
@@ -115,7 +118,9 @@ def test_registered_schedule_fires_at_seven_london_across_the_clock_change(serve
     server_side = CronSchedule(cron=sched.cron, timezone=sched.timezone, day_or=sched.day_or)
     dates = asyncio.run(server_side.get_dates(n=2, start=dt.datetime(2026, 9, 1, tzinfo=UTC)))
     assert [d.astimezone(UTC) for d in dates] == [
-        dt.datetime(2026, 10, 22, 6, 0, tzinfo=UTC), dt.datetime(2027, 1, 22, 7, 0, tzinfo=UTC)]
+        dt.datetime(2026, 10, 22, 6, 0, tzinfo=UTC),
+        dt.datetime(2027, 1, 22, 7, 0, tzinfo=UTC),
+    ]
 
 
 def test_default_intake_interval_is_ten_minutes(monkeypatch):
@@ -135,17 +140,32 @@ def test_quarterly_deployment_run_through_the_api(served):
     start = time.monotonic()
     run = run_deployment(
         "quarterly-data-summary/quarterly-data-summary",
-        parameters={"quarter_end": "2026-09-30", "approve": True, "approved_by": "ops test",
-                    "run_intake": False, "now": "2026-10-22T06:00:00+00:00"},
-        timeout=150, poll_interval=1)
+        parameters={
+            "quarter_end": "2026-09-30",
+            "approve": True,
+            "approved_by": "ops test",
+            "run_intake": False,
+            "now": "2026-10-22T06:00:00+00:00",
+        },
+        timeout=150,
+        poll_interval=1,
+    )
     assert time.monotonic() - start < 150
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(run.id)
     assert run.state.is_completed(), run.state
     assert run.name == "data-summary-2026-09-30"
     arts = {a.key: a for a in _artifacts(run.id)}
-    assert {"data-summary", "measures", "report-docx", "report-xlsx", "report-public-docx",
-            "report-public-xlsx", "report-measures-csv", "review-decision"} <= set(arts)
+    assert {
+        "data-summary",
+        "measures",
+        "report-docx",
+        "report-xlsx",
+        "report-public-docx",
+        "report-public-xlsx",
+        "report-measures-csv",
+        "review-decision",
+    } <= set(arts)
     assert arts["data-summary"].type == "markdown"
     assert "Quarter 2 2026/27" in arts["data-summary"].data
     assert "rejected: 1" in arts["data-summary"].data
@@ -163,8 +183,10 @@ def test_a_bad_quarter_through_the_api_fails_with_the_reason(served):
 
     run = run_deployment(
         "quarterly-data-summary/quarterly-data-summary",
-        parameters={"quarter_end": "2026-09-29", "run_intake": False}, timeout=150,
-        poll_interval=1)
+        parameters={"quarter_end": "2026-09-29", "run_intake": False},
+        timeout=150,
+        poll_interval=1,
+    )
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(run.id)
     assert run.state.is_failed(), run.state
@@ -180,7 +202,9 @@ def test_scheduled_style_run_waits_for_review_and_resumes(served):
 
     run = run_deployment(
         "quarterly-data-summary/quarterly-data-summary",
-        parameters={"quarter_end": "2026-06-30", "run_intake": False}, timeout=0)
+        parameters={"quarter_end": "2026-06-30", "run_intake": False},
+        timeout=0,
+    )
     deadline = time.monotonic() + 120
     with get_client(sync_client=True) as client:
         while not (state := client.read_flow_run(run.id).state).is_paused():
@@ -197,8 +221,9 @@ def test_scheduled_style_run_waits_for_review_and_resumes(served):
     assert (published / "Data_Summary_2026-06-30.docx").exists()
 
 
-def test_quarterly_deployment_runs_the_real_pipeline_on_the_sample(served, sample_store,
-                                                                   monkeypatch):
+def test_quarterly_deployment_runs_the_real_pipeline_on_the_sample(
+    served, sample_store, monkeypatch
+):
     """The same deployment with the real steps, on the filed sample partnership."""
     import pandas as pd
     from prefect import get_client
@@ -207,24 +232,44 @@ def test_quarterly_deployment_runs_the_real_pipeline_on_the_sample(served, sampl
     monkeypatch.delenv("DATASUMMARY_QUARTERLY_STEPS", raising=False)
     run = run_deployment(
         "quarterly-data-summary/quarterly-data-summary",
-        parameters={"quarter_end": "2022-09-30", "inbox": str(sample_store["inbox"]),
-                    "output": str(sample_store["output"]), "approve": False,
-                    "wait_for_review": False,
-                    "run_intake": False, "now": sample_store["now"].isoformat()},
-        timeout=300, poll_interval=2)
+        parameters={
+            "quarter_end": "2022-09-30",
+            "inbox": str(sample_store["inbox"]),
+            "output": str(sample_store["output"]),
+            "approve": False,
+            "wait_for_review": False,
+            "run_intake": False,
+            "now": sample_store["now"].isoformat(),
+        },
+        timeout=300,
+        poll_interval=2,
+    )
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(run.id)
     assert run.state.is_completed(), run.state
     assert run.name == "data-summary-2022-09-30"
     arts = {a.key: a for a in _artifacts(run.id)}
-    assert {"data-summary", "measures", "report-docx", "report-xlsx", "report-public-docx",
-            "report-public-xlsx", "report-measures-csv", "report-returns-csv"} <= set(arts)
+    assert {
+        "data-summary",
+        "measures",
+        "report-docx",
+        "report-xlsx",
+        "report-public-docx",
+        "report-public-xlsx",
+        "report-measures-csv",
+        "report-returns-csv",
+    } <= set(arts)
     assert "Quarter 2 2022/23" in arts["data-summary"].data
-    csv = pd.read_csv(sample_store["output"] / "2022-09-30" / "measures.csv", dtype=str,
-                      keep_default_na=False)
-    h01 = csv[(csv["measure_id"] == "H01") & (csv["breakdown"] == "all")
-              & (csv["quarter_end"] == "2022-09-30")].iloc[0]
+    csv = pd.read_csv(
+        sample_store["output"] / "2022-09-30" / "measures.csv", dtype=str, keep_default_na=False
+    )
+    h01 = csv[
+        (csv["measure_id"] == "H01")
+        & (csv["breakdown"] == "all")
+        & (csv["quarter_end"] == "2022-09-30")
+    ].iloc[0]
     text = str(arts["measures"].data)
     assert "H01" in text and h01["value"][:6] in text, "the table artifact shows measures.csv"
-    assert "AC0" not in text and "AC0" not in arts["data-summary"].data, \
+    assert "AC0" not in text and "AC0" not in arts["data-summary"].data, (
         "no child reference may reach an artifact"
+    )

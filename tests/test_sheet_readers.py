@@ -41,8 +41,22 @@ def _both(path: Path) -> tuple[list, list] | None:
 
 def _typed(sheets: list) -> list:
     """Cells with their Python type, so 5 and 5.0 or a date and a datetime differ."""
-    return [(t, h, {k: (type(v).__name__ if not isinstance(v, int | float) or isinstance(v, bool)
-                        else "number", v) for k, v in c.items()}) for t, h, c in sheets]
+    return [
+        (
+            t,
+            h,
+            {
+                k: (
+                    type(v).__name__
+                    if not isinstance(v, int | float) or isinstance(v, bool)
+                    else "number",
+                    v,
+                )
+                for k, v in c.items()
+            },
+        )
+        for t, h, c in sheets
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -77,26 +91,38 @@ def _parsed(path: Path, *, fast: bool) -> tuple:
         finally:
             parse_mod.calamine_sheets = real
     r = p.result
-    return (r.cover, r.sheet_order, [f.__dict__ for f in r.findings],
-            {k: v.to_dict("list") for k, v in r.sheets.items()}, p.layouts, p.raw_values)
+    return (
+        r.cover,
+        r.sheet_order,
+        [f.__dict__ for f in r.findings],
+        {k: v.to_dict("list") for k, v in r.sheets.items()},
+        p.layouts,
+        p.raw_values,
+    )
 
 
 _text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=12)
 _value = st.one_of(
-    st.integers(-10**9, 10**9), st.floats(-1e9, 1e9, allow_nan=False).map(lambda f: round(f, 4)),
-    st.booleans(), _text,
+    st.integers(-(10**9), 10**9),
+    st.floats(-1e9, 1e9, allow_nan=False).map(lambda f: round(f, 4)),
+    st.booleans(),
+    _text,
     st.datetimes(dt.datetime(1950, 1, 1), dt.datetime(2090, 1, 1)).map(
-        lambda d: d.replace(microsecond=0)),
+        lambda d: d.replace(microsecond=0)
+    ),
     st.dates(dt.date(1950, 1, 1), dt.date(2090, 1, 1)),
     st.times().map(lambda t: t.replace(microsecond=0)),
 )
-_cells = st.dictionaries(st.tuples(st.integers(1, 40), st.integers(1, 12)),
-                        _value.filter(lambda v: not (isinstance(v, str) and v.startswith("="))),
-                        max_size=40)   # openpyxl writes "=..." as a formula: the slow path
+_cells = st.dictionaries(
+    st.tuples(st.integers(1, 40), st.integers(1, 12)),
+    _value.filter(lambda v: not (isinstance(v, str) and v.startswith("="))),
+    max_size=40,
+)  # openpyxl writes "=..." as a formula: the slow path
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(cells=_cells, hidden_sheet=st.booleans())
 def test_generated_cells_read_the_same_either_way(tmp_path, cells, hidden_sheet) -> None:
     wb = openpyxl.Workbook()
@@ -116,8 +142,9 @@ def test_generated_cells_read_the_same_either_way(tmp_path, cells, hidden_sheet)
 
 
 def test_numbers_and_days_come_back_as_openpyxl_reads_them(tmp_path) -> None:
-    path = write_workbook({"S": [[5, 5.5, dt.datetime(2020, 3, 31), "  x  ", True]]},
-                          tmp_path / "t.xlsx")
+    path = write_workbook(
+        {"S": [[5, 5.5, dt.datetime(2020, 3, 31), "  x  ", True]]}, tmp_path / "t.xlsx"
+    )
     fast, slow = _both(path)
     assert _typed(fast) == _typed(slow)
     row = fast[0][2]
@@ -136,13 +163,17 @@ def _with_sheet_xml(src: Path, dest: Path, change) -> Path:
     return dest
 
 
-@pytest.mark.parametrize(("name", "change", "expect"), [
-    ("formula without result",
-     lambda x: x.replace(b"<v>7</v>", b"<f>1+6</f>"), NoCachedValue),
-    ("error cell",
-     lambda x: x.replace(b'<c r="B2" t="n"><v>7</v>', b'<c r="B2" t="e"><v>#REF!</v>'),
-     ExcelError),
-])
+@pytest.mark.parametrize(
+    ("name", "change", "expect"),
+    [
+        ("formula without result", lambda x: x.replace(b"<v>7</v>", b"<f>1+6</f>"), NoCachedValue),
+        (
+            "error cell",
+            lambda x: x.replace(b'<c r="B2" t="n"><v>7</v>', b'<c r="B2" t="e"><v>#REF!</v>'),
+            ExcelError,
+        ),
+    ],
+)
 def test_formulas_and_errors_go_to_openpyxl(tmp_path, name, change, expect) -> None:
     base = write_workbook({"S": [["a", "b"], ["x", 7]]}, tmp_path / "base.xlsx")
     changed = _with_sheet_xml(base, tmp_path / "changed.xlsx", change)
@@ -159,11 +190,14 @@ def test_hidden_rows_go_to_openpyxl(tmp_path) -> None:
 
 def test_a_formula_with_its_result_saved_is_read_by_openpyxl_too(tmp_path) -> None:
     base = write_workbook({"S": [["a", "b"], ["x", 7]]}, tmp_path / "base.xlsx")
-    changed = _with_sheet_xml(base, tmp_path / "f.xlsx",
-                              lambda x: x.replace(b"<v>7</v>", b"<f>1+6</f><v>7</v>"))
+    changed = _with_sheet_xml(
+        base, tmp_path / "f.xlsx", lambda x: x.replace(b"<v>7</v>", b"<f>1+6</f><v>7</v>")
+    )
     assert calamine_sheets(changed) is None
-    assert parse_workbook(changed, today=TODAY).result.findings == \
-        parse_workbook(base, today=TODAY).result.findings
+    assert (
+        parse_workbook(changed, today=TODAY).result.findings
+        == parse_workbook(base, today=TODAY).result.findings
+    )
 
 
 def test_worksheet_parts_follow_the_relationships(tmp_path) -> None:
@@ -181,15 +215,18 @@ def test_worksheet_parts_follow_the_relationships(tmp_path) -> None:
     assert calamine_sheets(shutil.copy(path, tmp_path / "copy.xlsx")) is not None
 
 
-@pytest.mark.parametrize(("xml", "needs"), [
-    (b'<row r="1"><c r="A1" t="n"><v>1</v></c></row>', False),
-    (b'<row r="1"><c r="A1" t="inlineStr"><is><t>of f/x "e"</t></is></c></row>', False),
-    (b'<row r="1"><c r="A1"><f>1+1</f><v>2</v></c></row>', True),
-    (b'<x:row r="1"><x:c r="A1"><x:f t="shared" si="0"/></x:c></x:row>', True),
-    (b"<row r='1'><c r='A1' t = 'e'><v>#N/A</v></c></row>", True),
-    (b'<row r="2" hidden="true"><c r="A2"><v>1</v></c></row>', True),
-    (b'<row r="2" hidden="0"><c r="A2"><v>1</v></c></row>', False),
-])
+@pytest.mark.parametrize(
+    ("xml", "needs"),
+    [
+        (b'<row r="1"><c r="A1" t="n"><v>1</v></c></row>', False),
+        (b'<row r="1"><c r="A1" t="inlineStr"><is><t>of f/x "e"</t></is></c></row>', False),
+        (b'<row r="1"><c r="A1"><f>1+1</f><v>2</v></c></row>', True),
+        (b'<x:row r="1"><x:c r="A1"><x:f t="shared" si="0"/></x:c></x:row>', True),
+        (b"<row r='1'><c r='A1' t = 'e'><v>#N/A</v></c></row>", True),
+        (b'<row r="2" hidden="true"><c r="A2"><v>1</v></c></row>', True),
+        (b'<row r="2" hidden="0"><c r="A2"><v>1</v></c></row>', False),
+    ],
+)
 def test_what_sends_a_sheet_to_openpyxl(xml, needs) -> None:
     from transforms.intake.sheet_readers import _needs_cell_types
 

@@ -14,20 +14,54 @@ from transforms.spec import default_spec, load_spec, spec_dir
 def test_spec_loads_with_every_sheet_and_measure():
     spec = default_spec()
     assert set(spec.returns.sheets) == {
-        "LAC_Census", "LAC_Starts", "Child_Protection", "Short_Breaks", "Care_Leavers",
-        "Health_Assessments", "CAMHS", "School_Outcomes", "Transitions", "Progress",
+        "LAC_Census",
+        "LAC_Starts",
+        "Child_Protection",
+        "Short_Breaks",
+        "Care_Leavers",
+        "Health_Assessments",
+        "CAMHS",
+        "School_Outcomes",
+        "Transitions",
+        "Progress",
     }
     ids = [m.id for m in spec.measures.measures]
     assert ids == sorted(set(ids), key=ids.index)  # unique
-    assert {"H01", "H02", "H03", "S01", "S02", "L01", "L02", "L03", "L04", "L05", "G01",
-            "G02", "M01", "C01", "C02", "C03", "C04", "C06", "A01", "A02", "A04", "T01",
-            "T02", "Q01"} == set(ids)
+    assert {
+        "H01",
+        "H02",
+        "H03",
+        "S01",
+        "S02",
+        "L01",
+        "L02",
+        "L03",
+        "L04",
+        "L05",
+        "G01",
+        "G02",
+        "M01",
+        "C01",
+        "C02",
+        "C03",
+        "C04",
+        "C06",
+        "A01",
+        "A02",
+        "A04",
+        "T01",
+        "T02",
+        "Q01",
+    } == set(ids)
 
 
 def test_h01_targets_are_the_plans():
     h01 = default_spec().measures.measure("H01")
     assert [(str(t.date), t.value) for t in h01.targets] == [
-        ("2020-09-30", 50.0), ("2021-09-30", 75.0), ("2022-09-30", 90.0)]
+        ("2020-09-30", 50.0),
+        ("2021-09-30", 75.0),
+        ("2022-09-30", 90.0),
+    ]
 
 
 def test_every_lead_action_has_one_update_source():

@@ -37,7 +37,8 @@ def _validation_for(ws, coordinate: str):
 def test_one_file_per_submitter_named_by_code_and_quarter(tmp_path: Path) -> None:
     paths = write_templates(QE, tmp_path)
     assert sorted(p.name for p in paths) == sorted(
-        f"{s.code}_2020-09-30.xlsx" for s in SPEC.returns.submitters)
+        f"{s.code}_2020-09-30.xlsx" for s in SPEC.returns.submitters
+    )
     assert all(p.exists() and p.stat().st_size > 0 for p in paths)
 
 
@@ -49,8 +50,10 @@ def test_sheets_are_cover_guidance_and_the_submitters_sheets(written) -> None:
 def test_cover_labels_values_and_unlocked_lead_fields(written) -> None:
     for sub in SPEC.returns.submitters:
         ws = written[sub.code]["Cover"]
-        rows = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=2)
-                for r in range(1, ws.max_row + 1)}
+        rows = {
+            ws.cell(row=r, column=1).value: ws.cell(row=r, column=2)
+            for r in range(1, ws.max_row + 1)
+        }
         labels = [f.label for f in SPEC.returns.cover.fields]
         assert all(label in rows for label in labels)
         assert rows["Submitter code"].value == sub.code
@@ -66,7 +69,7 @@ def test_cover_labels_values_and_unlocked_lead_fields(written) -> None:
 
 def test_guidance_gives_deadline_and_blank_rule(written) -> None:
     text = "\n".join(str(c.value) for c in written["NHSG"]["Guidance"]["A"] if c.value)
-    assert "21 October 2020" in text                       # quarter end + 21 days
+    assert "21 October 2020" in text  # quarter end + 21 days
     assert "blank value means 'not available'" in text
     assert "Health_Assessments" in text and "CAMHS" in text
 
@@ -94,18 +97,21 @@ def test_prefilled_rows(written) -> None:
     assert [census.cell(row=r, column=1).value for r in range(2, census.max_row + 1)] == codes
     school = written["EDU"]["School_Outcomes"]
     assert [school.cell(row=r, column=1).value for r in range(2, school.max_row + 1)] == (
-        SPEC.returns.code_values("pupil_group"))
+        SPEC.returns.code_values("pupil_group")
+    )
 
     for lead in (s for s in SPEC.returns.submitters if s.kind == "lead"):
         ws = written[lead.code]["Progress"]
         actions = SPEC.plan.actions_for(lead.code)
         assert [ws.cell(row=r, column=1).value for r in range(2, ws.max_row + 1)] == [
-            a.id for a in actions]
+            a.id for a in actions
+        ]
         assert [ws.cell(row=r, column=2).value for r in range(2, ws.max_row + 1)] == [
-            a.driver_short for a in actions]
+            a.driver_short for a in actions
+        ]
 
     starts = written["CSW"]["LAC_Starts"]
-    assert starts.max_row == 1                             # records: empty, room for rows
+    assert starts.max_row == 1  # records: empty, room for rows
     assert starts.column_dimensions["A"].protection.locked is False
 
 
@@ -150,23 +156,34 @@ def test_workbook_structure_is_protected(written) -> None:
 def test_long_code_list_goes_to_hidden_lists_sheet() -> None:
     codes = [Code(code=f"PLACEMENT_TYPE_NUMBER_{i:02d}", label=str(i)) for i in range(20)]
     returns = SPEC.returns.model_copy(
-        update={"codes": {**SPEC.returns.codes, "placement_type": codes}})
+        update={"codes": {**SPEC.returns.codes, "placement_type": codes}}
+    )
     spec = SPEC.model_copy(update={"returns": returns})
     wb = template_workbook("CSW", QE, spec)
     assert wb.sheetnames[-1] == LISTS_SHEET and wb[LISTS_SHEET].sheet_state == "hidden"
     dv = _validation_for(wb["LAC_Starts"], "E2")[0]
     assert dv.formula1 == "'Lists'!$A$2:$A$21"
     assert [wb[LISTS_SHEET].cell(row=r, column=1).value for r in range(2, 22)] == [
-        c.code for c in codes]
+        c.code for c in codes
+    ]
 
 
 def test_fill_and_refill_writes_text_as_text(tmp_path: Path) -> None:
     wb = template_workbook("BIU", QE)
-    rows = [{"action_id": "5.2", "status": "On track", "progress_update": "=1+1 & <b>"},
-            {"action_id": "5.4", "status": "Complete", "progress_update": None,
-             "completion_date": dt.date(2020, 8, 1)}]
-    fill_template(wb, {"completed_by": "A Lead", "email": "a@b.org",
-                       "date_completed": dt.date(2020, 10, 9)}, {"Progress": rows})
+    rows = [
+        {"action_id": "5.2", "status": "On track", "progress_update": "=1+1 & <b>"},
+        {
+            "action_id": "5.4",
+            "status": "Complete",
+            "progress_update": None,
+            "completion_date": dt.date(2020, 8, 1),
+        },
+    ]
+    fill_template(
+        wb,
+        {"completed_by": "A Lead", "email": "a@b.org", "date_completed": dt.date(2020, 10, 9)},
+        {"Progress": rows},
+    )
     path = tmp_path / "biu.xlsx"
     wb.save(path)
     with zipfile.ZipFile(path) as z:
@@ -179,8 +196,12 @@ def test_fill_and_refill_writes_text_as_text(tmp_path: Path) -> None:
 
 def test_refilled_record_sheet_for_another_quarter_clears_old_rows() -> None:
     wb = template_workbook("NHSG", QE)
-    row = {"child_ref": "AB1234", "date_accommodated": dt.date(2020, 8, 1),
-           "date_notified": dt.date(2020, 8, 2), "placement_type": "KINSHIP"}
+    row = {
+        "child_ref": "AB1234",
+        "date_accommodated": dt.date(2020, 8, 1),
+        "date_notified": dt.date(2020, 8, 2),
+        "placement_type": "KINSHIP",
+    }
     fill_template(wb, {}, {"Health_Assessments": [row, {**row, "child_ref": "AB1235"}]})
     nxt = dt.date(2020, 12, 31)
     set_quarter(wb, nxt)

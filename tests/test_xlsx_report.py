@@ -16,14 +16,22 @@ from transforms.reports.excel import MAX_CELL, TRUNCATED, build_workbook, write_
 from transforms.reports.inputs import example_inputs
 
 SUPPRESSED = re.compile(r"(?<![\d.])(?:7\.3(?:%|\d)|42\.(?:9%|8[56])|66\.(?:7%|66))")
-SHEETS = ["Cover", "Contents", "Notes", "Summary", "Measures", "Breakdowns", "Action_Plan",
-          "Data_Quality", "Definitions"]
+SHEETS = [
+    "Cover",
+    "Contents",
+    "Notes",
+    "Summary",
+    "Measures",
+    "Breakdowns",
+    "Action_Plan",
+    "Data_Quality",
+    "Definitions",
+]
 
 
 def xml_parts(path: Path) -> dict[str, str]:
     with zipfile.ZipFile(path) as z:
-        return {n: z.read(n).decode("utf-8") for n in z.namelist()
-                if n.endswith((".xml", ".rels"))}
+        return {n: z.read(n).decode("utf-8") for n in z.namelist() if n.endswith((".xml", ".rels"))}
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +96,10 @@ def test_submitters_text_is_never_a_formula_or_error(internal_xlsx):
     wb = openpyxl.load_workbook(internal_xlsx)
     rows = _table_rows(wb["Action_Plan"], "ActionPlan")
     progress = {r["Action"]: r["Progress update"] for r in rows}
-    assert progress["3.3"] == ("=Workshop held 28/11/2019 & charter agreed; IHAs within 4 weeks "
-                               "<50% last year, now > target")
+    assert progress["3.3"] == (
+        "=Workshop held 28/11/2019 & charter agreed; IHAs within 4 weeks "
+        "<50% last year, now > target"
+    )
     assert progress["5.2"] == "#N/A"
     assert progress["4.1"].startswith("+Pathway")
     for c in wb["Action_Plan"]["I"]:
@@ -127,7 +137,8 @@ def test_core_properties_and_reproducible(tmp_path, internal_xlsx):
     again = write_xlsx(example_inputs(), tmp_path / "again.xlsx")
     a, b = xml_parts(again), xml_parts(internal_xlsx)
     assert {k: v for k, v in a.items() if "worksheets" in k} == {
-        k: v for k, v in b.items() if "worksheets" in k}
+        k: v for k, v in b.items() if "worksheets" in k
+    }
     assert again.read_bytes() == internal_xlsx.read_bytes()
 
 
@@ -168,11 +179,14 @@ def test_public_workbook_leaks_nothing(public_xlsx, internal_xlsx):
 
 def test_empty_frames_still_give_valid_tables(tmp_path):
     base = example_inputs()
-    empty = dataclasses.replace(base, warnings=base.warnings.iloc[0:0],
-                                mismatches=base.mismatches.iloc[0:0],
-                                revisions=base.revisions.iloc[0:0],
-                                returns=base.returns.iloc[0:0],
-                                progress=pd.DataFrame(columns=base.progress.columns))
+    empty = dataclasses.replace(
+        base,
+        warnings=base.warnings.iloc[0:0],
+        mismatches=base.mismatches.iloc[0:0],
+        revisions=base.revisions.iloc[0:0],
+        returns=base.returns.iloc[0:0],
+        progress=pd.DataFrame(columns=base.progress.columns),
+    )
     path = write_xlsx(empty, tmp_path / "e.xlsx")
     wb = openpyxl.load_workbook(path)
     assert _table_rows(wb["Mismatches"], "Mismatches")[0]["Quarter"] == "(none)"

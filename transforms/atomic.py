@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-_PENDING: set[Path] = set()     # temporary files of the atomic writes under way
+_PENDING: set[Path] = set()  # temporary files of the atomic writes under way
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -35,8 +35,9 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, write: Callable[[Path], object], suffix: str = ".tmp",
-                 *, durable: bool = True) -> Path:
+def atomic_write(
+    path: Path, write: Callable[[Path], object], suffix: str = ".tmp", *, durable: bool = True
+) -> Path:
     """Call `write(tmp)` on a temporary path beside `path`, then move it into place.
 
     If `write` raises, the temporary file is removed and `path` is left as it was. `suffix`
@@ -106,9 +107,10 @@ def atomic_write_text(path: Path, text: str, encoding: str = "utf-8") -> Path:
 def reproducible_zip(data: bytes) -> bytes:
     """The same zip with entries in the same order, each stamped with a fixed time."""
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(
-        out, "w", compression=zipfile.ZIP_DEFLATED
-    ) as dst:
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as src,
+        zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as dst,
+    ):
         for info in src.infolist():
             fixed = zipfile.ZipInfo(info.filename, date_time=FIXED_ZIP_TIME)
             fixed.compress_type = zipfile.ZIP_DEFLATED

@@ -92,8 +92,11 @@ def make_finding(
     """
     rule = catalogue()[code]
     fields = _Blank(
-        where=where(sheet, cell, row), sheet=sheet or "", column=column or "",
-        item=item or "", detail="" if detail is None else str(detail),
+        where=where(sheet, cell, row),
+        sheet=sheet or "",
+        column=column or "",
+        item=item or "",
+        detail="" if detail is None else str(detail),
     )
     return Finding(
         severity=severity or rule.severity,

@@ -28,14 +28,14 @@ class Finding:
     """One problem in one workbook, in plain words, located by sheet and cell or row."""
 
     severity: Severity
-    rule: str                      # rule code from the catalogue, e.g. "V-COUNT"
-    message: str                   # plain words: what is wrong and what to do
-    sheet: str | None = None       # sheet name as found in the workbook
-    cell: str | None = None        # "B7" when one cell is at fault
-    row: int | None = None         # Excel row number when a row is at fault
-    column: str | None = None      # column name from the specification
-    value: str | None = None       # value found (submitter feedback only; never logged)
-    expected: str | None = None    # what was expected, in plain words
+    rule: str  # rule code from the catalogue, e.g. "V-COUNT"
+    message: str  # plain words: what is wrong and what to do
+    sheet: str | None = None  # sheet name as found in the workbook
+    cell: str | None = None  # "B7" when one cell is at fault
+    row: int | None = None  # Excel row number when a row is at fault
+    column: str | None = None  # column name from the specification
+    value: str | None = None  # value found (submitter feedback only; never logged)
+    expected: str | None = None  # what was expected, in plain words
 
     def location(self) -> str:
         """'Cover!B3', 'LAC_Starts row 12' or 'workbook', as a person would read it."""

@@ -28,8 +28,20 @@ log = logging.getLogger(__name__)
 
 ACCEPTED_STATUSES = ("accepted", "accepted with warnings")
 FIRST_MESSAGES = 3
-REMINDER_COLUMNS = ["code", "name", "kind", "status", "due", "overdue", "late", "file",
-                    "errors", "problems", "locations", "contact"]
+REMINDER_COLUMNS = [
+    "code",
+    "name",
+    "kind",
+    "status",
+    "due",
+    "overdue",
+    "late",
+    "file",
+    "errors",
+    "problems",
+    "locations",
+    "contact",
+]
 
 
 # ---------------------------------------------------------------- configuration
@@ -84,13 +96,16 @@ def load_contacts(path: Path) -> dict[str, tuple[str, ...]]:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a mapping of submitter code to e-mail address")
-    return {str(k).strip().upper(): _addresses(v if isinstance(v, list) else str(v))
-            for k, v in data.items()}
+    return {
+        str(k).strip().upper(): _addresses(v if isinstance(v, list) else str(v))
+        for k, v in data.items()
+    }
 
 
 # ---------------------------------------------------------------- sending
-def send_email(config: SmtpConfig, to: Iterable[str], subject: str, body: str,
-               attachments: Iterable[Path] = ()) -> None:
+def send_email(
+    config: SmtpConfig, to: Iterable[str], subject: str, body: str, attachments: Iterable[Path] = ()
+) -> None:
     """Send one plain-text message (with attachments) through the configured server."""
     recipients = list(to)
     if not recipients:
@@ -104,8 +119,9 @@ def send_email(config: SmtpConfig, to: Iterable[str], subject: str, body: str,
         path = Path(path)
         ctype, _ = mimetypes.guess_type(path.name)
         maintype, subtype = (ctype or "application/octet-stream").split("/", 1)
-        msg.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype,
-                           filename=path.name)
+        msg.add_attachment(
+            path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name
+        )
     with smtplib.SMTP(config.host, config.port, timeout=config.timeout) as smtp:
         if config.starttls:
             smtp.starttls()
@@ -116,8 +132,12 @@ def send_email(config: SmtpConfig, to: Iterable[str], subject: str, body: str,
 
 
 # ---------------------------------------------------------------- reminders
-def reminder_frame(expected: pd.DataFrame, conn: sa.Connection | None, quarter_end: dt.date,
-                   contacts: Mapping[str, tuple[str, ...]] | None = None) -> pd.DataFrame:
+def reminder_frame(
+    expected: pd.DataFrame,
+    conn: sa.Connection | None,
+    quarter_end: dt.date,
+    contacts: Mapping[str, tuple[str, ...]] | None = None,
+) -> pd.DataFrame:
     """The expected returns not yet accepted, with what is wrong with any rejected one.
 
     `expected` is `transforms.measures.returns_status.expected_returns(...)`: one row per submitter
@@ -127,22 +147,27 @@ def reminder_frame(expected: pd.DataFrame, conn: sa.Connection | None, quarter_e
     pending = expected[~expected["status"].isin(ACCEPTED_STATUSES)]
     rows = []
     for r in pending.to_dict(orient="records"):
-        problem = (rejected_problems(conn, r["code"], quarter_end)
-                   if r["status"] == "rejected" and conn is not None else None)
-        rows.append({
-            "code": r["code"],
-            "name": r.get("name"),
-            "kind": r.get("kind"),
-            "status": r["status"],
-            "due": _as_date(r.get("due")),
-            "overdue": _as_bool(r.get("overdue")),
-            "late": _as_bool(r.get("late")),
-            "file": problem["file"] if problem else None,
-            "errors": problem["errors"] if problem else None,
-            "problems": problem["messages"] if problem else [],
-            "locations": problem["locations"] if problem else [],
-            "contact": ", ".join(contacts.get(str(r["code"]).upper(), ())),
-        })
+        problem = (
+            rejected_problems(conn, r["code"], quarter_end)
+            if r["status"] == "rejected" and conn is not None
+            else None
+        )
+        rows.append(
+            {
+                "code": r["code"],
+                "name": r.get("name"),
+                "kind": r.get("kind"),
+                "status": r["status"],
+                "due": _as_date(r.get("due")),
+                "overdue": _as_bool(r.get("overdue")),
+                "late": _as_bool(r.get("late")),
+                "file": problem["file"] if problem else None,
+                "errors": problem["errors"] if problem else None,
+                "problems": problem["messages"] if problem else [],
+                "locations": problem["locations"] if problem else [],
+                "contact": ", ".join(contacts.get(str(r["code"]).upper(), ())),
+            }
+        )
     frame = pd.DataFrame(rows, columns=REMINDER_COLUMNS)
     frame["errors"] = frame["errors"].astype("Int64")
     return frame.sort_values(["kind", "code"], kind="stable").reset_index(drop=True)
@@ -160,26 +185,40 @@ def _as_bool(value: object) -> bool | None:
     return bool(value)
 
 
-def rejected_problems(conn: sa.Connection, code: str, quarter_end: dt.date,
-                      first: int = FIRST_MESSAGES) -> dict | None:
+def rejected_problems(
+    conn: sa.Connection, code: str, quarter_end: dt.date, first: int = FIRST_MESSAGES
+) -> dict | None:
     """The latest rejected file of a submitter's quarter: name, error count, first messages."""
     from transforms.store import ledger
 
     sub, fnd, files = ledger.submissions, ledger.findings, ledger.files
-    latest = conn.execute(
-        sa.select(sub.c.sha256, sub.c.errors, files.c.original_name)
-        .join(files, files.c.sha256 == sub.c.sha256)
-        .where(sub.c.submitter == code, sub.c.quarter_end == quarter_end,
-               sub.c.status == "rejected")
-        .order_by(sub.c.seq.desc()).limit(1)
-    ).mappings().first()
+    latest = (
+        conn.execute(
+            sa.select(sub.c.sha256, sub.c.errors, files.c.original_name)
+            .join(files, files.c.sha256 == sub.c.sha256)
+            .where(
+                sub.c.submitter == code,
+                sub.c.quarter_end == quarter_end,
+                sub.c.status == "rejected",
+            )
+            .order_by(sub.c.seq.desc())
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
     if latest is None:
         return None
-    found = conn.execute(
-        sa.select(fnd.c.message, fnd.c.rule, fnd.c.sheet, fnd.c.cell, fnd.c.row)
-        .where(fnd.c.sha256 == latest["sha256"], fnd.c.severity == "error")
-        .order_by(fnd.c.id).limit(first)
-    ).mappings().all()
+    found = (
+        conn.execute(
+            sa.select(fnd.c.message, fnd.c.rule, fnd.c.sheet, fnd.c.cell, fnd.c.row)
+            .where(fnd.c.sha256 == latest["sha256"], fnd.c.severity == "error")
+            .order_by(fnd.c.id)
+            .limit(first)
+        )
+        .mappings()
+        .all()
+    )
     return {
         "file": latest["original_name"],
         "errors": int(latest["errors"]),
@@ -211,16 +250,21 @@ def _line(r: Mapping, *, with_messages: bool) -> list[str]:
     return lines
 
 
-def reminder_markdown(frame: pd.DataFrame, quarter_end: dt.date, today: dt.date, *,
-                      with_messages: bool = True) -> str:
+def reminder_markdown(
+    frame: pd.DataFrame, quarter_end: dt.date, today: dt.date, *, with_messages: bool = True
+) -> str:
     """The reminder list as markdown, grouped by kind (data returns, then leads' updates).
 
     `with_messages=False` gives rule and location instead of messages (for Prefect).
     """
     from transforms.quarters import quarter_label
 
-    lines = [f"# Returns outstanding — {quarter_label(quarter_end)}", "",
-             f"As of {today.isoformat()}: {len(frame)} return(s) not yet accepted.", ""]
+    lines = [
+        f"# Returns outstanding — {quarter_label(quarter_end)}",
+        "",
+        f"As of {today.isoformat()}: {len(frame)} return(s) not yet accepted.",
+        "",
+    ]
     for kind, title in (("data", "Data returns"), ("lead", "Leads' progress updates")):
         part = frame[frame["kind"] == kind]
         if part.empty:
@@ -244,34 +288,43 @@ def submitter_reminder_text(row: Mapping, quarter_end: dt.date) -> str:
     due = row["due"].isoformat() if row["due"] else "the deadline"
     label = quarter_label(quarter_end)
     if row["status"] == "missing":
-        text = (f"Dear colleague,\n\nWe have not yet received the {label} return from "
-                f"{row['name']} ({row['code']}). It is due by {due}.")
+        text = (
+            f"Dear colleague,\n\nWe have not yet received the {label} return from "
+            f"{row['name']} ({row['code']}). It is due by {due}."
+        )
     else:
-        text = (f"Dear colleague,\n\nThe {label} return from {row['name']} ({row['code']}) "
-                f"was received but rejected")
+        text = (
+            f"Dear colleague,\n\nThe {label} return from {row['name']} ({row['code']}) "
+            f"was received but rejected"
+        )
         if row["errors"] is not None and not pd.isna(row["errors"]):
             text += f" ({int(row['errors'])} error(s) in {row['file']})"
         text += ". The first problems found were:\n"
         text += "".join(f"\n  - {m}" for m in row["problems"])
-        text += (f"\n\nThe feedback file in the inbox lists every problem. Please correct "
-                 f"the workbook and send it again by {due}.")
+        text += (
+            f"\n\nThe feedback file in the inbox lists every problem. Please correct "
+            f"the workbook and send it again by {due}."
+        )
     return text + "\n\nThank you,\nBusiness Intelligence Unit\n"
 
 
-def write_reminders(frame: pd.DataFrame, out_dir: Path, quarter_end: dt.date,
-                    today: dt.date) -> dict[str, Path]:
+def write_reminders(
+    frame: pd.DataFrame, out_dir: Path, quarter_end: dt.date, today: dt.date
+) -> dict[str, Path]:
     """OUTPUT/reminders/<quarter-end>-<date>.md and .csv, each written atomically."""
     stem = f"{quarter_end.isoformat()}-{today.isoformat()}"
     md, csv = Path(out_dir) / f"{stem}.md", Path(out_dir) / f"{stem}.csv"
     atomic_write_text(md, reminder_markdown(frame, quarter_end, today))
     flat = frame.drop(columns=["locations"]).assign(
-        problems=frame["problems"].map(lambda ms: " | ".join(ms)))
+        problems=frame["problems"].map(lambda ms: " | ".join(ms))
+    )
     atomic_write_text(csv, _csv_safe(flat).to_csv(index=False))
     return {"markdown": md, "csv": csv}
 
 
 def _csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """Text cells starting with = + - @ tab or CR are prefixed with ' (OWASP CSV injection)."""
+
     def cell(v: object) -> object:
         if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
             return "'" + v
@@ -284,8 +337,9 @@ def _csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def email_reminders(config: SmtpConfig | None, frame: pd.DataFrame, quarter_end: dt.date,
-                    today: dt.date) -> int:
+def email_reminders(
+    config: SmtpConfig | None, frame: pd.DataFrame, quarter_end: dt.date, today: dt.date
+) -> int:
     """A digest to DATASUMMARY_SMTP_TO and one message per submitter with a contact.
 
     Returns the number of messages sent; 0 (and no error) when e-mail is not configured.
@@ -302,7 +356,8 @@ def email_reminders(config: SmtpConfig | None, frame: pd.DataFrame, quarter_end:
     for r in frame.to_dict(orient="records"):
         to = config.contacts.get(str(r["code"]).upper(), ())
         if to:
-            send_email(config, to, f"{subject} — {r['code']}",
-                       submitter_reminder_text(r, quarter_end))
+            send_email(
+                config, to, f"{subject} — {r['code']}", submitter_reminder_text(r, quarter_end)
+            )
             sent += 1
     return sent

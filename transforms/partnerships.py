@@ -64,8 +64,9 @@ def _anchored(p: Partnership, base: Path) -> Partnership:
     def at(path: Path | None) -> Path | None:
         return None if path is None else (path if path.is_absolute() else base / path)
 
-    return p.model_copy(update={"inbox": at(p.inbox), "output": at(p.output),
-                                "spec_dir": at(p.spec_dir)})
+    return p.model_copy(
+        update={"inbox": at(p.inbox), "output": at(p.output), "spec_dir": at(p.spec_dir)}
+    )
 
 
 def load_partnerships(path: Path) -> list[Partnership]:
@@ -81,6 +82,5 @@ def load_partnerships(path: Path) -> list[Partnership]:
 def write_partnerships(path: Path, partnerships: list[Partnership]) -> Path:
     """Write a YAML configuration (what the benchmark and tests generate)."""
     rows = [p.model_dump(mode="json", exclude_none=True) for p in partnerships]
-    Path(path).write_text(yaml.safe_dump({"partnerships": rows}, sort_keys=False),
-                          encoding="utf-8")
+    Path(path).write_text(yaml.safe_dump({"partnerships": rows}, sort_keys=False), encoding="utf-8")
     return Path(path)

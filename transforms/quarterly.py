@@ -61,12 +61,23 @@ def data_quality_warnings(conn: sa.Connection, quarter_end: dt.date) -> pd.DataF
 
     sub, fnd, files = ledger.submissions, ledger.findings, ledger.files
     query = (
-        sa.select(sub.c.submitter, files.c.original_name.label("file"), fnd.c.sheet,
-                  fnd.c.cell, fnd.c.row, fnd.c.rule, fnd.c.message, sub.c.sha256)
+        sa.select(
+            sub.c.submitter,
+            files.c.original_name.label("file"),
+            fnd.c.sheet,
+            fnd.c.cell,
+            fnd.c.row,
+            fnd.c.rule,
+            fnd.c.message,
+            sub.c.sha256,
+        )
         .join(fnd, fnd.c.sha256 == sub.c.sha256)
         .join(files, files.c.sha256 == sub.c.sha256)
-        .where(sub.c.quarter_end == quarter_end, sub.c.status.in_(IN_FORCE),
-               fnd.c.severity == "warning")
+        .where(
+            sub.c.quarter_end == quarter_end,
+            sub.c.status.in_(IN_FORCE),
+            fnd.c.severity == "warning",
+        )
         .order_by(sub.c.submitter, fnd.c.sheet, fnd.c.row, fnd.c.cell)
     )
     rows = []
@@ -75,19 +86,28 @@ def data_quality_warnings(conn: sa.Connection, quarter_end: dt.date) -> pd.DataF
         table = tables.get(sheet_key(r["sheet"])) if r["sheet"] else None
         if table is not None and "notes" in table.c and r["row"] is not None:
             note = conn.execute(
-                sa.select(table.c.notes).where(table.c.sha256 == r["sha256"],
-                                               table.c.excel_row == r["row"])
+                sa.select(table.c.notes).where(
+                    table.c.sha256 == r["sha256"], table.c.excel_row == r["row"]
+                )
             ).scalar()
         location = r["cell"] or (f"row {r['row']}" if r["row"] else "")
-        rows.append({"submitter": r["submitter"], "file": r["file"], "sheet": r["sheet"] or "",
-                     "location": location, "rule": r["rule"], "message": r["message"],
-                     "note": note or ""})
-    return pd.DataFrame(rows, columns=["submitter", "file", "sheet", "location", "rule",
-                                       "message", "note"])
+        rows.append(
+            {
+                "submitter": r["submitter"],
+                "file": r["file"],
+                "sheet": r["sheet"] or "",
+                "location": location,
+                "rule": r["rule"],
+                "message": r["message"],
+                "note": note or "",
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["submitter", "file", "sheet", "location", "rule", "message", "note"]
+    )
 
 
-def gather(conn: sa.Connection, spec: Spec, quarter_end: dt.date, now: dt.datetime
-           ) -> QuarterData:
+def gather(conn: sa.Connection, spec: Spec, quarter_end: dt.date, now: dt.datetime) -> QuarterData:
     """Compute the quarter's measures and collect the report's context from the store."""
     from transforms.intake.rules import cross_agency_mismatches
     from transforms.measures import disclosure, milestones, targets

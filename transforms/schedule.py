@@ -30,16 +30,21 @@ def cron_strings(offset_days: int, hour: int, minute: int = 0) -> list[str]:
     One line per distinct day of month (months joined by commas), e.g. offset 22 at 07:00 →
     ["0 7 22 1,4,7,10 *"]. Raises ValueError when leap years would move the day.
     """
-    by_year = [sorted((d.month, d.day) for d in _run_dates(offset_days, y))
-               for y in _REFERENCE_YEARS]
+    by_year = [
+        sorted((d.month, d.day) for d in _run_dates(offset_days, y)) for y in _REFERENCE_YEARS
+    ]
     if by_year[0] != by_year[1]:
-        raise ValueError(f"{offset_days} days after a quarter end falls on a different day in "
-                         "leap years: choose another deadline or offset")
+        raise ValueError(
+            f"{offset_days} days after a quarter end falls on a different day in "
+            "leap years: choose another deadline or offset"
+        )
     months_by_day: dict[int, list[int]] = {}
     for month, day in by_year[0]:
         months_by_day.setdefault(day, []).append(month)
-    return [f"{minute} {hour} {day} {','.join(str(m) for m in sorted(months))} *"
-            for day, months in sorted(months_by_day.items())]
+    return [
+        f"{minute} {hour} {day} {','.join(str(m) for m in sorted(months))} *"
+        for day, months in sorted(months_by_day.items())
+    ]
 
 
 def report_offset(deadline_days: int) -> int:
@@ -52,8 +57,14 @@ def chase_offsets(deadline_days: int, days_before: int = 7) -> list[int]:
     return [deadline_days - days_before, deadline_days + 1]
 
 
-def next_run_times(offset_days: int, hour: int, minute: int, after: dt.datetime,
-                   n: int = 4, timezone: str = "Europe/London") -> list[dt.datetime]:
+def next_run_times(
+    offset_days: int,
+    hour: int,
+    minute: int,
+    after: dt.datetime,
+    n: int = 4,
+    timezone: str = "Europe/London",
+) -> list[dt.datetime]:
     """The next `n` run instants (UTC) strictly after `after`, as the cron lines fire them."""
     tz = ZoneInfo(timezone)
     after_utc = after if after.tzinfo else after.replace(tzinfo=dt.UTC)
@@ -73,5 +84,6 @@ def chase_quarter(today: dt.date, deadline_days: int) -> dt.date:
     """The quarter whose deadline is nearest `today` (the one a reminder is about)."""
     here = quarter_end_for(today)
     candidates = [shift_quarters(here, k) for k in (-2, -1, 0)]
-    return min(candidates, key=lambda q: (abs((due_date(q, deadline_days) - today).days),
-                                          -q.toordinal()))
+    return min(
+        candidates, key=lambda q: (abs((due_date(q, deadline_days) - today).days), -q.toordinal())
+    )

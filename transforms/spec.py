@@ -43,12 +43,12 @@ class Column(_Model):
     name: str
     type: Literal["text", "code", "count", "int", "date", "child_ref", "item", "action_id"]
     codes: str | None = None
-    required: bool = True            # the column must be present
-    required_value: bool = True      # each row must have a value
+    required: bool = True  # the column must be present
+    required_value: bool = True  # each row must have a value
     min: int | None = None
     max: int | None = None
     inside_quarter: bool = False
-    le: str | None = None            # value <= this column (skipped when either is blank)
+    le: str | None = None  # value <= this column (skipped when either is blank)
     description: str | None = None
 
 

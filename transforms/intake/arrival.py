@@ -32,8 +32,8 @@ class Candidate:
     inbox of known files makes no `Path` objects, which cost more than the look itself.
     """
 
-    location: str     # the path, as a string
-    name: str         # the file name as the lead gave it
+    location: str  # the path, as a string
+    name: str  # the file name as the lead gave it
     size: int
     mtime_ns: int
 
@@ -72,7 +72,7 @@ def look(inbox: Path) -> tuple[dict[str, Candidate], list[Skipped]]:
     """
     found: dict[str, Candidate] = {}
     skipped: list[Skipped] = []
-    folder = str(Path(inbox))   # each file's location is str(Path(inbox) / name), as before
+    folder = str(Path(inbox))  # each file's location is str(Path(inbox) / name), as before
     with os.scandir(folder) as entries:
         for entry in entries:
             if is_ignored(entry.name):
@@ -106,7 +106,7 @@ def stable_files(
     """
     first, skipped = look(inbox)
     if known is not None and all(known(c) for c in first.values()):
-        return ordered(first.values()), skipped   # no wait, so a second look adds nothing
+        return ordered(first.values()), skipped  # no wait, so a second look adds nothing
     if first:
         sleep(stable_wait)
     second, _ = look(inbox)

@@ -35,7 +35,7 @@ class CellError(ValueError):
 
 def clean_text(value: str) -> str:
     """Text without invisible characters, with non-breaking spaces as spaces, trimmed."""
-    if value.isascii():   # NFKC leaves ASCII alone, and every character replaced is not ASCII
+    if value.isascii():  # NFKC leaves ASCII alone, and every character replaced is not ASCII
         return value.strip()
     text = unicodedata.normalize("NFKC", value).translate(_INVISIBLE)
     return text.replace("\u00a0", " ").strip()
@@ -83,7 +83,7 @@ def to_int(value: Any) -> int | None:
 
 
 def _whole_number(value: Any, *, allow_negative: bool, expected: str) -> int | None:
-    if type(value) is int:   # the usual cell, first: not blank, not a bool
+    if type(value) is int:  # the usual cell, first: not blank, not a bool
         return value
     if is_blank(value):
         return None
@@ -112,7 +112,7 @@ def to_date(value: Any) -> dt.date | None:
     cannot hold years before 1678 or after 2261, and would turn "31/12/9999" into a
     different date without a word.
     """
-    if type(value) is dt.datetime:   # the usual cell, first: not blank
+    if type(value) is dt.datetime:  # the usual cell, first: not blank
         return _in_range(value.date())
     if is_blank(value):
         return None
@@ -134,19 +134,20 @@ def to_date(value: Any) -> dt.date | None:
     raise CellError(DATE_EXPECTED)
 
 
-DATE_YEARS = range(1900, 2200)   # any date a return can mean; Excel's own dates start in 1900
+DATE_YEARS = range(1900, 2200)  # any date a return can mean; Excel's own dates start in 1900
 
 
 def _in_range(day: dt.date) -> dt.date:
     if day.year not in DATE_YEARS:
-        raise CellError(f"{DATE_EXPECTED} (with a year from {DATE_YEARS.start} to "
-                        f"{DATE_YEARS.stop - 1})")
+        raise CellError(
+            f"{DATE_EXPECTED} (with a year from {DATE_YEARS.start} to {DATE_YEARS.stop - 1})"
+        )
     return day
 
 
 def to_text(value: Any) -> str | None:
     """Free text as written (numbers shown as Excel shows them); None when blank."""
-    if type(value) is str and value.isascii():   # clean_text of ASCII is strip()
+    if type(value) is str and value.isascii():  # clean_text of ASCII is strip()
         return value.strip() or None
     if is_blank(value):
         return None

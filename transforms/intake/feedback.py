@@ -21,8 +21,7 @@ from openpyxl.utils import column_index_from_string
 from transforms.atomic import atomic_write
 from transforms.findings import Finding, ParsedReturn
 
-HEADERS = ["severity", "sheet", "cell or row", "value found", "expected", "rule code",
-           "message"]
+HEADERS = ["severity", "sheet", "cell or row", "value found", "expected", "rule code", "message"]
 _RISKY_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 _ERROR_LIKE = re.compile(r"^#[A-Z0-9/_]+[!?A-Z]?$|^#N/A$", re.IGNORECASE)
 _CELL_RE = re.compile(r"^([A-Z]{1,3})(\d+)$")
@@ -31,11 +30,14 @@ MAX_CELL_CHARS = 32_767
 
 def default_status_line(parsed: ParsedReturn) -> str:
     """'file.xlsx: rejected (2 errors, 1 warning)'."""
+
     def plural(n: int, word: str) -> str:
         return f"{n} {word}{'' if n == 1 else 's'}"
 
-    return (f"{parsed.file_name}: {parsed.status} ({plural(parsed.errors, 'error')}, "
-            f"{plural(parsed.warnings, 'warning')})")
+    return (
+        f"{parsed.file_name}: {parsed.status} ({plural(parsed.errors, 'error')}, "
+        f"{plural(parsed.warnings, 'warning')})"
+    )
 
 
 def sort_key(parsed: ParsedReturn, finding: Finding) -> tuple[int, int, int]:
@@ -77,10 +79,12 @@ def safe_text(value: object) -> str:
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     text = ILLEGAL_CHARACTERS_RE.sub("", "" if value is None else str(value))[:MAX_CELL_CHARS]
-    if len(text) > MAX_CELL_CHARS // 2 and len(text.encode("utf-16-le", "surrogatepass")) \
-            > 2 * MAX_CELL_CHARS:
+    if (
+        len(text) > MAX_CELL_CHARS // 2
+        and len(text.encode("utf-16-le", "surrogatepass")) > 2 * MAX_CELL_CHARS
+    ):
         units = 0
-        for i, char in enumerate(text):          # never split a character above U+FFFF
+        for i, char in enumerate(text):  # never split a character above U+FFFF
             units += 2 if ord(char) > 0xFFFF else 1
             if units > MAX_CELL_CHARS:
                 return text[:i]
@@ -94,24 +98,26 @@ def needs_quote(text: str) -> bool:
 
 # Stored column widths (the `<col width>` openpyxl used to write), A to G.
 COLUMN_WIDTHS = (9, 18, 10, 20, 32, 16, 60)
-_PX_PER_CHAR = 7              # Calibri 11: xlsxwriter stores pixels / 7 as the column width
-_FIXED_CREATED = dt.datetime(2000, 1, 1)   # same content, same bytes (zip times are fixed)
+_PX_PER_CHAR = 7  # Calibri 11: xlsxwriter stores pixels / 7 as the column width
+_FIXED_CREATED = dt.datetime(2000, 1, 1)  # same content, same bytes (zip times are fixed)
 _SHEET_XML = "xl/worksheets/sheet1.xml"
 _STRINGS_XML = "xl/sharedStrings.xml"
-_SST_HEAD = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="'
-             'http://schemas.openxmlformats.org/spreadsheetml/2006/main"')
+_SST_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="'
+    'http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+)
 _ESCAPE_ESCAPE = re.compile(r"(_x[0-9a-fA-F]{4}_)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
 _EDGE_SPACE = re.compile(r"^\s|\s$")
 _ZipMeta = tuple[tuple[int, int, int, int, int, int], int, int, int]  # time, method, attrs, os
 
 
-def write_feedback_workbook(parsed: ParsedReturn, path: Path,
-                            status_line: str | None = None) -> Path:
+def write_feedback_workbook(
+    parsed: ParsedReturn, path: Path, status_line: str | None = None
+) -> Path:
     """The feedback as an xlsx at `path`: status line, then the table of problems."""
     path = Path(path)
-    return atomic_write(path, lambda tmp: _write_xlsx(parsed, tmp, status_line),
-                        suffix=".xlsx")
+    return atomic_write(path, lambda tmp: _write_xlsx(parsed, tmp, status_line), suffix=".xlsx")
 
 
 @dataclass(frozen=True)
@@ -146,16 +152,18 @@ def _template() -> _Template:
     buffer = io.BytesIO()
     wb = xlsxwriter.Workbook(buffer, {"in_memory": True})
     wb.set_properties({"created": _FIXED_CREATED})
-    formats = (wb.add_format({"bold": True}),
-               wb.add_format({"bold": True, "quote_prefix": True}),
-               wb.add_format({"text_wrap": True, "valign": "top"}),
-               wb.add_format({"text_wrap": True, "valign": "top", "quote_prefix": True}))
+    formats = (
+        wb.add_format({"bold": True}),
+        wb.add_format({"bold": True, "quote_prefix": True}),
+        wb.add_format({"text_wrap": True, "valign": "top"}),
+        wb.add_format({"text_wrap": True, "valign": "top", "quote_prefix": True}),
+    )
     ws = wb.add_worksheet("Feedback")
-    for col, fmt in enumerate(formats):                  # every format used, in this order
+    for col, fmt in enumerate(formats):  # every format used, in this order
         ws.write_string(0, col, "x", fmt)
     for col, width in enumerate(COLUMN_WIDTHS):
         ws.set_column_pixels(col, col, width * _PX_PER_CHAR)
-    ws.freeze_panes(3, 0)                                   # A4
+    ws.freeze_panes(3, 0)  # A4
     # Printed, the list fits the page width (landscape) and runs on over as many pages as needed.
     ws.set_landscape()
     ws.fit_to_pages(1, 0)
@@ -167,11 +175,16 @@ def _template() -> _Template:
     infos: dict[str, _ZipMeta] = {}
     with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(fixed, "w") as dst:
         for info in src.infolist():
-            infos[info.filename] = (info.date_time, info.compress_type, info.external_attr,
-                                    info.create_system)
+            infos[info.filename] = (
+                info.date_time,
+                info.compress_type,
+                info.external_attr,
+                info.create_system,
+            )
             if info.filename not in (_SHEET_XML, _STRINGS_XML):
-                dst.writestr(_zip_info(info.filename, infos[info.filename]),
-                             src.read(info.filename))
+                dst.writestr(
+                    _zip_info(info.filename, infos[info.filename]), src.read(info.filename)
+                )
         sheet = src.read(_SHEET_XML).decode("utf-8")
     head, rest = _split_once(sheet, '<dimension ref="A1:D1"/>')
     middle, rest = _split_once(rest, "<sheetData>")
@@ -191,8 +204,11 @@ def _zip_info(name: str, meta: _ZipMeta) -> zipfile.ZipInfo:
     """A fresh ZipInfo as xlsxwriter made it (writestr fills in sizes, so never reused)."""
     date_time, compress_type, external_attr, create_system = meta
     info = zipfile.ZipInfo(name, date_time)
-    info.compress_type, info.external_attr, info.create_system = (compress_type, external_attr,
-                                                                  create_system)
+    info.compress_type, info.external_attr, info.create_system = (
+        compress_type,
+        external_attr,
+        create_system,
+    )
     return info
 
 
@@ -229,23 +245,39 @@ def _write_xlsx(parsed: ParsedReturn, path: Path, status_line: str | None) -> No
         count += 1
         return f'<c r="{ref}" s="{fmt_q if needs_quote(text) else fmt}" t="s"><v>{index}</v></c>'
 
-    rows = [f'<row r="1">{put("A1", status_line or default_status_line(parsed), bold, bold_q)}'
-            "</row>",
-            '<row r="3">' + "".join(put(f"{c}3", h, bold, bold_q)
-                                    for c, h in zip("ABCDEFG", HEADERS, strict=True))
-            + "</row>"]
+    rows = [
+        f'<row r="1">{put("A1", status_line or default_status_line(parsed), bold, bold_q)}</row>',
+        '<row r="3">'
+        + "".join(put(f"{c}3", h, bold, bold_q) for c, h in zip("ABCDEFG", HEADERS, strict=True))
+        + "</row>",
+    ]
     last = 3
     for last, f in enumerate(sorted_findings(parsed), start=4):
         where = f.cell or (f"row {f.row}" if f.row else "")
-        values = [f.severity, f.sheet or "", where, f.value or "", f.expected or "", f.rule,
-                  f.message]
-        rows.append(f'<row r="{last}">' + "".join(
-            put(f"{c}{last}", v, body, body_q) for c, v in zip("ABCDEFG", values, strict=True))
-            + "</row>")
-    sheet = (f'{t.sheet_head}<dimension ref="A1:G{last}"/>{t.sheet_middle}<sheetData>'
-             f'{"".join(rows)}</sheetData>{t.sheet_tail}')
-    sst = (f'{_SST_HEAD} count="{count}" uniqueCount="{len(strings)}">'
-           f'{"".join(_si(s) for s in strings)}</sst>')
+        values = [
+            f.severity,
+            f.sheet or "",
+            where,
+            f.value or "",
+            f.expected or "",
+            f.rule,
+            f.message,
+        ]
+        rows.append(
+            f'<row r="{last}">'
+            + "".join(
+                put(f"{c}{last}", v, body, body_q) for c, v in zip("ABCDEFG", values, strict=True)
+            )
+            + "</row>"
+        )
+    sheet = (
+        f'{t.sheet_head}<dimension ref="A1:G{last}"/>{t.sheet_middle}<sheetData>'
+        f"{''.join(rows)}</sheetData>{t.sheet_tail}"
+    )
+    sst = (
+        f'{_SST_HEAD} count="{count}" uniqueCount="{len(strings)}">'
+        f"{''.join(_si(s) for s in strings)}</sst>"
+    )
     buffer = io.BytesIO(t.zip_bytes)
     buffer.seek(0, io.SEEK_END)
     with zipfile.ZipFile(buffer, "a") as zf:

@@ -53,10 +53,10 @@ log = logging.getLogger(__name__)
 
 IN_FORCE = (STATUS_ACCEPTED, STATUS_WARNINGS)
 FEEDBACK_DIR = "feedback"
-CRASH_ENV = "DATASUMMARY_INTAKE_CRASH_AT"   # test hook: kill the process at a named point
+CRASH_ENV = "DATASUMMARY_INTAKE_CRASH_AT"  # test hook: kill the process at a named point
 
 Checker = Callable[..., ParsedReturn]
-BATCH_SIZE = 500   # workbooks per GX run: amortises GX set-up (~1.5 s), bounds memory
+BATCH_SIZE = 500  # workbooks per GX run: amortises GX set-up (~1.5 s), bounds memory
 FeedbackWriter = Callable[..., Path]
 FeedbackText = Callable[..., str]
 
@@ -65,8 +65,9 @@ FeedbackText = Callable[..., str]
 class PriorData(Protocol):
     """What the cross-quarter checks need from earlier accepted returns."""
 
-    def previous_item(self, submitter: str, sheet: str, item: str,
-                      quarter_end: dt.date) -> int | None: ...
+    def previous_item(
+        self, submitter: str, sheet: str, item: str, quarter_end: dt.date
+    ) -> int | None: ...
 
     def previous_progress(self, submitter: str, quarter_end: dt.date) -> dict[str, str]: ...
 
@@ -82,8 +83,9 @@ class StorePriorData:
     def __init__(self, conn: sa.Connection) -> None:
         self._conn = conn
 
-    def previous_item(self, submitter: str, sheet: str, item: str,
-                      quarter_end: dt.date) -> int | None:
+    def previous_item(
+        self, submitter: str, sheet: str, item: str, quarter_end: dt.date
+    ) -> int | None:
         """The item's value last quarter; None when no accepted return or value not available."""
         table = accepted_store.tables().get(sheet)
         if table is None or "item" not in table.c:
@@ -91,10 +93,12 @@ class StorePriorData:
         query = (
             sa.select(table.c.value)
             .join(ledger.submissions, ledger.submissions.c.sha256 == table.c.sha256)
-            .where(ledger.submissions.c.status.in_(IN_FORCE),
-                   table.c.submitter == submitter,
-                   table.c.quarter_end == previous_quarter(quarter_end),
-                   table.c.item == item)
+            .where(
+                ledger.submissions.c.status.in_(IN_FORCE),
+                table.c.submitter == submitter,
+                table.c.quarter_end == previous_quarter(quarter_end),
+                table.c.item == item,
+            )
             .order_by(ledger.submissions.c.seq.desc())
         )
         value = self._conn.execute(query).scalars().first()
@@ -108,9 +112,11 @@ class StorePriorData:
         query = (
             sa.select(table.c.action_id, table.c.status)
             .join(ledger.submissions, ledger.submissions.c.sha256 == table.c.sha256)
-            .where(ledger.submissions.c.status.in_(IN_FORCE),
-                   table.c.submitter == submitter,
-                   table.c.quarter_end == previous_quarter(quarter_end))
+            .where(
+                ledger.submissions.c.status.in_(IN_FORCE),
+                table.c.submitter == submitter,
+                table.c.quarter_end == previous_quarter(quarter_end),
+            )
             .order_by(table.c.excel_row)
         )
         return {a: s for a, s in self._conn.execute(query) if a is not None and s is not None}
@@ -151,12 +157,14 @@ class BatchPriorData:
             return None
         seq, parsed = found
         if key not in self._store_seqs:
-            self._store_seqs[key] = [r.seq for r in ledger.same_return(
-                self._conn, submitter, key[1], IN_FORCE)]
+            self._store_seqs[key] = [
+                r.seq for r in ledger.same_return(self._conn, submitter, key[1], IN_FORCE)
+            ]
         return None if any(s > seq for s in self._store_seqs[key]) else parsed
 
-    def _store_item(self, submitter: str, sheet: str, item: str,
-                    quarter_end: dt.date) -> int | None:
+    def _store_item(
+        self, submitter: str, sheet: str, item: str, quarter_end: dt.date
+    ) -> int | None:
         """As `StorePriorData.previous_item`, from one query per (sheet, item)."""
         table = accepted_store.tables().get(sheet)
         if table is None or "item" not in table.c:
@@ -184,8 +192,7 @@ class BatchPriorData:
         if self._progress is None:
             subs = ledger.submissions
             query = (
-                sa.select(table.c.submitter, table.c.quarter_end, table.c.action_id,
-                          table.c.status)
+                sa.select(table.c.submitter, table.c.quarter_end, table.c.action_id, table.c.status)
                 .join(subs, subs.c.sha256 == table.c.sha256)
                 .where(subs.c.status.in_(IN_FORCE))
                 .order_by(table.c.excel_row)
@@ -196,8 +203,9 @@ class BatchPriorData:
                     self._progress.setdefault((submitter_, quarter), {})[action] = status
         return dict(self._progress.get((submitter, previous_quarter(quarter_end)), {}))
 
-    def previous_item(self, submitter: str, sheet: str, item: str,
-                      quarter_end: dt.date) -> int | None:
+    def previous_item(
+        self, submitter: str, sheet: str, item: str, quarter_end: dt.date
+    ) -> int | None:
         """As `StorePriorData.previous_item`, earlier files of this batch included."""
         parsed = self._in_batch(submitter, quarter_end)
         if parsed is None:
@@ -208,7 +216,7 @@ class BatchPriorData:
         items = frame["item"].tolist()
         if item not in items:
             return None
-        value = frame["value"].iloc[items.index(item)]   # the first row of that item
+        value = frame["value"].iloc[items.index(item)]  # the first row of that item
         return None if _missing(value) else int(value)
 
     def previous_progress(self, submitter: str, quarter_end: dt.date) -> dict[str, str]:
@@ -219,15 +227,22 @@ class BatchPriorData:
         frame = parsed.sheets.get("Progress")
         if frame is None:
             return {}
-        rows = sorted(zip(frame["excel_row"].tolist(), frame["action_id"].tolist(),
-                          frame["status"].tolist(), strict=True), key=lambda r: r[0])
+        rows = sorted(
+            zip(
+                frame["excel_row"].tolist(),
+                frame["action_id"].tolist(),
+                frame["status"].tolist(),
+                strict=True,
+            ),
+            key=lambda r: r[0],
+        )
         return {a: s for _, a, s in rows if not _missing(a) and not _missing(s)}
 
 
 def _missing(value: Any) -> bool:
     import pandas as pd  # only checking needs it; a re-run with nothing new must not
 
-    if value is None or value is pd.NA:   # pd.NA first: comparing it gives NA, not a bool
+    if value is None or value is pd.NA:  # pd.NA first: comparing it gives NA, not a bool
         return True
     return not isinstance(value, str) and bool(value != value)
 
@@ -252,7 +267,7 @@ class ProcessedSubmission:
     late: bool
     revision: bool
     seq: int
-    feedback: str | None = None          # feedback file name in INBOX/feedback/
+    feedback: str | None = None  # feedback file name in INBOX/feedback/
 
     def as_row(self) -> dict[str, Any]:
         """JSON-safe row for a Prefect table artifact."""
@@ -275,9 +290,14 @@ class IntakeResult:
     @property
     def counts(self) -> dict[str, int]:
         """Headline numbers for the run summary."""
-        out = {"processed": len(self.processed), "archived": self.archived,
-               "unchanged": self.unchanged, "skipped": len(self.skipped),
-               "failed": len(self.failed), "feedback_rewritten": self.feedback_rewritten}
+        out = {
+            "processed": len(self.processed),
+            "archived": self.archived,
+            "unchanged": self.unchanged,
+            "skipped": len(self.skipped),
+            "failed": len(self.failed),
+            "feedback_rewritten": self.feedback_rewritten,
+        }
         for status in (STATUS_ACCEPTED, STATUS_WARNINGS, STATUS_REJECTED, STATUS_SUPERSEDED):
             out[status] = sum(p.status == status for p in self.processed)
         out["late"] = sum(p.late for p in self.processed)
@@ -313,23 +333,33 @@ def _when(at: dt.datetime) -> str:
     return _utc(at).astimezone(LONDON).strftime("%d %b %Y %H:%M")
 
 
-def status_line(*, original_name: str, submitter: str | None, quarter_end: dt.date | None,
-                status: str, errors: int, warnings: int, late: bool, revision: bool,
-                deadline_days: int, earlier_in_force: dt.datetime | None = None,
-                replaced: dt.datetime | None = None) -> str:
+def status_line(
+    *,
+    original_name: str,
+    submitter: str | None,
+    quarter_end: dt.date | None,
+    status: str,
+    errors: int,
+    warnings: int,
+    late: bool,
+    revision: bool,
+    deadline_days: int,
+    earlier_in_force: dt.datetime | None = None,
+    replaced: dt.datetime | None = None,
+) -> str:
     """The one line on top of the feedback: outcome, counts, and what is now in force.
 
     `earlier_in_force`: when the earlier accepted return left in force (rejected
     resubmission) was received; `replaced`: when the return this one supersedes was received.
     """
-    head = (f"{submitter} {quarter_end.isoformat()}" if submitter and quarter_end
-            else original_name)
-    line = (f"{head}: {status} — {_plural(errors, 'error')}, "
-            f"{_plural(warnings, 'warning')}.")
+    head = f"{submitter} {quarter_end.isoformat()}" if submitter and quarter_end else original_name
+    line = f"{head}: {status} — {_plural(errors, 'error')}, {_plural(warnings, 'warning')}."
     if status == STATUS_REJECTED:
         if earlier_in_force is not None:
-            line += (f" Your earlier accepted return (received {_when(earlier_in_force)}) "
-                     "stays in force.")
+            line += (
+                f" Your earlier accepted return (received {_when(earlier_in_force)}) "
+                "stays in force."
+            )
         else:
             line += " Nothing from this workbook is used: please correct it and send it again."
         if not (submitter and quarter_end):
@@ -341,8 +371,10 @@ def status_line(*, original_name: str, submitter: str | None, quarter_end: dt.da
     if late and quarter_end:
         line += f" Received after the due date ({due_date(quarter_end, deadline_days):%d %b %Y})."
     if revision:
-        line += (" The report for this quarter was already issued: the next report will show "
-                 "the revised figures.")
+        line += (
+            " The report for this quarter was already issued: the next report will show "
+            "the revised figures."
+        )
     return line
 
 
@@ -363,8 +395,9 @@ def gx_stage_of(located: list[tuple[sa.Row, Path]], spec: Any, today: dt.date) -
     """Pre-flight, parse and GX-check the archived copies (one GX run per sheet type)."""
     from transforms.intake.validate import gx_checked_workbooks
 
-    return gx_checked_workbooks([(path, row.original_name) for row, path in located],
-                                spec=spec, today=today)
+    return gx_checked_workbooks(
+        [(path, row.original_name) for row, path in located], spec=spec, today=today
+    )
 
 
 def _default_writers() -> tuple[FeedbackWriter, FeedbackText]:
@@ -374,7 +407,7 @@ def _default_writers() -> tuple[FeedbackWriter, FeedbackText]:
 
 
 # ---------------------------------------------------------------- filing a group
-FILING_GROUP = 500   # files per filing transaction (bounds its size and its IN lists)
+FILING_GROUP = 500  # files per filing transaction (bounds its size and its IN lists)
 
 
 @dataclass(frozen=True)
@@ -391,9 +424,10 @@ class _InForce:
 
     def __init__(self, rows: list[sa.Row]) -> None:
         self._by_key: dict[tuple[str, dt.date], list[_Live]] = {}
-        for r in rows:   # in intake order
+        for r in rows:  # in intake order
             self._by_key.setdefault((r.submitter, r.quarter_end), []).append(
-                _Live(r.sha256, r.seq, r.first_seen_at))
+                _Live(r.sha256, r.seq, r.first_seen_at)
+            )
 
     def of(self, submitter: str, quarter_end: dt.date) -> list[_Live]:
         """In force for this return, in intake order (normally one)."""
@@ -437,9 +471,12 @@ class _Filing:
         """Supersessions, submissions, findings, accepted rows, then events (in order)."""
         subs = ledger.submissions
         if self.superseded:
-            conn.execute(subs.update().where(subs.c.sha256 == sa.bindparam("old"))
-                         .values(status=STATUS_SUPERSEDED, superseded_by=sa.bindparam("new")),
-                         self.superseded)
+            conn.execute(
+                subs.update()
+                .where(subs.c.sha256 == sa.bindparam("old"))
+                .values(status=STATUS_SUPERSEDED, superseded_by=sa.bindparam("new")),
+                self.superseded,
+            )
         if self.submissions:
             conn.execute(subs.insert(), list(self.submissions.values()))
         if self.findings:
@@ -452,23 +489,31 @@ class _Filing:
 class _Intake:
     """State of one run; `run_intake` is the public entry point."""
 
-    def __init__(self, inbox: Path, output: Path, engine: sa.Engine, *, spec: Any,
-                 now: dt.datetime | None, checker: Checker | None,
-                 feedback_writer: FeedbackWriter | None,
-                 feedback_text: FeedbackText | None) -> None:
+    def __init__(
+        self,
+        inbox: Path,
+        output: Path,
+        engine: sa.Engine,
+        *,
+        spec: Any,
+        now: dt.datetime | None,
+        checker: Checker | None,
+        feedback_writer: FeedbackWriter | None,
+        feedback_text: FeedbackText | None,
+    ) -> None:
         self.inbox, self.output, self.engine = Path(inbox), Path(output), engine
         self.spec = spec
         self.fixed_now = _utc(now) if now is not None else None
         self.checker = checker
         self.feedback_writer, self.feedback_text = feedback_writer, feedback_text
         self.result = IntakeResult()
-        self.sources: dict[str, Candidate] = {}     # sha256 -> inbox file seen this run
-        self.copied: set[str] = set()    # archived (and verified) by this run: not re-read
+        self.sources: dict[str, Candidate] = {}  # sha256 -> inbox file seen this run
+        self.copied: set[str] = set()  # archived (and verified) by this run: not re-read
         # What the ledger said at arrival; until then, assume there may be work.
         self.may_have_pending = self.may_lack_feedback = True
-        self.sheet_tables = False        # the accepted-data tables made sure of this run
-        self.unrecorded: list[tuple[str, Path, list[Path]]] = []   # feedback not ledgered
-        with engine.connect() as conn:               # path -> (size, mtime_ns, sha256)
+        self.sheet_tables = False  # the accepted-data tables made sure of this run
+        self.unrecorded: list[tuple[str, Path, list[Path]]] = []  # feedback not ledgered
+        with engine.connect() as conn:  # path -> (size, mtime_ns, sha256)
             self.hashes = ledger.cached_hashes(conn, str(self.inbox))
 
     @functools.cached_property
@@ -496,14 +541,19 @@ class _Intake:
         states = dict(state.checked)
         self.may_lack_feedback = state.without_feedback > 0
         self.may_have_pending = state.unchecked
-        seen_at = self.now()   # one "first seen" time per intake
+        seen_at = self.now()  # one "first seen" time per intake
         fresh: list[dict[str, Any]] = []
         try:
-            new = [(cand, sha) for cand in ready
-                   if (sha := self.sha_of(cand, fresh)) is not None
-                   and self.is_new(cand, sha, states)]
-            kept = [(cand, sha, path) for cand, sha in new
-                    if (path := self.archive(cand, sha, states)) is not None]
+            new = [
+                (cand, sha)
+                for cand in ready
+                if (sha := self.sha_of(cand, fresh)) is not None and self.is_new(cand, sha, states)
+            ]
+            kept = [
+                (cand, sha, path)
+                for cand, sha in new
+                if (path := self.archive(cand, sha, states)) is not None
+            ]
             sync_to_disk([path for _, _, path in kept])
             self.may_have_pending = self.may_have_pending or bool(kept)
             _crash_point("after_archive")
@@ -519,25 +569,27 @@ class _Intake:
         try:
             sha = sha256_file(cand.path)
         except OSError as exc:
-            self.result.skipped.append(
-                Skipped(cand.name, f"could not be read ({exc.strerror})"))
+            self.result.skipped.append(Skipped(cand.name, f"could not be read ({exc.strerror})"))
             return None
         if not unchanged_since(cand):
             self.result.skipped.append(
-                Skipped(cand.name, "changed while being read; left for the next intake"))
+                Skipped(cand.name, "changed while being read; left for the next intake")
+            )
             return None
-        fresh.append({"path": cand.location, "size": cand.size, "mtime_ns": cand.mtime_ns,
-                      "sha256": sha})
+        fresh.append(
+            {"path": cand.location, "size": cand.size, "mtime_ns": cand.mtime_ns, "sha256": sha}
+        )
         return sha
 
     def is_new(self, cand: Candidate, sha: str, states: dict[str, bool]) -> bool:
         """Whether a hashed file is new content to keep (not a duplicate, not known)."""
         if sha in self.sources and not states.get(sha, False):
-            self.result.skipped.append(Skipped(
-                cand.name, f"same content as {self.sources[sha].name}; filed once"))
+            self.result.skipped.append(
+                Skipped(cand.name, f"same content as {self.sources[sha].name}; filed once")
+            )
             return False
         self.sources.setdefault(sha, cand)
-        if sha in states:   # ledgered before: filed (unchanged) or waiting to be checked
+        if sha in states:  # ledgered before: filed (unchanged) or waiting to be checked
             self.result.unchanged += states[sha]
             return False
         states[sha] = False
@@ -566,10 +618,8 @@ class _Intake:
             return
         try:
             with self.engine.begin() as conn:
-                ledger.record_files(conn, [self.file_row(cand, sha, seen_at)
-                                           for cand, sha in kept])
-                ledger.record_events(conn, [self.arrival_event(cand, sha)
-                                            for cand, sha in kept])
+                ledger.record_files(conn, [self.file_row(cand, sha, seen_at) for cand, sha in kept])
+                ledger.record_events(conn, [self.arrival_event(cand, sha) for cand, sha in kept])
         except sa.exc.IntegrityError:
             for cand, sha in kept:
                 self.ledger_arrival(cand, sha, seen_at)
@@ -584,19 +634,26 @@ class _Intake:
             with self.engine.begin() as conn:
                 ledger.record_files(conn, [self.file_row(cand, sha, seen_at)])
                 ledger.record_events(conn, [self.arrival_event(cand, sha)])
-        except sa.exc.IntegrityError:   # another intake ledgered it first
+        except sa.exc.IntegrityError:  # another intake ledgered it first
             return
         self.result.archived += 1
         log.info("intake: archived %s (%d bytes)", sha[:12], cand.size)
 
     def file_row(self, cand: Candidate, sha: str, seen_at: dt.datetime) -> dict[str, Any]:
-        return {"sha256": sha, "size": cand.size, "original_name": cand.name,
-                "first_seen_at": seen_at, "mtime": cand.mtime,
-                "archive_path": archive_relpath(sha).as_posix(), "inbox": str(self.inbox)}
+        return {
+            "sha256": sha,
+            "size": cand.size,
+            "original_name": cand.name,
+            "first_seen_at": seen_at,
+            "mtime": cand.mtime,
+            "archive_path": archive_relpath(sha).as_posix(),
+            "inbox": str(self.inbox),
+        }
 
     def arrival_event(self, cand: Candidate, sha: str) -> dict[str, Any]:
-        return ledger.event_row(sha, "archived", self.now(),
-                                f"{cand.size} bytes, first seen as {cand.name}")
+        return ledger.event_row(
+            sha, "archived", self.now(), f"{cand.size} bytes, first seen as {cand.name}"
+        )
 
     # -- 2. checking and statuses
     def pending(self) -> list[sa.Row]:
@@ -606,7 +663,7 @@ class _Intake:
         with self.engine.connect() as conn:
             rows = list(ledger.unchecked_files(conn))
         if rows and not self.sheet_tables:
-            create_all(self.engine)      # checking reads them, filing writes them
+            create_all(self.engine)  # checking reads them, filing writes them
             self.sheet_tables = True
         return rows
 
@@ -649,15 +706,14 @@ class _Intake:
                     results.append(rules_checked(parsed, spec=self.spec, prior=prior))
                     prior.add(row.seq, results[-1])
         except Exception as exc:  # the checker should never raise: fall back to one by one
-            log.error("intake: batch check failed (%s); checking one by one",
-                      type(exc).__name__)
+            log.error("intake: batch check failed (%s); checking one by one", type(exc).__name__)
             for row, _ in located:
                 self.check_one(row)
             self.record_feedback()
             return
         checked = [(row, parsed) for (row, _), parsed in zip(located, results, strict=True)]
         for start in range(0, len(checked), FILING_GROUP):
-            self.file_and_answer(checked[start:start + FILING_GROUP])
+            self.file_and_answer(checked[start : start + FILING_GROUP])
         self.record_feedback()
 
     def archived_copy(self, row: sa.Row) -> Path | None:
@@ -687,9 +743,13 @@ class _Intake:
             if self.checker is None:
                 self.checker = _default_checker()
             with self.engine.connect() as conn:
-                parsed = self.checker(path, spec=self.spec, today=today,
-                                      prior=store_prior_data(conn),
-                                      original_name=row.original_name)
+                parsed = self.checker(
+                    path,
+                    spec=self.spec,
+                    today=today,
+                    prior=store_prior_data(conn),
+                    original_name=row.original_name,
+                )
         except Exception as exc:  # the checker should never raise; keep the file pending
             self.fail(row, f"the checker failed ({type(exc).__name__}); will retry next intake")
             return
@@ -703,12 +763,21 @@ class _Intake:
             if outcome is None:
                 continue
             feedback = self.write_feedback(parsed, outcome, row.original_name)
-            self.result.processed.append(ProcessedSubmission(
-                sha256=row.sha256, original_name=row.original_name,
-                submitter=parsed.cover.submitter, quarter_end=parsed.cover.quarter_end,
-                status=outcome["status"], errors=outcome["errors"],
-                warnings=outcome["warnings"], late=outcome["late"],
-                revision=outcome["revision"], seq=row.seq, feedback=feedback))
+            self.result.processed.append(
+                ProcessedSubmission(
+                    sha256=row.sha256,
+                    original_name=row.original_name,
+                    submitter=parsed.cover.submitter,
+                    quarter_end=parsed.cover.quarter_end,
+                    status=outcome["status"],
+                    errors=outcome["errors"],
+                    warnings=outcome["warnings"],
+                    late=outcome["late"],
+                    revision=outcome["revision"],
+                    seq=row.seq,
+                    feedback=feedback,
+                )
+            )
 
     def fail(self, row: sa.Row, reason: str) -> None:
         self.result.failed.append(Skipped(row.original_name, reason))
@@ -716,8 +785,9 @@ class _Intake:
         with self.engine.begin() as conn:
             ledger.record_event(conn, row.sha256, "check_failed", self.now(), reason)
 
-    def file_submissions(self, checked: list[tuple[sa.Row, ParsedReturn]]
-                         ) -> list[dict[str, Any] | None]:
+    def file_submissions(
+        self, checked: list[tuple[sa.Row, ParsedReturn]]
+    ) -> list[dict[str, Any] | None]:
         """Status, findings and accepted rows of each workbook, all in one transaction.
 
         One outcome per workbook, None if it was already filed. The rows are collected in
@@ -731,40 +801,62 @@ class _Intake:
         shas = [row.sha256 for row, _ in checked]
         subs = ledger.submissions
         with self.engine.begin() as conn:
-            done = set(conn.execute(sa.select(subs.c.sha256)
-                                    .where(subs.c.sha256.in_(shas))).scalars())
+            done = set(
+                conn.execute(sa.select(subs.c.sha256).where(subs.c.sha256.in_(shas))).scalars()
+            )
             issued = issued_quarters(conn)
             submitters = {p.cover.submitter for _, p in checked if p.cover.submitter}
             in_force = _InForce(ledger.returns_of(conn, submitters, IN_FORCE))
             filing = _Filing()
-            outcomes = [None if row.sha256 in done
-                        else self.file_one(row, parsed, issued, in_force, filing)
-                        for row, parsed in checked]
+            outcomes = [
+                None if row.sha256 in done else self.file_one(row, parsed, issued, in_force, filing)
+                for row, parsed in checked
+            ]
             filing.execute(conn)
             _crash_point("before_status_commit")
         for (row, parsed), outcome in zip(checked, outcomes, strict=True):
             if outcome is not None:
-                log.info("intake: %s %s %s: %s", row.sha256[:12],
-                         parsed.cover.submitter or "-", parsed.cover.quarter_end or "-",
-                         outcome["status"])
+                log.info(
+                    "intake: %s %s %s: %s",
+                    row.sha256[:12],
+                    parsed.cover.submitter or "-",
+                    parsed.cover.quarter_end or "-",
+                    outcome["status"],
+                )
         return outcomes
 
-    def file_one(self, row: sa.Row, parsed: ParsedReturn, issued: set[dt.date],
-                 in_force: _InForce, filing: _Filing) -> dict[str, Any]:
+    def file_one(
+        self,
+        row: sa.Row,
+        parsed: ParsedReturn,
+        issued: set[dt.date],
+        in_force: _InForce,
+        filing: _Filing,
+    ) -> dict[str, Any]:
         """One workbook's status and rows, added to `filing`; its feedback outcome."""
         cover = parsed.cover
         if parsed.status in IN_FORCE and not (cover.submitter and cover.quarter_end):
-            parsed.findings.append(Finding(
-                "error", "INTAKE-COVER", "The Cover sheet must give the submitter code and the "
-                "quarter end date.", sheet="Cover"))
+            parsed.findings.append(
+                Finding(
+                    "error",
+                    "INTAKE-COVER",
+                    "The Cover sheet must give the submitter code and the quarter end date.",
+                    sheet="Cover",
+                )
+            )
         status = parsed.status
         accepted = status in IN_FORCE
         first_seen = _utc(row.first_seen_at)
-        late = bool(cover.quarter_end) and is_late(cover.quarter_end, first_seen,
-                                                   self.rspec.periods.deadline_days)
+        late = bool(cover.quarter_end) and is_late(
+            cover.quarter_end, first_seen, self.rspec.periods.deadline_days
+        )
         outcome: dict[str, Any] = {
-            "sha": row.sha256, "errors": parsed.errors, "warnings": parsed.warnings, "late": late,
-            "earlier_in_force": None, "replaced": None,
+            "sha": row.sha256,
+            "errors": parsed.errors,
+            "warnings": parsed.warnings,
+            "late": late,
+            "earlier_in_force": None,
+            "replaced": None,
         }
         revision = accepted and cover.quarter_end in issued
         superseded_by = None
@@ -778,26 +870,55 @@ class _Intake:
                 for old in earlier:
                     filing.supersede(old.sha256, row.sha256, self.now())
                 outcome["replaced"] = earlier[-1].first_seen_at if earlier else None
-                in_force.replace(cover.submitter, cover.quarter_end,
-                                 _Live(row.sha256, row.seq, row.first_seen_at))
+                in_force.replace(
+                    cover.submitter,
+                    cover.quarter_end,
+                    _Live(row.sha256, row.seq, row.first_seen_at),
+                )
             elif earlier:
                 outcome["earlier_in_force"] = earlier[-1].first_seen_at
         outcome.update(status=status, revision=revision)
-        filing.submission({
-            "sha256": row.sha256, "seq": row.seq, "submitter": cover.submitter,
-            "quarter_end": cover.quarter_end, "date_completed": cover.date_completed,
-            "status": status, "errors": parsed.errors, "warnings": parsed.warnings,
-            "late": late, "revision": revision, "processed_at": self.now(),
-            "superseded_by": superseded_by, "feedback_path": None})
+        filing.submission(
+            {
+                "sha256": row.sha256,
+                "seq": row.seq,
+                "submitter": cover.submitter,
+                "quarter_end": cover.quarter_end,
+                "date_completed": cover.date_completed,
+                "status": status,
+                "errors": parsed.errors,
+                "warnings": parsed.warnings,
+                "late": late,
+                "revision": revision,
+                "processed_at": self.now(),
+                "superseded_by": superseded_by,
+                "feedback_path": None,
+            }
+        )
         filing.findings.extend(
-            {"sha256": row.sha256, "severity": f.severity, "rule": f.rule, "sheet": f.sheet,
-             "cell": f.cell, "row": f.row, "column": f.column, "message": f.message,
-             "expected": f.expected, "value": None if f.value is None else str(f.value)}
-            for f in parsed.findings)
+            {
+                "sha256": row.sha256,
+                "severity": f.severity,
+                "rule": f.rule,
+                "sheet": f.sheet,
+                "cell": f.cell,
+                "row": f.row,
+                "column": f.column,
+                "message": f.message,
+                "expected": f.expected,
+                "value": None if f.value is None else str(f.value),
+            }
+            for f in parsed.findings
+        )
         rows = filing.accepted(row.sha256, parsed) if accepted else 0
-        filing.events.append(ledger.event_row(
-            row.sha256, "checked", self.now(),
-            f"{status}; {parsed.errors} errors, {parsed.warnings} warnings; {rows} rows stored"))
+        filing.events.append(
+            ledger.event_row(
+                row.sha256,
+                "checked",
+                self.now(),
+                f"{status}; {parsed.errors} errors, {parsed.warnings} warnings; {rows} rows stored",
+            )
+        )
         return outcome
 
     # -- 3. feedback
@@ -808,30 +929,45 @@ class _Intake:
                 self.feedback_text = default_text
         return self.feedback_writer, self.feedback_text
 
-    def write_feedback(self, parsed: ParsedReturn, outcome: dict[str, Any],
-                       original_name: str) -> str | None:
+    def write_feedback(
+        self, parsed: ParsedReturn, outcome: dict[str, Any], original_name: str
+    ) -> str | None:
         """Write the feedback files and record where; None (retried next run) on failure."""
         cover = parsed.cover
         line = status_line(
-            original_name=original_name, submitter=cover.submitter,
-            quarter_end=cover.quarter_end, status=outcome["status"],
-            errors=outcome["errors"], warnings=outcome["warnings"], late=outcome["late"],
-            revision=outcome["revision"], deadline_days=self.rspec.periods.deadline_days,
-            earlier_in_force=outcome["earlier_in_force"], replaced=outcome["replaced"])
+            original_name=original_name,
+            submitter=cover.submitter,
+            quarter_end=cover.quarter_end,
+            status=outcome["status"],
+            errors=outcome["errors"],
+            warnings=outcome["warnings"],
+            late=outcome["late"],
+            revision=outcome["revision"],
+            deadline_days=self.rspec.periods.deadline_days,
+            earlier_in_force=outcome["earlier_in_force"],
+            replaced=outcome["replaced"],
+        )
         xlsx, txt = feedback_paths(self.inbox, original_name)
         try:
             writer, texter = self.writers()
-            atomic_write(xlsx, lambda tmp: writer(parsed, tmp, status_line=line),
-                         suffix=".xlsx", durable=False)
+            atomic_write(
+                xlsx,
+                lambda tmp: writer(parsed, tmp, status_line=line),
+                suffix=".xlsx",
+                durable=False,
+            )
             written = [xlsx]
             if texter is not None:
                 text = texter(parsed, status_line=line)
-                atomic_write(txt, lambda tmp: tmp.write_text(text, encoding="utf-8"),
-                             suffix=".txt", durable=False)
+                atomic_write(
+                    txt,
+                    lambda tmp: tmp.write_text(text, encoding="utf-8"),
+                    suffix=".txt",
+                    durable=False,
+                )
                 written.append(txt)
         except Exception as exc:
-            log.error("intake: feedback for %s not written: %s", original_name,
-                      type(exc).__name__)
+            log.error("intake: feedback for %s not written: %s", original_name, type(exc).__name__)
             return None
         self.unrecorded.append((outcome["sha"], xlsx, written))
         return xlsx.name
@@ -847,12 +983,19 @@ class _Intake:
         sync_to_disk([p for _, _, paths in self.unrecorded for p in paths])
         subs = ledger.submissions
         with self.engine.begin() as conn:
-            conn.execute(subs.update().where(subs.c.sha256 == sa.bindparam("sha"))
-                         .values(feedback_path=sa.bindparam("path")),
-                         [{"sha": sha, "path": str(xlsx)} for sha, xlsx, _ in self.unrecorded])
-            conn.execute(ledger.events.insert(), [
-                {"sha256": sha, "at": self.now(), "event": "feedback", "detail": xlsx.name}
-                for sha, xlsx, _ in self.unrecorded])
+            conn.execute(
+                subs.update()
+                .where(subs.c.sha256 == sa.bindparam("sha"))
+                .values(feedback_path=sa.bindparam("path")),
+                [{"sha": sha, "path": str(xlsx)} for sha, xlsx, _ in self.unrecorded],
+            )
+            conn.execute(
+                ledger.events.insert(),
+                [
+                    {"sha256": sha, "at": self.now(), "event": "feedback", "detail": xlsx.name}
+                    for sha, xlsx, _ in self.unrecorded
+                ],
+            )
         self.unrecorded.clear()
 
     def catch_up_feedback(self) -> None:
@@ -866,9 +1009,13 @@ class _Intake:
         for r in rows:
             parsed = ParsedReturn(
                 file_name=r.original_name,
-                cover=Cover(submitter=r.submitter, quarter_end=r.quarter_end,
-                            date_completed=r.date_completed),
-                findings=found[r.sha256])
+                cover=Cover(
+                    submitter=r.submitter,
+                    quarter_end=r.quarter_end,
+                    date_completed=r.date_completed,
+                ),
+                findings=found[r.sha256],
+            )
             if self.write_feedback(parsed, outcomes[r.sha256], r.original_name):
                 self.result.feedback_rewritten += 1
         self.record_feedback()
@@ -877,18 +1024,37 @@ class _Intake:
     def stored_findings(conn: sa.Connection, sha: str) -> list[Finding]:
         f = ledger.findings
         rows = conn.execute(sa.select(f).where(f.c.sha256 == sha).order_by(f.c.id))
-        return [Finding(severity=r.severity, rule=r.rule, message=r.message, sheet=r.sheet,
-                        cell=r.cell, row=r.row, column=r.column, value=r.value,
-                        expected=r.expected) for r in rows]
+        return [
+            Finding(
+                severity=r.severity,
+                rule=r.rule,
+                message=r.message,
+                sheet=r.sheet,
+                cell=r.cell,
+                row=r.row,
+                column=r.column,
+                value=r.value,
+                expected=r.expected,
+            )
+            for r in rows
+        ]
 
     @staticmethod
     def stored_outcome(conn: sa.Connection, r: sa.Row) -> dict[str, Any]:
-        outcome = {"sha": r.sha256, "status": r.status, "errors": r.errors,
-                   "warnings": r.warnings, "late": r.late, "revision": r.revision,
-                   "earlier_in_force": None, "replaced": None}
+        outcome = {
+            "sha": r.sha256,
+            "status": r.status,
+            "errors": r.errors,
+            "warnings": r.warnings,
+            "late": r.late,
+            "revision": r.revision,
+            "earlier_in_force": None,
+            "replaced": None,
+        }
         if r.submitter and r.quarter_end:
-            others = ledger.same_return(conn, r.submitter, r.quarter_end,
-                                        (*IN_FORCE, STATUS_SUPERSEDED))
+            others = ledger.same_return(
+                conn, r.submitter, r.quarter_end, (*IN_FORCE, STATUS_SUPERSEDED)
+            )
             earlier = [o for o in others if o.seq < r.seq]
             if r.status == STATUS_REJECTED:
                 live = [o for o in earlier if o.status in IN_FORCE]
@@ -904,12 +1070,17 @@ class _Intake:
             return
         shas = [p.sha256 for p in self.result.processed]
         with self.engine.connect() as conn:
-            current = dict(conn.execute(
-                sa.select(ledger.submissions.c.sha256, ledger.submissions.c.status)
-                .where(ledger.submissions.c.sha256.in_(shas))).all())
+            current = dict(
+                conn.execute(
+                    sa.select(ledger.submissions.c.sha256, ledger.submissions.c.status).where(
+                        ledger.submissions.c.sha256.in_(shas)
+                    )
+                ).all()
+            )
         self.result.processed = [
             ProcessedSubmission(**{**asdict(p), "status": current.get(p.sha256, p.status)})
-            for p in self.result.processed]
+            for p in self.result.processed
+        ]
 
 
 @dataclass(frozen=True)
@@ -921,12 +1092,20 @@ class IntakeFolder:
     engine: sa.Engine
 
 
-def run_intake(inbox: Path, output: Path, engine: sa.Engine, *, spec: Any = None,
-               now: dt.datetime | None = None, stable_wait: float = 2.0,
-               checker: Checker | None = None, feedback_writer: FeedbackWriter | None = None,
-               feedback_text: FeedbackText | None = None,
-               sleep: Callable[[float], None] = time.sleep,
-               batch_size: int = BATCH_SIZE) -> IntakeResult:
+def run_intake(
+    inbox: Path,
+    output: Path,
+    engine: sa.Engine,
+    *,
+    spec: Any = None,
+    now: dt.datetime | None = None,
+    stable_wait: float = 2.0,
+    checker: Checker | None = None,
+    feedback_writer: FeedbackWriter | None = None,
+    feedback_text: FeedbackText | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    batch_size: int = BATCH_SIZE,
+) -> IntakeResult:
     """File every new or changed workbook in `inbox` and write feedback; safe to re-run.
 
     `checker` defaults to `transforms.intake.validate.check_workbook`, `feedback_writer` to
@@ -936,18 +1115,31 @@ def run_intake(inbox: Path, output: Path, engine: sa.Engine, *, spec: Any = None
     pending files are checked `batch_size` at a time (one GX run per sheet type per batch,
     `transforms.intake.validate.gx_checked_workbooks`); each is still filed in its own transaction.
     """
-    return run_intakes([IntakeFolder(Path(inbox), Path(output), engine)], spec=spec, now=now,
-                       stable_wait=stable_wait, checker=checker,
-                       feedback_writer=feedback_writer, feedback_text=feedback_text,
-                       sleep=sleep, batch_size=batch_size)[0]
+    return run_intakes(
+        [IntakeFolder(Path(inbox), Path(output), engine)],
+        spec=spec,
+        now=now,
+        stable_wait=stable_wait,
+        checker=checker,
+        feedback_writer=feedback_writer,
+        feedback_text=feedback_text,
+        sleep=sleep,
+        batch_size=batch_size,
+    )[0]
 
 
-def run_intakes(folders: list[IntakeFolder], *, spec: Any = None,
-                now: dt.datetime | None = None, stable_wait: float = 2.0,
-                checker: Checker | None = None, feedback_writer: FeedbackWriter | None = None,
-                feedback_text: FeedbackText | None = None,
-                sleep: Callable[[float], None] = time.sleep,
-                batch_size: int = BATCH_SIZE) -> list[IntakeResult]:
+def run_intakes(
+    folders: list[IntakeFolder],
+    *,
+    spec: Any = None,
+    now: dt.datetime | None = None,
+    stable_wait: float = 2.0,
+    checker: Checker | None = None,
+    feedback_writer: FeedbackWriter | None = None,
+    feedback_text: FeedbackText | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    batch_size: int = BATCH_SIZE,
+) -> list[IntakeResult]:
     """`run_intake` for many partnerships in one process; one result per folder, in order.
 
     Each folder keeps its own archive, ledger, store and feedback, and every file is filed
@@ -959,11 +1151,18 @@ def run_intakes(folders: list[IntakeFolder], *, spec: Any = None,
     """
     runs = []
     for folder in folders:
-        create_all(folder.engine, sheets=False)   # the sheets' tables: when there is work
+        create_all(folder.engine, sheets=False)  # the sheets' tables: when there is work
         (folder.inbox / FEEDBACK_DIR).mkdir(parents=True, exist_ok=True)
-        run = _Intake(folder.inbox, folder.output, folder.engine, spec=spec, now=now,
-                      checker=checker, feedback_writer=feedback_writer,
-                      feedback_text=feedback_text)
+        run = _Intake(
+            folder.inbox,
+            folder.output,
+            folder.engine,
+            spec=spec,
+            now=now,
+            checker=checker,
+            feedback_writer=feedback_writer,
+            feedback_text=feedback_text,
+        )
         ready, skipped = stable_files(folder.inbox, stable_wait, sleep, known=run.known)
         run.result.skipped.extend(skipped)
         run.arrive(ready)
@@ -984,17 +1183,18 @@ def _check_across(runs: list[_Intake], batch_size: int) -> None:
     """Check every run's pending files in shared GX batches, then file them run by run."""
     work = [(run, row) for run in runs for row in run.pending()]
     for start in range(0, len(work), batch_size):
-        chunk = work[start:start + batch_size]
-        located = [(run, found) for run in runs
-                   for found in run.located([row for r, row in chunk if r is run])]
+        chunk = work[start : start + batch_size]
+        located = [
+            (run, found)
+            for run in runs
+            for found in run.located([row for r, row in chunk if r is run])
+        ]
         if not located:
             continue
         try:
-            prepared = gx_stage_of([found for _, found in located], runs[0].spec,
-                                   runs[0].today())
+            prepared = gx_stage_of([found for _, found in located], runs[0].spec, runs[0].today())
         except Exception as exc:  # the checker should never raise: fall back to one by one
-            log.error("intake: batch check failed (%s); checking one by one",
-                      type(exc).__name__)
+            log.error("intake: batch check failed (%s); checking one by one", type(exc).__name__)
             for run, (row, _) in located:
                 run.check_one(row)
             for run in runs:

@@ -41,9 +41,9 @@ from transforms.spec import Column, Spec, default_spec
 class SheetLayout:
     """Where a specification sheet sits in the workbook: its title and column positions."""
 
-    name: str                       # specification name, e.g. LAC_Starts
-    title: str                      # the title as found in the workbook
-    columns: dict[str, int]         # specification column -> 1-based column index
+    name: str  # specification name, e.g. LAC_Starts
+    title: str  # the title as found in the workbook
+    columns: dict[str, int]  # specification column -> 1-based column index
     missing: frozenset[str] = frozenset()  # required columns not found
 
     def cell(self, column: str | None, row: int | None) -> str | None:
@@ -91,11 +91,15 @@ def parse_workbook(
         with openpyxl_sheets(path) as sources:
             _parse_sheets(sources, parsed, spec, today, limits)
     except MemoryError:
-        result.findings.append(make_finding(
-            "P-TOO-LARGE", detail="reading it needed more memory than a return can"))
+        result.findings.append(
+            make_finding("P-TOO-LARGE", detail="reading it needed more memory than a return can")
+        )
     except Exception as exc:  # noqa: BLE001 - a hostile or damaged file must not crash intake
-        result.findings.append(make_finding(
-            "P-UNREADABLE", detail=f"the workbook's contents are damaged: {type(exc).__name__}"))
+        result.findings.append(
+            make_finding(
+                "P-UNREADABLE", detail=f"the workbook's contents are damaged: {type(exc).__name__}"
+            )
+        )
     return parsed
 
 
@@ -106,8 +110,9 @@ def london_today() -> dt.date:
     return dt.datetime.now(LONDON).date()
 
 
-def _parse_sheets(sheets: list[SheetSource], parsed: Parsed, spec: Spec, today: dt.date,
-                  limits: Limits) -> None:
+def _parse_sheets(
+    sheets: list[SheetSource], parsed: Parsed, spec: Spec, today: dt.date, limits: Limits
+) -> None:
     result = parsed.result
     result.sheet_order = [ws.title for ws in sheets]
     rspec = spec.returns
@@ -133,18 +138,25 @@ def _parse_sheets(sheets: list[SheetSource], parsed: Parsed, spec: Spec, today: 
         parsed.raw_values[name] = raw_values
 
 
-def _find_sheet(sheets: list[SheetSource], name: str,
-                findings: list[Finding]) -> SheetSource | None:
+def _find_sheet(
+    sheets: list[SheetSource], name: str, findings: list[Finding]
+) -> SheetSource | None:
     """The worksheet whose name matches `name` ignoring case, spaces and `_`."""
     matches = [ws for ws in sheets if cells.sheet_key(ws.title) == cells.sheet_key(name)]
     if not matches:
-        findings.append(make_finding("S-SHEET-MISSING", sheet=name,
-                                     expected=f"a sheet named {name}"))
+        findings.append(
+            make_finding("S-SHEET-MISSING", sheet=name, expected=f"a sheet named {name}")
+        )
         return None
     if len(matches) > 1:
-        findings.append(make_finding(
-            "S-SHEET-DUPLICATE", sheet=name, detail=", ".join(ws.title for ws in matches),
-            expected=f"one sheet named {name}"))
+        findings.append(
+            make_finding(
+                "S-SHEET-DUPLICATE",
+                sheet=name,
+                detail=", ".join(ws.title for ws in matches),
+                expected=f"one sheet named {name}",
+            )
+        )
         return None
     return matches[0]
 
@@ -155,25 +167,39 @@ def _read_checked(ws: SheetSource, limits: Limits, findings: list[Finding]) -> R
         findings.append(make_finding("S-TOO-MANY-ROWS", sheet=raw.title, detail=raw.too_big))
         return None
     if raw.hidden:
-        findings.append(make_finding("S-SHEET-HIDDEN", sheet=raw.title,
-                                     expected="a visible sheet"))
-    if raw.hidden_rows:   # rarely: no set of every row for the usual sheet
+        findings.append(make_finding("S-SHEET-HIDDEN", sheet=raw.title, expected="a visible sheet"))
+    if raw.hidden_rows:  # rarely: no set of every row for the usual sheet
         for row in sorted(raw.hidden_rows & {r for r, _ in raw.cells}):
-            findings.append(make_finding("S-ROW-HIDDEN", sheet=raw.title, row=row,
-                                         expected="a visible row"))
+            findings.append(
+                make_finding("S-ROW-HIDDEN", sheet=raw.title, row=row, expected="a visible row")
+            )
     return raw
 
 
-def _cell_problem(value: Any, sheet: str, cell: str, row: int,
-                  column: str | None) -> Finding | None:
+def _cell_problem(
+    value: Any, sheet: str, cell: str, row: int, column: str | None
+) -> Finding | None:
     """A finding for a formula with no saved result or an Excel error cell."""
     if value is NO_CACHED_VALUE or isinstance(value, NoCachedValue):
-        return make_finding("V-FORMULA-NO-VALUE", sheet=sheet, cell=cell, row=row,
-                            column=column, value="(formula with no saved result)",
-                            expected="a value (a formula is fine when its result is saved)")
+        return make_finding(
+            "V-FORMULA-NO-VALUE",
+            sheet=sheet,
+            cell=cell,
+            row=row,
+            column=column,
+            value="(formula with no saved result)",
+            expected="a value (a formula is fine when its result is saved)",
+        )
     if isinstance(value, ExcelError):
-        return make_finding("V-EXCEL-ERROR", sheet=sheet, cell=cell, row=row, column=column,
-                            value=value.code, expected="a value, not an Excel error")
+        return make_finding(
+            "V-EXCEL-ERROR",
+            sheet=sheet,
+            cell=cell,
+            row=row,
+            column=column,
+            value=value.code,
+            expected="a value, not an Excel error",
+        )
     return None
 
 
@@ -193,14 +219,28 @@ def parse_cover(raw: RawSheet, spec: Spec, today: dt.date, findings: list[Findin
     for f in rspec.cover.fields:
         rows = sorted(rows_for.get(f.key, []))
         if not rows:
-            findings.append(make_finding("C-LABEL-MISSING", sheet=sheet, column=f.label,
-                                         expected=f"the label {f.label} in column A"))
+            findings.append(
+                make_finding(
+                    "C-LABEL-MISSING",
+                    sheet=sheet,
+                    column=f.label,
+                    expected=f"the label {f.label} in column A",
+                )
+            )
             continue
         if len(rows) > 1:
             for r in rows[1:]:
-                findings.append(make_finding("C-LABEL-DUPLICATE", sheet=sheet, cell=f"A{r}",
-                                             row=r, column=f.label, value=f.label,
-                                             expected="each label once"))
+                findings.append(
+                    make_finding(
+                        "C-LABEL-DUPLICATE",
+                        sheet=sheet,
+                        cell=f"A{r}",
+                        row=r,
+                        column=f.label,
+                        value=f.label,
+                        expected="each label once",
+                    )
+                )
             continue
         row = rows[0]
         value = raw.value(row, 2)
@@ -212,15 +252,29 @@ def parse_cover(raw: RawSheet, spec: Spec, today: dt.date, findings: list[Findin
     return _cover_values(values, rspec, sheet, today, findings)
 
 
-def _cover_values(values: dict[str, tuple[int, Any]], rspec: Any, sheet: str, today: dt.date,
-                  findings: list[Finding]) -> Cover:
+def _cover_values(
+    values: dict[str, tuple[int, Any]],
+    rspec: Any,
+    sheet: str,
+    today: dt.date,
+    findings: list[Finding],
+) -> Cover:
     cover = Cover()
 
     def add(code: str, key: str, expected: str, detail: str | None = None) -> None:
         row, value = values[key]
-        findings.append(make_finding(code, sheet=sheet, cell=f"B{row}", row=row,
-                                     column=_label(rspec, key), value=cells.display(value),
-                                     expected=expected, detail=detail))
+        findings.append(
+            make_finding(
+                code,
+                sheet=sheet,
+                cell=f"B{row}",
+                row=row,
+                column=_label(rspec, key),
+                value=cells.display(value),
+                expected=expected,
+                detail=detail,
+            )
+        )
 
     if "submitter" in values:
         codes = [s.code for s in rspec.submitters]
@@ -234,15 +288,22 @@ def _cover_values(values: dict[str, tuple[int, Any]], rspec: Any, sheet: str, to
         if qe is not None and is_quarter_end(qe):
             cover.quarter_end = qe
         else:
-            add("C-QUARTER-END", "quarter_end",
-                "a quarter end (31 March, 30 June, 30 September or 31 December)")
+            add(
+                "C-QUARTER-END",
+                "quarter_end",
+                "a quarter end (31 March, 30 June, 30 September or 31 December)",
+            )
     if "template_version" in values:
         version = _try_int(values["template_version"][1])
         if version == rspec.template_version:
             cover.template_version = str(version)
         else:
-            add("C-TEMPLATE-VERSION", "template_version", str(rspec.template_version),
-                str(rspec.template_version))
+            add(
+                "C-TEMPLATE-VERSION",
+                "template_version",
+                str(rspec.template_version),
+                str(rspec.template_version),
+            )
     if "completed_by" in values:
         cover.completed_by = cells.to_text(values["completed_by"][1])
         if cover.completed_by is None:
@@ -256,8 +317,12 @@ def _cover_values(values: dict[str, tuple[int, Any]], rspec: Any, sheet: str, to
         done = _try_date(values["date_completed"][1])
         expected = "a date on or after the quarter end and not in the future"
         if done is None:
-            add("C-DATE-COMPLETED", "date_completed", expected,
-                "is not a date (use an Excel date, or text such as 31/12/2020)")
+            add(
+                "C-DATE-COMPLETED",
+                "date_completed",
+                expected,
+                "is not a date (use an Excel date, or text such as 31/12/2020)",
+            )
         elif cover.quarter_end is not None and done < cover.quarter_end:
             add("C-DATE-COMPLETED", "date_completed", expected, "is before the quarter end")
         elif done > today:
@@ -286,9 +351,14 @@ def _try_int(value: Any) -> int | None:
 
 
 # ---------------------------------------------------------------- data sheets
-def _header_positions(raw: RawSheet, name: str, columns: list[Column], is_records: bool,
-                      identifier_words: list[str],
-                      findings: list[Finding]) -> tuple[dict[str, int], frozenset[str]]:
+def _header_positions(
+    raw: RawSheet,
+    name: str,
+    columns: list[Column],
+    is_records: bool,
+    identifier_words: list[str],
+    findings: list[Finding],
+) -> tuple[dict[str, int], frozenset[str]]:
     """Specification column -> index from row 1, with header findings."""
     by_key = {cells.header_key(c.name): c.name for c in columns}
     positions: dict[str, list[int]] = {}
@@ -302,28 +372,56 @@ def _header_positions(raw: RawSheet, name: str, columns: list[Column], is_record
         if key in by_key:
             positions.setdefault(by_key[key], []).append(col)
         elif is_records and any(w in key.replace(" ", "") for w in words):
-            findings.append(make_finding(
-                "S-IDENTIFIER-HEADER", sheet=raw.title, cell=f"{letter}1", row=1,
-                column=str(value), value=cells.display(value),
-                expected="no names, addresses or dates of birth"))
+            findings.append(
+                make_finding(
+                    "S-IDENTIFIER-HEADER",
+                    sheet=raw.title,
+                    cell=f"{letter}1",
+                    row=1,
+                    column=str(value),
+                    value=cells.display(value),
+                    expected="no names, addresses or dates of birth",
+                )
+            )
         else:
-            findings.append(make_finding(
-                "S-HEADER-EXTRA", sheet=raw.title, cell=f"{letter}1", row=1,
-                column=cells.clean_text(str(value)), value=cells.display(value),
-                expected="only the template's columns"))
+            findings.append(
+                make_finding(
+                    "S-HEADER-EXTRA",
+                    sheet=raw.title,
+                    cell=f"{letter}1",
+                    row=1,
+                    column=cells.clean_text(str(value)),
+                    value=cells.display(value),
+                    expected="only the template's columns",
+                )
+            )
     result: dict[str, int] = {}
     for col_name, found in positions.items():
         result[col_name] = found[0]
         for dup in found[1:]:
-            findings.append(make_finding(
-                "S-HEADER-DUPLICATE", sheet=raw.title, cell=f"{get_column_letter(dup)}1",
-                row=1, column=col_name, value=col_name, expected="each header once"))
+            findings.append(
+                make_finding(
+                    "S-HEADER-DUPLICATE",
+                    sheet=raw.title,
+                    cell=f"{get_column_letter(dup)}1",
+                    row=1,
+                    column=col_name,
+                    value=col_name,
+                    expected="each header once",
+                )
+            )
     missing = []
     for c in columns:
         if c.name not in result and c.required:
             missing.append(c.name)
-            findings.append(make_finding("S-HEADER-MISSING", sheet=raw.title, column=c.name,
-                                         expected=f"a column headed {c.name} in row 1"))
+            findings.append(
+                make_finding(
+                    "S-HEADER-MISSING",
+                    sheet=raw.title,
+                    column=c.name,
+                    expected=f"a column headed {c.name} in row 1",
+                )
+            )
     return result, frozenset(missing)
 
 
@@ -350,14 +448,16 @@ def _converter(column: Column, spec: Spec, sheet_items: list[str]) -> Any:
 _CONVERT_CODES = {"count": "V-COUNT", "int": "V-INT", "date": "V-DATE"}
 
 
-def parse_sheet(raw: RawSheet, name: str, spec: Spec, findings: list[Finding]
-                ) -> tuple[pd.DataFrame, SheetLayout, dict[tuple[int, str], Any]]:
+def parse_sheet(
+    raw: RawSheet, name: str, spec: Spec, findings: list[Finding]
+) -> tuple[pd.DataFrame, SheetLayout, dict[tuple[int, str], Any]]:
     """A typed frame (`excel_row` + the specification's columns) for one sheet."""
     sheet_spec = spec.returns.sheets[name]
     columns = spec.returns.sheet_columns(name)
     is_records = sheet_spec.kind == "records"
     positions, missing = _header_positions(
-        raw, name, columns, is_records, spec.returns.records.identifier_header_words, findings)
+        raw, name, columns, is_records, spec.returns.records.identifier_header_words, findings
+    )
     layout = SheetLayout(name=name, title=raw.title, columns=positions, missing=missing)
     spec_cols = set(positions.values())
     store = raw.cells
@@ -381,16 +481,22 @@ def parse_sheet(raw: RawSheet, name: str, spec: Spec, findings: list[Finding]
                 continue
             raw_values[(row, column.name)] = value
             if isinstance(value, (NoCachedValue, ExcelError)):
-                findings.append(_cell_problem(value, raw.title, f"{letter}{row}", row,
-                                              column.name))
+                findings.append(_cell_problem(value, raw.title, f"{letter}{row}", row, column.name))
                 continue
             try:
                 out[i] = convert(value)
             except cells.CellError as err:
-                findings.append(make_finding(
-                    _CONVERT_CODES.get(column.type, "V-COUNT"), sheet=raw.title,
-                    cell=f"{letter}{row}", row=row, column=column.name,
-                    value=cells.display(value), expected=err.expected))
+                findings.append(
+                    make_finding(
+                        _CONVERT_CODES.get(column.type, "V-COUNT"),
+                        sheet=raw.title,
+                        cell=f"{letter}{row}",
+                        row=row,
+                        column=column.name,
+                        value=cells.display(value),
+                        expected=err.expected,
+                    )
+                )
     return typed_frame(data, columns), layout, raw_values
 
 
@@ -414,7 +520,8 @@ def typed_frame(data: dict[str, list[Any]], columns: list[Column]) -> pd.DataFra
         elif column.type == "date":
             out[column.name] = np.array(
                 [_NAT if v is None else np.datetime64(v, "D") for v in values],
-                dtype="datetime64[ns]").reshape(n)
+                dtype="datetime64[ns]",
+            ).reshape(n)
         else:
             out[column.name] = pd.array(values, dtype=str_dtype)
     return pd.DataFrame(out, copy=False)
@@ -426,11 +533,19 @@ _NAT = np.datetime64("NaT")
 def _chi_findings(raw: RawSheet, pattern: str) -> list[Finding]:
     """Cells of a record sheet (below the header) that look like CHI numbers."""
     found = []
-    hits = sorted(key for key, value in raw.cells.items()
-                  if key[0] >= 2 and cells.is_chi_like(value, pattern))
+    hits = sorted(
+        key for key, value in raw.cells.items() if key[0] >= 2 and cells.is_chi_like(value, pattern)
+    )
     for row, col in hits:
         value = raw.cells[(row, col)]
-        found.append(make_finding(
-            "R-CHI", sheet=raw.title, cell=f"{get_column_letter(col)}{row}", row=row,
-            value=cells.display(value), expected="no CHI numbers or other identifiers"))
+        found.append(
+            make_finding(
+                "R-CHI",
+                sheet=raw.title,
+                cell=f"{get_column_letter(col)}{row}",
+                row=row,
+                value=cells.display(value),
+                expected="no CHI numbers or other identifiers",
+            )
+        )
     return found

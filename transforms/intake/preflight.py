@@ -43,12 +43,12 @@ class Limits:
     max_file_bytes: int = 20_000_000
     max_entries: int = 500
     max_uncompressed_bytes: int = 60_000_000
-    max_ratio: float = 200.0            # per entry, checked for entries over ratio_floor
+    max_ratio: float = 200.0  # per entry, checked for entries over ratio_floor
     ratio_floor_bytes: int = 2_000_000
     max_content_types_bytes: int = 1_000_000
-    max_rows: int = 100_000             # rows holding data, per sheet read
-    max_columns: int = 256              # columns holding data, per sheet read
-    max_cells: int = 1_000_000          # non-blank cells, per sheet read
+    max_rows: int = 100_000  # rows holding data, per sheet read
+    max_columns: int = 256  # columns holding data, per sheet read
+    max_cells: int = 1_000_000  # non-blank cells, per sheet read
 
 
 DEFAULT_LIMITS = Limits()
@@ -73,8 +73,12 @@ def preflight(
         with path.open("rb") as fh:
             head = fh.read(4096)
     except OSError as exc:
-        return [make_finding("P-UNREADABLE", detail=f"the file could not be opened: "
-                                                    f"{exc.strerror or type(exc).__name__}")]
+        return [
+            make_finding(
+                "P-UNREADABLE",
+                detail=f"the file could not be opened: {exc.strerror or type(exc).__name__}",
+            )
+        ]
     if size == 0:
         return [make_finding("P-EMPTY")]
 
@@ -82,11 +86,17 @@ def preflight(
     ext = extension_of(name)
     if ext != ".xlsx":
         shown = OTHER_EXTENSIONS.get(ext, f"'{ext}'" if ext else "nothing")
-        findings.append(make_finding("P-EXTENSION", value=name, detail=shown,
-                                     expected="a file name ending in .xlsx"))
+        findings.append(
+            make_finding(
+                "P-EXTENSION", value=name, detail=shown, expected="a file name ending in .xlsx"
+            )
+        )
     if size > limits.max_file_bytes:
-        findings.append(make_finding(
-            "P-TOO-LARGE", detail=f"{size:,} bytes; the limit is {limits.max_file_bytes:,}"))
+        findings.append(
+            make_finding(
+                "P-TOO-LARGE", detail=f"{size:,} bytes; the limit is {limits.max_file_bytes:,}"
+            )
+        )
         return findings
 
     if head.startswith(OLE2_MAGIC):
@@ -103,8 +113,9 @@ def preflight(
 
 
 def _not_xlsx(what: str) -> Finding:
-    return make_finding("P-NOT-XLSX", detail=what, value=what,
-                        expected="an Excel Workbook (.xlsx) saved from Excel")
+    return make_finding(
+        "P-NOT-XLSX", detail=what, value=what, expected="an Excel Workbook (.xlsx) saved from Excel"
+    )
 
 
 def describe_content(head: bytes) -> str:
@@ -161,8 +172,12 @@ def _zip_findings(path: Path, ext: str, limits: Limits) -> list[Finding]:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
             if len(infos) > limits.max_entries:
-                return [make_finding("P-TOO-LARGE", detail=f"{len(infos):,} parts inside; "
-                                                           f"the limit is {limits.max_entries:,}")]
+                return [
+                    make_finding(
+                        "P-TOO-LARGE",
+                        detail=f"{len(infos):,} parts inside; the limit is {limits.max_entries:,}",
+                    )
+                ]
             names = {i.filename.lower(): i for i in infos}
             kind = _zip_kind(zf, names, limits)
             if kind is not None:
@@ -173,12 +188,14 @@ def _zip_findings(path: Path, ext: str, limits: Limits) -> list[Finding]:
                 findings.append(make_finding("P-TOO-LARGE", detail=too_big))
             return findings
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
-        return [make_finding("P-UNREADABLE", detail=f"the zip container is damaged: "
-                                                    f"{type(exc).__name__}")]
+        return [
+            make_finding(
+                "P-UNREADABLE", detail=f"the zip container is damaged: {type(exc).__name__}"
+            )
+        ]
 
 
-def _zip_kind(zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo],
-              limits: Limits) -> str | None:
+def _zip_kind(zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], limits: Limits) -> str | None:
     """None for an Office Open XML workbook, else what the zip holds in plain words."""
     if "mimetype" in names and names["mimetype"].file_size < 200:
         mime = zf.read(names["mimetype"]).decode("ascii", "replace")
@@ -199,10 +216,10 @@ def _zip_kind(zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo],
     return None
 
 
-def _macro_findings(zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo],
-                    limits: Limits) -> list[Finding]:
-    found = [n for n in names if n.endswith("vbaproject.bin") or n.endswith(".bin")
-             and "vba" in n]
+def _macro_findings(
+    zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], limits: Limits
+) -> list[Finding]:
+    found = [n for n in names if n.endswith("vbaproject.bin") or n.endswith(".bin") and "vba" in n]
     info = names["[content_types].xml"]
     if info.file_size <= limits.max_content_types_bytes:
         ctypes = zf.read(info).lower()
@@ -210,20 +227,26 @@ def _macro_findings(zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo],
             found.append("a macro-enabled content type")
     if not found:
         return []
-    return [make_finding("P-MACRO", detail=", ".join(sorted(set(found))),
-                         expected="a workbook without macros (.xlsx)")]
+    return [
+        make_finding(
+            "P-MACRO",
+            detail=", ".join(sorted(set(found))),
+            expected="a workbook without macros (.xlsx)",
+        )
+    ]
 
 
 def _size_problem(infos: list[zipfile.ZipInfo], limits: Limits) -> str | None:
     """Why the declared sizes look like a zip bomb, or None."""
     total = sum(i.file_size for i in infos)
     if total > limits.max_uncompressed_bytes:
-        return (f"it would unpack to {total:,} bytes; the limit is "
-                f"{limits.max_uncompressed_bytes:,}")
+        return f"it would unpack to {total:,} bytes; the limit is {limits.max_uncompressed_bytes:,}"
     for i in infos:
         if i.file_size > limits.ratio_floor_bytes:
             ratio = i.file_size / max(i.compress_size, 1)
             if ratio > limits.max_ratio:
-                return (f"one part is compressed {ratio:,.0f} times; "
-                        f"the limit is {limits.max_ratio:,.0f}")
+                return (
+                    f"one part is compressed {ratio:,.0f} times; "
+                    f"the limit is {limits.max_ratio:,.0f}"
+                )
     return None

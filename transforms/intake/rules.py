@@ -29,8 +29,9 @@ class PriorData(Protocol):
     `quarter_end` is the quarter being checked; implementations look at the quarter before it.
     """
 
-    def previous_item(self, submitter: str, sheet: str, item: str,
-                      quarter_end: dt.date) -> int | None:
+    def previous_item(
+        self, submitter: str, sheet: str, item: str, quarter_end: dt.date
+    ) -> int | None:
         """The item's value in the previous quarter's in-force return; None when none."""
         ...
 
@@ -42,8 +43,9 @@ class PriorData(Protocol):
 class NoPriorData:
     """No history: cross-quarter rules are skipped, Progress needs every update."""
 
-    def previous_item(self, submitter: str, sheet: str, item: str,
-                      quarter_end: dt.date) -> int | None:
+    def previous_item(
+        self, submitter: str, sheet: str, item: str, quarter_end: dt.date
+    ) -> int | None:
         return None
 
     def previous_progress(self, submitter: str, quarter_end: dt.date) -> dict[str, str]:
@@ -72,20 +74,24 @@ def _shown(value: object) -> str:
 
 
 # ---------------------------------------------------------------- items sheets
-def items_rules(name: str, frame: pd.DataFrame, layout: SheetLayout, spec: Spec,
-                cover: Cover, prior: PriorData) -> list[Finding]:
+def items_rules(
+    name: str, frame: pd.DataFrame, layout: SheetLayout, spec: Spec, cover: Cover, prior: PriorData
+) -> list[Finding]:
     """Items once each, `≤` between items, blank value needs a note, register continuity."""
     sheet = spec.returns.sheets[name]
     title = layout.title
     findings: list[Finding] = []
     if "item" in layout.missing:
         return findings
-    items, values = frame["item"].tolist(), frame["value"].tolist()   # one pass, no .iloc
+    items, values = frame["item"].tolist(), frame["value"].tolist()  # one pass, no .iloc
     counts = Counter(_present(items))
     for item in sheet.items:
         if item.item not in counts:
-            findings.append(make_finding("R-ITEM-MISSING", sheet=title, item=item.item,
-                                         expected=f"a row for {item.item}"))
+            findings.append(
+                make_finding(
+                    "R-ITEM-MISSING", sheet=title, item=item.item, expected=f"a row for {item.item}"
+                )
+            )
     once = {value for value, n in counts.items() if n == 1}
     notes_of = frame["notes"].tolist() if "notes" in frame else [None] * len(frame)
     value_of = {items[i]: (i, values[i]) for i in range(len(frame)) if items[i] in once}
@@ -95,10 +101,19 @@ def items_rules(name: str, frame: pd.DataFrame, layout: SheetLayout, spec: Spec,
             _, limit = value_of[item.le]
             if not pd.isna(v) and not pd.isna(limit) and v > limit:
                 row = _row(frame, i)
-                findings.append(make_finding(
-                    "R-ITEM-LE", sheet=title, cell=layout.cell("value", row), row=row,
-                    column="value", item=item.item, value=str(v), detail=item.le,
-                    expected=f"no more than {item.le} ({limit})"))
+                findings.append(
+                    make_finding(
+                        "R-ITEM-LE",
+                        sheet=title,
+                        cell=layout.cell("value", row),
+                        row=row,
+                        column="value",
+                        item=item.item,
+                        value=str(v),
+                        detail=item.le,
+                        expected=f"no more than {item.le} ({limit})",
+                    )
+                )
     for i in range(len(frame)):
         item = items[i]
         if pd.isna(item):
@@ -108,18 +123,32 @@ def items_rules(name: str, frame: pd.DataFrame, layout: SheetLayout, spec: Spec,
             row = _row(frame, i)
             if layout.cell("value", row) is None:
                 continue
-            findings.append(make_finding(
-                "R-VALUE-NO-NOTE", sheet=title, cell=layout.cell("value", row), row=row,
-                column="value", item=item, value="(blank)",
-                expected="a value, or a note saying why it is not available"))
+            findings.append(
+                make_finding(
+                    "R-VALUE-NO-NOTE",
+                    sheet=title,
+                    cell=layout.cell("value", row),
+                    row=row,
+                    column="value",
+                    item=item,
+                    value="(blank)",
+                    expected="a value, or a note saying why it is not available",
+                )
+            )
     if sheet.register_continuity and cover.submitter and cover.quarter_end:
         findings.extend(register_continuity(name, layout, value_of, frame, spec, cover, prior))
     return findings
 
 
-def register_continuity(name: str, layout: SheetLayout,
-                        value_of: dict[str, tuple[int, object]], frame: pd.DataFrame,
-                        spec: Spec, cover: Cover, prior: PriorData) -> list[Finding]:
+def register_continuity(
+    name: str,
+    layout: SheetLayout,
+    value_of: dict[str, tuple[int, object]],
+    frame: pd.DataFrame,
+    spec: Spec,
+    cover: Cover,
+    prior: PriorData,
+) -> list[Finding]:
     """Warn when the stock does not follow from last quarter's stock and this quarter's flows.
 
     expected = previous stock + inflow − outflow; warn when |stock − expected| exceeds
@@ -139,17 +168,27 @@ def register_continuity(name: str, layout: SheetLayout,
         return []
     i = figures[rc.stock][0]
     row = _row(frame, i)  # type: ignore[arg-type]
-    detail = (f"last quarter {previous} + {rc.inflow} {figures[rc.inflow][1]} − "
-              f"{rc.outflow} {figures[rc.outflow][1]} = {expected}")
-    return [make_finding(
-        "R-REGISTER-CONTINUITY", sheet=layout.title, cell=layout.cell("value", row), row=row,
-        column="value", item=rc.stock, value=str(stock), detail=detail,
-        expected=f"about {expected} ({detail})")]
+    detail = (
+        f"last quarter {previous} + {rc.inflow} {figures[rc.inflow][1]} − "
+        f"{rc.outflow} {figures[rc.outflow][1]} = {expected}"
+    )
+    return [
+        make_finding(
+            "R-REGISTER-CONTINUITY",
+            sheet=layout.title,
+            cell=layout.cell("value", row),
+            row=row,
+            column="value",
+            item=rc.stock,
+            value=str(stock),
+            detail=detail,
+            expected=f"about {expected} ({detail})",
+        )
+    ]
 
 
 # ---------------------------------------------------------------- table and record sheets
-def table_rules(name: str, frame: pd.DataFrame, layout: SheetLayout,
-                spec: Spec) -> list[Finding]:
+def table_rules(name: str, frame: pd.DataFrame, layout: SheetLayout, spec: Spec) -> list[Finding]:
     """Every category of the key column present (duplicates are the GX suite's)."""
     sheet = spec.returns.sheets[name]
     key = sheet.key
@@ -157,20 +196,32 @@ def table_rules(name: str, frame: pd.DataFrame, layout: SheetLayout,
         return []
     column = next(c for c in sheet.columns if c.name == key)
     present = set(_present(frame[key].tolist()))
-    return [make_finding("R-CATEGORY-MISSING", sheet=layout.title, column=key, item=code,
-                         expected=f"a row for {code}")
-            for code in spec.returns.code_values(column.codes or "") if code not in present]
+    return [
+        make_finding(
+            "R-CATEGORY-MISSING",
+            sheet=layout.title,
+            column=key,
+            item=code,
+            expected=f"a row for {code}",
+        )
+        for code in spec.returns.code_values(column.codes or "")
+        if code not in present
+    ]
 
 
-def records_rules(name: str, frame: pd.DataFrame, layout: SheetLayout,
-                  spec: Spec) -> list[Finding]:
+def records_rules(name: str, frame: pd.DataFrame, layout: SheetLayout, spec: Spec) -> list[Finding]:
     """Nil-return warning and the `max_days_after` date rules."""
     sheet = spec.returns.sheets[name]
     if frame.empty:
         if layout.missing:
             return []
-        return [make_finding("R-NIL-RETURN", sheet=layout.title,
-                             expected="one row per child, or confirmation of a nil return")]
+        return [
+            make_finding(
+                "R-NIL-RETURN",
+                sheet=layout.title,
+                expected="one row per child, or confirmation of a nil return",
+            )
+        ]
     findings = []
     for rule in sheet.date_rules:
         if not rule.max_days_after:
@@ -183,17 +234,26 @@ def records_rules(name: str, frame: pd.DataFrame, layout: SheetLayout,
         gap = frame[rule.column].to_numpy() - frame[other].to_numpy()
         for i in np.flatnonzero(gap >= np.timedelta64(days + 1, "D")):
             row = _row(frame, int(i))
-            findings.append(make_finding(
-                rule.code, severity=rule.severity, sheet=layout.title,
-                cell=layout.cell(rule.column, row), row=row, column=rule.column,
-                value=_shown(frame[rule.column].iloc[i]), detail=days,
-                expected=f"no more than {days} days after {other}"))
+            findings.append(
+                make_finding(
+                    rule.code,
+                    severity=rule.severity,
+                    sheet=layout.title,
+                    cell=layout.cell(rule.column, row),
+                    row=row,
+                    column=rule.column,
+                    value=_shown(frame[rule.column].iloc[i]),
+                    detail=days,
+                    expected=f"no more than {days} days after {other}",
+                )
+            )
     return findings
 
 
 # ---------------------------------------------------------------- Progress
-def progress_rules(frame: pd.DataFrame, layout: SheetLayout, spec: Spec, cover: Cover,
-                   prior: PriorData) -> list[Finding]:
+def progress_rules(
+    frame: pd.DataFrame, layout: SheetLayout, spec: Spec, cover: Cover, prior: PriorData
+) -> list[Finding]:
     """The lead's actions once each; update and completion date as the status requires."""
     if cover.submitter is None or "action_id" in layout.missing:
         return []
@@ -203,52 +263,89 @@ def progress_rules(frame: pd.DataFrame, layout: SheetLayout, spec: Spec, cover: 
     actions, statuses = frame["action_id"].tolist(), frame["status"].tolist()
     rows = frame["excel_row"].tolist()
     present = set(_present(actions))
-    findings.extend(make_finding("R-ACTION-MISSING", sheet=title, item=a,
-                                 expected=f"a row for action {a}")
-                    for a in mine if a not in present)
-    last = (prior.previous_progress(cover.submitter, cover.quarter_end)
-            if cover.quarter_end else {})
-    updates = (frame["progress_update"].tolist() if "progress_update" in frame
-               else [None] * len(frame))
-    dates = (frame["completion_date"].tolist() if "completion_date" in frame
-             else [pd.NaT] * len(frame))
+    findings.extend(
+        make_finding("R-ACTION-MISSING", sheet=title, item=a, expected=f"a row for action {a}")
+        for a in mine
+        if a not in present
+    )
+    last = prior.previous_progress(cover.submitter, cover.quarter_end) if cover.quarter_end else {}
+    updates = (
+        frame["progress_update"].tolist() if "progress_update" in frame else [None] * len(frame)
+    )
+    dates = (
+        frame["completion_date"].tolist() if "completion_date" in frame else [pd.NaT] * len(frame)
+    )
     for i in range(len(frame)):
         row = int(rows[i])
         action = actions[i]
         if pd.isna(action):
             continue
         if action not in mine:
-            findings.append(make_finding(
-                "R-ACTION-UNKNOWN", sheet=title, cell=layout.cell("action_id", row), row=row,
-                column="action_id", item=action, value=str(action),
-                detail="yours are " + ", ".join(mine) if mine else "you lead none",
-                expected="one of " + ", ".join(mine)))
+            findings.append(
+                make_finding(
+                    "R-ACTION-UNKNOWN",
+                    sheet=title,
+                    cell=layout.cell("action_id", row),
+                    row=row,
+                    column="action_id",
+                    item=action,
+                    value=str(action),
+                    detail="yours are " + ", ".join(mine) if mine else "you lead none",
+                    expected="one of " + ", ".join(mine),
+                )
+            )
             continue
         status, update, done = statuses[i], updates[i], dates[i]
         complete = status == "Complete"
-        if (update is None or pd.isna(update)) and not (complete and
-                                                        last.get(action) == "Complete"):
-            findings.append(make_finding(
-                "R-PROGRESS-UPDATE", sheet=title, cell=layout.cell("progress_update", row),
-                row=row, column="progress_update", item=action, value="(blank)",
-                expected="a short description of progress this quarter"))
+        if (update is None or pd.isna(update)) and not (
+            complete and last.get(action) == "Complete"
+        ):
+            findings.append(
+                make_finding(
+                    "R-PROGRESS-UPDATE",
+                    sheet=title,
+                    cell=layout.cell("progress_update", row),
+                    row=row,
+                    column="progress_update",
+                    item=action,
+                    value="(blank)",
+                    expected="a short description of progress this quarter",
+                )
+            )
         if complete and pd.isna(done) and "completion_date" in layout.columns:
-            findings.append(make_finding(
-                "R-COMPLETION-DATE", sheet=title, cell=layout.cell("completion_date", row),
-                row=row, column="completion_date", item=action, value="(blank)",
-                detail="is blank, but the status is Complete",
-                expected="the date the action was completed"))
+            findings.append(
+                make_finding(
+                    "R-COMPLETION-DATE",
+                    sheet=title,
+                    cell=layout.cell("completion_date", row),
+                    row=row,
+                    column="completion_date",
+                    item=action,
+                    value="(blank)",
+                    detail="is blank, but the status is Complete",
+                    expected="the date the action was completed",
+                )
+            )
         elif not pd.isna(status) and not complete and not pd.isna(done):
-            findings.append(make_finding(
-                "R-COMPLETION-DATE", sheet=title, cell=layout.cell("completion_date", row),
-                row=row, column="completion_date", item=action, value=_shown(done),
-                detail=f"is filled in, but the status is {status}",
-                expected="blank unless the status is Complete"))
+            findings.append(
+                make_finding(
+                    "R-COMPLETION-DATE",
+                    sheet=title,
+                    cell=layout.cell("completion_date", row),
+                    row=row,
+                    column="completion_date",
+                    item=action,
+                    value=_shown(done),
+                    detail=f"is filled in, but the status is {status}",
+                    expected="blank unless the status is Complete",
+                )
+            )
     return findings
 
 
-def sheet_rules(name: str, frame: pd.DataFrame, layout: SheetLayout, spec: Spec,
-                cover: Cover, prior: PriorData) -> list[Finding]:
+def sheet_rules(
+    name: str, frame: pd.DataFrame, layout: SheetLayout, spec: Spec, cover: Cover, prior: PriorData
+) -> list[Finding]:
     """All pandas rules for one sheet, by the sheet's kind."""
     kind = spec.returns.sheets[name].kind
     if kind == "items":
@@ -261,8 +358,9 @@ def sheet_rules(name: str, frame: pd.DataFrame, layout: SheetLayout, spec: Spec,
 
 
 # ---------------------------------------------------------------- report level
-def cross_agency_mismatches(lac_starts: pd.DataFrame,
-                            health_assessments: pd.DataFrame) -> pd.DataFrame:
+def cross_agency_mismatches(
+    lac_starts: pd.DataFrame, health_assessments: pd.DataFrame
+) -> pd.DataFrame:
     """Children in one agency's starts for a quarter but not the other's (report level).
 
     Inputs are accepted frames with `quarter_end` and `child_ref`; references are compared
@@ -279,17 +377,27 @@ def cross_agency_mismatches(lac_starts: pd.DataFrame,
         k["key"] = k["child_ref"].astype("str").str.strip().str.upper()
         keyed[label] = k.drop_duplicates(["quarter_end", "key"])
     quarters = set(keyed["LAC_Starts"]["quarter_end"]) & set(
-        keyed["Health_Assessments"]["quarter_end"])
+        keyed["Health_Assessments"]["quarter_end"]
+    )
     rows = []
-    for found, other in (("LAC_Starts", "Health_Assessments"),
-                         ("Health_Assessments", "LAC_Starts")):
+    for found, other in (
+        ("LAC_Starts", "Health_Assessments"),
+        ("Health_Assessments", "LAC_Starts"),
+    ):
         a, b = keyed[found], keyed[other]
         a = a[a["quarter_end"].isin(quarters)]
-        merged = a.merge(b[["quarter_end", "key"]], on=["quarter_end", "key"], how="left",
-                         indicator=True)
+        merged = a.merge(
+            b[["quarter_end", "key"]], on=["quarter_end", "key"], how="left", indicator=True
+        )
         for _, r in merged[merged["_merge"] == "left_only"].iterrows():
-            rows.append({"quarter_end": r["quarter_end"], "child_ref": r["child_ref"],
-                         "found_in": found, "missing_from": other})
+            rows.append(
+                {
+                    "quarter_end": r["quarter_end"],
+                    "child_ref": r["child_ref"],
+                    "found_in": found,
+                    "missing_from": other,
+                }
+            )
     out = pd.DataFrame(rows, columns=columns)
     if out.empty:
         return pd.DataFrame({c: pd.Series(dtype="str") for c in columns})
@@ -316,8 +424,9 @@ def rules_markdown() -> str:
     ]
     for rule in catalogue().values():
         msg = rule.message.replace("|", "\\|")
-        lines.append(f"| {rule.code} | {rule.severity} | {rule.check} | {rule.applies_to} "
-                     f"| {msg} |")
+        lines.append(
+            f"| {rule.code} | {rule.severity} | {rule.check} | {rule.applies_to} | {msg} |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -83,8 +83,9 @@ class CalamineFailed(Exception):
     """calamine could not read a sheet: read the workbook again with openpyxl."""
 
 
-def _collect(raw: RawSheet, rows: Iterable[tuple[int, Iterable[tuple[int, Any]]]],
-             limits: Limits) -> RawSheet:
+def _collect(
+    raw: RawSheet, rows: Iterable[tuple[int, Iterable[tuple[int, Any]]]], limits: Limits
+) -> RawSheet:
     """Keep the non-blank cells of `rows` in `raw`, stopping at the limits."""
     rows_seen = max_col = 0
     for row_idx, row_cells in rows:
@@ -96,10 +97,15 @@ def _collect(raw: RawSheet, rows: Iterable[tuple[int, Iterable[tuple[int, Any]]]
             max_col = max(max_col, col)
             kept = True
         rows_seen += kept
-        if (rows_seen > limits.max_rows or len(raw.cells) > limits.max_cells
-                or max_col > limits.max_columns):
-            raw.too_big = (f"more than {limits.max_rows:,} rows, {limits.max_columns} "
-                           f"columns or {limits.max_cells:,} cells")
+        if (
+            rows_seen > limits.max_rows
+            or len(raw.cells) > limits.max_cells
+            or max_col > limits.max_columns
+        ):
+            raw.too_big = (
+                f"more than {limits.max_rows:,} rows, {limits.max_columns} "
+                f"columns or {limits.max_cells:,} cells"
+            )
             raw.cells.clear()
             break
     return raw
@@ -109,7 +115,8 @@ def _collect(raw: RawSheet, rows: Iterable[tuple[int, Iterable[tuple[int, Any]]]
 # Anything calamine cannot report: a formula element (any namespace prefix), an error cell,
 # a hidden row (or column: harmless, it only sends the workbook down the slow path).
 NEEDS_CELL_TYPES = re.compile(
-    rb"<(?:[\w.-]+:)?f[\s>/]|\st\s*=\s*[\"']e[\"']|\shidden\s*=\s*[\"'](?:1|true)[\"']")
+    rb"<(?:[\w.-]+:)?f[\s>/]|\st\s*=\s*[\"']e[\"']|\shidden\s*=\s*[\"'](?:1|true)[\"']"
+)
 _REL = re.compile(rb"<(?:[\w.-]+:)?Relationship\b([^>]*)>")
 _ATTR = re.compile(rb"""([\w:]+)\s*=\s*["']([^"']*)["']""")
 _WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
@@ -130,8 +137,11 @@ def worksheet_parts(zf: zipfile.ZipFile) -> list[str] | None:
         target = attrs.get(b"target", b"").decode("utf-8", "replace")
         if attrs.get(b"targetmode", b"").lower() == b"external" or not target:
             return None
-        part = (target.lstrip("/") if target.startswith("/")
-                else posixpath.normpath(posixpath.join("xl", target)))
+        part = (
+            target.lstrip("/")
+            if target.startswith("/")
+            else posixpath.normpath(posixpath.join("xl", target))
+        )
         if part not in names:
             return None
         parts.append(part)
@@ -155,9 +165,11 @@ def _needs_cell_types(xml: bytes) -> bool:
     validation's `<formula1>`) through to the slow regex, and testing every quoted-e
     spelling with `in` cost more than the finds below: quotes are everywhere in XML.
     """
-    maybe = (b"hidden" in xml
-             or _followed_by(xml, (b'"e', b"'e"), b"\"'")
-             or _followed_by(xml, (b"<f", b":f"), b" \t\n\r\f\v>/"))
+    maybe = (
+        b"hidden" in xml
+        or _followed_by(xml, (b'"e', b"'e"), b"\"'")
+        or _followed_by(xml, (b"<f", b":f"), b" \t\n\r\f\v>/")
+    )
     return maybe and NEEDS_CELL_TYPES.search(xml) is not None
 
 
@@ -209,8 +221,7 @@ def _collect_calamine(raw: RawSheet, rows: list[list[Any]], limits: Limits) -> R
         for col, value in enumerate(row, start=1):
             kind = type(value)
             if kind is str:
-                if not value or (not value.strip() if value.isascii()
-                                 else cells.is_blank(value)):
+                if not value or (not value.strip() if value.isascii() else cells.is_blank(value)):
                     continue
             elif kind is float:
                 if value.is_integer() and abs(value) < 2**53:
@@ -224,10 +235,15 @@ def _collect_calamine(raw: RawSheet, rows: list[list[Any]], limits: Limits) -> R
                 max_col = col
             kept = 1
         rows_seen += kept
-        if (rows_seen > limits.max_rows or len(store) > limits.max_cells
-                or max_col > limits.max_columns):
-            raw.too_big = (f"more than {limits.max_rows:,} rows, {limits.max_columns} "
-                           f"columns or {limits.max_cells:,} cells")
+        if (
+            rows_seen > limits.max_rows
+            or len(store) > limits.max_cells
+            or max_col > limits.max_columns
+        ):
+            raw.too_big = (
+                f"more than {limits.max_rows:,} rows, {limits.max_columns} "
+                f"columns or {limits.max_cells:,} cells"
+            )
             store.clear()
             break
     return raw
@@ -243,10 +259,14 @@ def calamine_sheets(path: Path) -> list[SheetSource] | None:
             if needs_cell_types(zf):
                 return None
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        return [SheetSource(meta.name, _calamine_reader(
-                    workbook, meta.name, meta.visible != SheetVisibleEnum.Visible))
-                for meta in workbook.sheets_metadata
-                if meta.typ == SheetTypeEnum.WorkSheet]   # openpyxl skips chart sheets too
+        return [
+            SheetSource(
+                meta.name,
+                _calamine_reader(workbook, meta.name, meta.visible != SheetVisibleEnum.Visible),
+            )
+            for meta in workbook.sheets_metadata
+            if meta.typ == SheetTypeEnum.WorkSheet
+        ]  # openpyxl skips chart sheets too
     except Exception:  # noqa: BLE001 - anything odd: openpyxl reads it and says what is wrong
         return None
 
@@ -282,11 +302,19 @@ def read_sheet(ws: Any, limits: Limits) -> RawSheet:
     wb = ws.parent
     raw = RawSheet(title=ws.title, hidden=ws.sheet_state != "visible")
     with ws._get_source() as src:  # noqa: SLF001 - the documented way read-only sheets stream
-        parser = parser_cls(src, ws._shared_strings, data_only=True, epoch=wb.epoch,  # noqa: SLF001
-                            date_formats=wb._date_formats,  # noqa: SLF001
-                            timedelta_formats=wb._timedelta_formats)  # noqa: SLF001
-        _collect(raw, ((r, ((c["column"], c["value"]) for c in row))
-                       for r, row in parser.parse()), limits)
+        parser = parser_cls(
+            src,
+            ws._shared_strings,
+            data_only=True,
+            epoch=wb.epoch,  # noqa: SLF001
+            date_formats=wb._date_formats,  # noqa: SLF001
+            timedelta_formats=wb._timedelta_formats,
+        )  # noqa: SLF001
+        _collect(
+            raw,
+            ((r, ((c["column"], c["value"]) for c in row)) for r, row in parser.parse()),
+            limits,
+        )
         if not raw.too_big:
             for key, attrs in parser.row_dimensions.items():
                 if str(attrs.get("hidden", "")).lower() in ("1", "true"):
@@ -305,7 +333,9 @@ def openpyxl_sheets(path: Path) -> Iterator[list[SheetSource]]:
         warnings.simplefilter("ignore")
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
     try:
-        yield [SheetSource(ws.title, lambda limits, ws=ws: read_sheet(ws, limits))
-               for ws in wb.worksheets]
+        yield [
+            SheetSource(ws.title, lambda limits, ws=ws: read_sheet(ws, limits))
+            for ws in wb.worksheets
+        ]
     finally:
         wb.close()

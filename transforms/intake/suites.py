@@ -32,8 +32,16 @@ def quarter_column(column: str) -> str:
     return f"{column}__quarter_end"
 
 
-def _exp(kind: str, rule: str, blame: str, expected: str, *, severity: str | None = None,
-         detail: str | None = None, **kwargs: Any) -> dict[str, Any]:
+def _exp(
+    kind: str,
+    rule: str,
+    blame: str,
+    expected: str,
+    *,
+    severity: str | None = None,
+    detail: str | None = None,
+    **kwargs: Any,
+) -> dict[str, Any]:
     """One expectation; `blame` is the specification column a failure is reported on."""
     sev = severity or catalogue()[rule].severity
     meta: dict[str, Any] = {"rule": rule, "column": blame, "expected": expected}
@@ -47,43 +55,112 @@ def _column_expectations(sheet: str, column: Column, spec: Spec) -> list[dict[st
     name = column.name
     out: list[dict[str, Any]] = []
     if column.required and column.required_value:
-        out.append(_exp("expect_column_values_to_not_be_null", "V-REQUIRED", name,
-                        "a value (this column may not be blank)", column=name))
+        out.append(
+            _exp(
+                "expect_column_values_to_not_be_null",
+                "V-REQUIRED",
+                name,
+                "a value (this column may not be blank)",
+                column=name,
+            )
+        )
     if column.type == "code":
         codes = rspec.code_values(column.codes or "")
-        out.append(_exp("expect_column_values_to_be_in_set", "V-CODE", name,
-                        "one of: " + ", ".join(codes), column=name, value_set=codes))
+        out.append(
+            _exp(
+                "expect_column_values_to_be_in_set",
+                "V-CODE",
+                name,
+                "one of: " + ", ".join(codes),
+                column=name,
+                value_set=codes,
+            )
+        )
     if column.type == "item":
         items = [i.item for i in rspec.sheets[sheet].items]
-        out.append(_exp("expect_column_values_to_be_in_set", "V-ITEM", name,
-                        "one of this sheet's items: " + ", ".join(items),
-                        column=name, value_set=items))
+        out.append(
+            _exp(
+                "expect_column_values_to_be_in_set",
+                "V-ITEM",
+                name,
+                "one of this sheet's items: " + ", ".join(items),
+                column=name,
+                value_set=items,
+            )
+        )
     if column.type == "count":
-        out.append(_exp("expect_column_values_to_be_between", "V-RANGE", name,
-                        "a whole number of 0 or more", column=name, min_value=0))
+        out.append(
+            _exp(
+                "expect_column_values_to_be_between",
+                "V-RANGE",
+                name,
+                "a whole number of 0 or more",
+                column=name,
+                min_value=0,
+            )
+        )
     if column.type == "int":
         lo, hi = column.min, column.max
-        out.append(_exp("expect_column_values_to_be_between", "V-RANGE", name,
-                        f"a whole number from {lo} to {hi}", column=name,
-                        min_value=lo, max_value=hi))
+        out.append(
+            _exp(
+                "expect_column_values_to_be_between",
+                "V-RANGE",
+                name,
+                f"a whole number from {lo} to {hi}",
+                column=name,
+                min_value=lo,
+                max_value=hi,
+            )
+        )
     if column.type == "child_ref":
-        out.append(_exp("expect_column_values_to_match_regex", "V-CHILD-REF", name,
-                        "4 to 12 letters and digits", column=name,
-                        regex=rspec.records.child_ref_pattern))
+        out.append(
+            _exp(
+                "expect_column_values_to_match_regex",
+                "V-CHILD-REF",
+                name,
+                "4 to 12 letters and digits",
+                column=name,
+                regex=rspec.records.child_ref_pattern,
+            )
+        )
     sheet_spec = rspec.sheets[sheet]
     if column.type in ("child_ref", "item") or column.name == sheet_spec.key:
-        out.append(_exp("expect_compound_columns_to_be_unique", "V-DUPLICATE", name,
-                        "each value once on the sheet", column_list=["source", name],
-                        ignore_row_if="any_value_is_missing"))
+        out.append(
+            _exp(
+                "expect_compound_columns_to_be_unique",
+                "V-DUPLICATE",
+                name,
+                "each value once on the sheet",
+                column_list=["source", name],
+                ignore_row_if="any_value_is_missing",
+            )
+        )
     if column.le:
-        out.append(_exp("expect_column_pair_values_a_to_be_greater_than_b", "V-LE", name,
-                        f"no more than {column.le}", detail=column.le, column_A=column.le,
-                        column_B=name, or_equal=True, ignore_row_if="either_value_is_missing"))
+        out.append(
+            _exp(
+                "expect_column_pair_values_a_to_be_greater_than_b",
+                "V-LE",
+                name,
+                f"no more than {column.le}",
+                detail=column.le,
+                column_A=column.le,
+                column_B=name,
+                or_equal=True,
+                ignore_row_if="either_value_is_missing",
+            )
+        )
     if column.inside_quarter:
-        out.append(_exp("expect_column_pair_values_to_be_equal", "V-INSIDE-QUARTER", name,
-                        "a date inside the quarter on the Cover sheet",
-                        column_A=quarter_column(name), column_B="quarter_end",
-                        ignore_row_if="either_value_is_missing"))
+        out.append(
+            _exp(
+                "expect_column_pair_values_to_be_equal",
+                "V-INSIDE-QUARTER",
+                name,
+                "a date inside the quarter on the Cover sheet",
+                column_A=quarter_column(name),
+                column_B="quarter_end",
+                ignore_row_if="either_value_is_missing",
+            )
+        )
     return out
 
 
@@ -91,17 +168,33 @@ def _date_rule_expectations(sheet: str, spec: Spec) -> list[dict[str, Any]]:
     out = []
     for rule in spec.returns.sheets[sheet].date_rules:
         if rule.not_before:
-            out.append(_exp(
-                "expect_column_pair_values_a_to_be_greater_than_b", rule.code, rule.column,
-                f"a date on or after {rule.not_before}", severity=rule.severity,
-                column_A=rule.column, column_B=rule.not_before, or_equal=True,
-                ignore_row_if="either_value_is_missing"))
+            out.append(
+                _exp(
+                    "expect_column_pair_values_a_to_be_greater_than_b",
+                    rule.code,
+                    rule.column,
+                    f"a date on or after {rule.not_before}",
+                    severity=rule.severity,
+                    column_A=rule.column,
+                    column_B=rule.not_before,
+                    or_equal=True,
+                    ignore_row_if="either_value_is_missing",
+                )
+            )
         if rule.not_after_cover:
-            out.append(_exp(
-                "expect_column_pair_values_a_to_be_greater_than_b", rule.code, rule.column,
-                f"a date no later than the Cover's {rule.not_after_cover}",
-                severity=rule.severity, column_A=f"cover_{rule.not_after_cover}",
-                column_B=rule.column, or_equal=True, ignore_row_if="either_value_is_missing"))
+            out.append(
+                _exp(
+                    "expect_column_pair_values_a_to_be_greater_than_b",
+                    rule.code,
+                    rule.column,
+                    f"a date no later than the Cover's {rule.not_after_cover}",
+                    severity=rule.severity,
+                    column_A=f"cover_{rule.not_after_cover}",
+                    column_B=rule.column,
+                    or_equal=True,
+                    ignore_row_if="either_value_is_missing",
+                )
+            )
     return out
 
 
@@ -115,8 +208,10 @@ def suite_for(sheet: str, spec: Spec | None = None) -> dict[str, Any]:
     return {
         "name": sheet,
         "expectations": expectations,
-        "meta": {"generated_from": "spec/returns.yaml and spec/rules.yaml "
-                                   "by transforms.intake.suites.build_suites()"},
+        "meta": {
+            "generated_from": "spec/returns.yaml and spec/rules.yaml "
+            "by transforms.intake.suites.build_suites()"
+        },
     }
 
 

@@ -27,11 +27,11 @@ from openpyxl.worksheet.worksheet import Worksheet
 from transforms.quarters import due_date, quarter_label, quarter_start
 from transforms.spec import Column, Spec, default_spec
 
-RECORD_ROWS = 1000          # rows of a record sheet carrying validation (room for children)
-INLINE_LIST_LIMIT = 255     # Excel's limit on an inline list validation formula
+RECORD_ROWS = 1000  # rows of a record sheet carrying validation (room for children)
+INLINE_LIST_LIMIT = 255  # Excel's limit on an inline list validation formula
 LISTS_SHEET = "Lists"
 DATE_FORMAT = "dd/mm/yyyy"
-QUARTER_DATE_TITLE = "Date outside the quarter"   # marks validations re-set per quarter
+QUARTER_DATE_TITLE = "Date outside the quarter"  # marks validations re-set per quarter
 EARLIEST_DATE = dt.date(2000, 1, 1)
 LATEST_DATE = dt.date(2099, 12, 31)
 
@@ -120,19 +120,26 @@ class _Validations:
     ) -> DataValidation | None:
         """The Excel validation matching a column's type, or None for free text."""
         if col.type == "code" and col.codes:
-            dv = DataValidation(type="list", formula1=self.code_list_formula(col.codes),
-                                allow_blank=True)
+            dv = DataValidation(
+                type="list", formula1=self.code_list_formula(col.codes), allow_blank=True
+            )
             dv.error = f"Choose one of the {col.codes.replace('_', ' ')} codes from the list."
             dv.errorTitle = "Unknown code"
         elif col.type in ("count", "int"):
             lo = col.min if col.min is not None else 0
             if col.max is not None:
-                dv = DataValidation(type="whole", operator="between", formula1=str(lo),
-                                    formula2=str(col.max), allow_blank=True)
+                dv = DataValidation(
+                    type="whole",
+                    operator="between",
+                    formula1=str(lo),
+                    formula2=str(col.max),
+                    allow_blank=True,
+                )
                 dv.error = f"Enter a whole number from {lo} to {col.max}."
             else:
-                dv = DataValidation(type="whole", operator="greaterThanOrEqual",
-                                    formula1=str(lo), allow_blank=True)
+                dv = DataValidation(
+                    type="whole", operator="greaterThanOrEqual", formula1=str(lo), allow_blank=True
+                )
                 dv.error = f"Enter a whole number, {lo} or more (leave blank if not available)."
             dv.errorTitle = "Whole number expected"
         elif col.type == "date" or cover_date:
@@ -149,13 +156,22 @@ def _excel_date(d: dt.date) -> str:
 
 def _date_validation(quarter_end: dt.date | None) -> DataValidation:
     """A date validation; inside the quarter when `quarter_end` is given."""
-    lo, hi = (quarter_start(quarter_end), quarter_end) if quarter_end else (
-        EARLIEST_DATE, LATEST_DATE)
-    dv = DataValidation(type="date", operator="between", formula1=_excel_date(lo),
-                        formula2=_excel_date(hi), allow_blank=True)
+    lo, hi = (
+        (quarter_start(quarter_end), quarter_end) if quarter_end else (EARLIEST_DATE, LATEST_DATE)
+    )
+    dv = DataValidation(
+        type="date",
+        operator="between",
+        formula1=_excel_date(lo),
+        formula2=_excel_date(hi),
+        allow_blank=True,
+    )
     dv.errorTitle = QUARTER_DATE_TITLE if quarter_end else "Date expected"
-    dv.error = (f"Enter a date from {lo:%d/%m/%Y} to {hi:%d/%m/%Y} (dd/mm/yyyy)."
-                if quarter_end else "Enter a date as dd/mm/yyyy.")
+    dv.error = (
+        f"Enter a date from {lo:%d/%m/%Y} to {hi:%d/%m/%Y} (dd/mm/yyyy)."
+        if quarter_end
+        else "Enter a date as dd/mm/yyyy."
+    )
     dv.showErrorMessage = True
     return dv
 
@@ -176,8 +192,14 @@ def set_quarter(wb: Workbook, quarter_end: dt.date, spec: Spec | None = None) ->
                 dv.formula1, dv.formula2 = _excel_date(lo), _excel_date(hi)
                 dv.error = f"Enter a date from {lo:%d/%m/%Y} to {hi:%d/%m/%Y} (dd/mm/yyyy)."
     if "Guidance" in wb.sheetnames:
-        _write_guidance(wb["Guidance"], spec, spec.returns.submitter(
-            str(cover.cell(row=_cover_rows(spec)["submitter"], column=2).value)), quarter_end)
+        _write_guidance(
+            wb["Guidance"],
+            spec,
+            spec.returns.submitter(
+                str(cover.cell(row=_cover_rows(spec)["submitter"], column=2).value)
+            ),
+            quarter_end,
+        )
 
 
 # ---------------------------------------------------------------- sheets
@@ -187,8 +209,11 @@ def _cover_rows(spec: Spec) -> dict[str, int]:
 
 
 def _write_cover(ws: Worksheet, spec: Spec, code: str, quarter_end: dt.date) -> None:
-    values = {"submitter": code, "quarter_end": quarter_end,
-              "template_version": spec.returns.template_version}
+    values = {
+        "submitter": code,
+        "quarter_end": quarter_end,
+        "template_version": spec.returns.template_version,
+    }
     rows = _cover_rows(spec)
     for f in spec.returns.cover.fields:
         r = rows[f.key]
@@ -253,15 +278,20 @@ def _guidance_lines(spec: Spec, sub_code: str, quarter_end: dt.date) -> list[str
         elif sheet.kind == "table":
             lines.append(f"- One row per {sheet.key}, already listed: fill every count.")
         elif sheet.kind == "records":
-            lines.append("- One row per child, from row 2. child_ref is the social-work "
-                         "reference (4 to 12 letters or digits), each child once.")
+            lines.append(
+                "- One row per child, from row 2. child_ref is the social-work "
+                "reference (4 to 12 letters or digits), each child once."
+            )
             lines.append("- Never include names, addresses, dates of birth or CHI numbers.")
-            lines.append("- If there were no children this quarter, leave the sheet empty "
-                         "(a nil return).")
+            lines.append(
+                "- If there were no children this quarter, leave the sheet empty (a nil return)."
+            )
         elif sheet.kind == "progress":
-            lines.append("- One row per action you lead, already listed. Choose a status; "
-                         "write a progress update (optional only if the action was already "
-                         "Complete last quarter); give the completion date when Complete.")
+            lines.append(
+                "- One row per action you lead, already listed. Choose a status; "
+                "write a progress update (optional only if the action was already "
+                "Complete last quarter); give the completion date when Complete."
+            )
         for col in ret.sheet_columns(name):
             desc = _column_hint(col, spec)
             if desc:
@@ -316,13 +346,20 @@ def _prefilled_rows(spec: Spec, sheet_name: str, sub_code: str) -> list[dict[str
         key_col = next(c for c in sheet.columns if c.name == sheet.key)
         return [{sheet.key: code} for code in spec.returns.code_values(key_col.codes or "")]
     if sheet.kind == "progress":
-        return [{"action_id": a.id, "action": a.driver_short}
-                for a in spec.plan.actions_for(sub_code)]
+        return [
+            {"action_id": a.id, "action": a.driver_short} for a in spec.plan.actions_for(sub_code)
+        ]
     return []
 
 
-def _write_data_sheet(ws: Worksheet, spec: Spec, sheet_name: str, sub_code: str,
-                      quarter_end: dt.date, dvs: _Validations) -> None:
+def _write_data_sheet(
+    ws: Worksheet,
+    spec: Spec,
+    sheet_name: str,
+    sub_code: str,
+    quarter_end: dt.date,
+    dvs: _Validations,
+) -> None:
     columns = spec.returns.sheet_columns(sheet_name)
     _header(ws, columns)
     prefilled = _prefilled_rows(spec, sheet_name, sub_code)
@@ -363,8 +400,9 @@ def _write_data_sheet(ws: Worksheet, spec: Spec, sheet_name: str, sub_code: str,
     ws.protection.sheet = True
 
 
-def template_workbook(submitter_code: str, quarter_end: dt.date,
-                      spec: Spec | None = None) -> Workbook:
+def template_workbook(
+    submitter_code: str, quarter_end: dt.date, spec: Spec | None = None
+) -> Workbook:
     """The return template for one submitter and quarter, ready for a lead to fill."""
     spec = _spec(spec)
     sub = spec.returns.submitter(submitter_code)
@@ -376,9 +414,8 @@ def template_workbook(submitter_code: str, quarter_end: dt.date,
     dvs = _Validations(wb, spec)
     for name in sub.sheets:
         _write_data_sheet(wb.create_sheet(name), spec, name, sub.code, quarter_end, dvs)
-    if LISTS_SHEET in wb.sheetnames:      # keep the hidden lists last
-        wb.move_sheet(LISTS_SHEET, offset=len(wb.sheetnames) - 1 - wb.sheetnames.index(
-            LISTS_SHEET))
+    if LISTS_SHEET in wb.sheetnames:  # keep the hidden lists last
+        wb.move_sheet(LISTS_SHEET, offset=len(wb.sheetnames) - 1 - wb.sheetnames.index(LISTS_SHEET))
     wb.active = 0
     wb.security = WorkbookProtection(lockStructure=True)
     props = wb.properties
@@ -387,8 +424,7 @@ def template_workbook(submitter_code: str, quarter_end: dt.date,
     return wb
 
 
-def write_templates(quarter_end: dt.date, out_dir: Path,
-                    spec: Spec | None = None) -> list[Path]:
+def write_templates(quarter_end: dt.date, out_dir: Path, spec: Spec | None = None) -> list[Path]:
     """Write one template per submitter into `out_dir`; returns the paths written."""
     spec = _spec(spec)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -414,8 +450,9 @@ def _column_index(ws: Worksheet) -> dict[str, int]:
     return {str(c.value): c.column for c in ws[1] if c.value is not None}
 
 
-def fill_sheet(wb: Workbook, sheet_name: str, rows: Iterable[Mapping[str, Any]],
-               spec: Spec | None = None) -> None:
+def fill_sheet(
+    wb: Workbook, sheet_name: str, rows: Iterable[Mapping[str, Any]], spec: Spec | None = None
+) -> None:
     """Fill one data sheet from row dicts keyed by column name.
 
     Items, table and progress sheets: each row is matched to its pre-filled row by the key
@@ -442,11 +479,14 @@ def fill_sheet(wb: Workbook, sheet_name: str, rows: Iterable[Mapping[str, Any]],
     key = {"items": "item", "progress": "action_id"}.get(sheet.kind, sheet.key or "")
     fixed = {key, "description", "action"} if sheet.kind != "table" else {key}
     key_col = cols[key]
-    where = {str(ws.cell(row=i, column=key_col).value): i for i in range(2, ws.max_row + 1)
-             if ws.cell(row=i, column=key_col).value is not None}
+    where = {
+        str(ws.cell(row=i, column=key_col).value): i
+        for i in range(2, ws.max_row + 1)
+        if ws.cell(row=i, column=key_col).value is not None
+    }
     for row in rows:
         r = where.get(str(row[key]))
-        if r is None:   # not pre-filled: append (only faults do this)
+        if r is None:  # not pre-filled: append (only faults do this)
             r = ws.max_row + 1
             where[str(row[key])] = r
             set_value(ws.cell(row=r, column=key_col), row[key])
@@ -457,9 +497,12 @@ def fill_sheet(wb: Workbook, sheet_name: str, rows: Iterable[Mapping[str, Any]],
                 set_value(ws.cell(row=r, column=j), row[name])
 
 
-def fill_template(wb: Workbook, cover: Mapping[str, Any],
-                  sheets: Mapping[str, Iterable[Mapping[str, Any]]],
-                  spec: Spec | None = None) -> Workbook:
+def fill_template(
+    wb: Workbook,
+    cover: Mapping[str, Any],
+    sheets: Mapping[str, Iterable[Mapping[str, Any]]],
+    spec: Spec | None = None,
+) -> Workbook:
     """Fill a template's Cover and data sheets (see `fill_sheet`); returns the workbook."""
     spec = _spec(spec)
     fill_cover(wb, cover, spec)

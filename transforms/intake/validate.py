@@ -34,8 +34,7 @@ from transforms.intake.rules import NoPriorData, PriorData, sheet_rules
 from transforms.intake.suites import build_suites, load_suite_files, quarter_column
 from transforms.spec import Spec, default_spec
 
-__all__ = ["NoPriorData", "PriorData", "Sandbox", "check_workbook", "check_workbooks",
-           "run_suite"]
+__all__ = ["NoPriorData", "PriorData", "Sandbox", "check_workbook", "check_workbooks", "run_suite"]
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +66,14 @@ def check_workbook(
     quarter for cross-quarter rules (default: none, so those rules are skipped);
     `original_name` is the submitter's file name when `path` is an archived copy.
     """
-    return check_workbooks([(Path(path), original_name)], spec=spec, today=today, prior=prior,
-                           limits=limits, sandbox=sandbox)[0]
+    return check_workbooks(
+        [(Path(path), original_name)],
+        spec=spec,
+        today=today,
+        prior=prior,
+        limits=limits,
+        sandbox=sandbox,
+    )[0]
 
 
 def check_workbooks(
@@ -116,16 +121,23 @@ def gx_checked_workbooks(
     return parsed
 
 
-def rules_checked(parsed: Parsed, *, spec: Spec | None = None,
-                  prior: PriorData | None = None) -> ParsedReturn:
+def rules_checked(
+    parsed: Parsed, *, spec: Spec | None = None, prior: PriorData | None = None
+) -> ParsedReturn:
     """The second half: the pandas rules, cross-quarter ones against `prior`."""
     _rules_stage(parsed, spec or default_spec(), prior or NoPriorData())
     return parsed.result
 
 
 # ---------------------------------------------------------------- reading
-def _read_one(path: Path, name: str | None, spec: Spec, today: dt.date, limits: Limits,
-              sandbox: Sandbox | None) -> Parsed:
+def _read_one(
+    path: Path,
+    name: str | None,
+    spec: Spec,
+    today: dt.date,
+    limits: Limits,
+    sandbox: Sandbox | None,
+) -> Parsed:
     """Pre-flight, then parse unless pre-flight found an error."""
     file_name = name or path.name
     findings = preflight(path, original_name=name, limits=limits)
@@ -134,8 +146,9 @@ def _read_one(path: Path, name: str | None, spec: Spec, today: dt.date, limits: 
     if sandbox is None:
         parsed = parse_workbook(path, spec=spec, today=today, original_name=name, limits=limits)
     else:
-        parsed = _parse_sandboxed(path, sandbox, spec=spec, today=today, original_name=name,
-                                  limits=limits)
+        parsed = _parse_sandboxed(
+            path, sandbox, spec=spec, today=today, original_name=name, limits=limits
+        )
     parsed.result.findings[:0] = findings
     return parsed
 
@@ -175,8 +188,9 @@ def _parse_sandboxed(path: Path, sandbox: Sandbox, **kwargs: Any) -> Parsed:
     if result is not None:
         return result
     name = kwargs.get("original_name") or path.name
-    return Parsed(result=ParsedReturn(file_name=name, findings=[
-        make_finding("P-TOO-LARGE", detail=detail)]))
+    return Parsed(
+        result=ParsedReturn(file_name=name, findings=[make_finding("P-TOO-LARGE", detail=detail)])
+    )
 
 
 # ---------------------------------------------------------------- Great Expectations
@@ -197,8 +211,7 @@ def _gx_suites(spec: Spec) -> tuple[Any, dict[str, Any]]:
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False,
-                                                         metric_calculations=False)
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     source = context.data_sources.add_pandas("returns")
     batch_def = source.add_dataframe_asset("sheet").add_batch_definition_whole_dataframe("all")
     raw = load_suite_files() if spec is default_spec() else build_suites(spec)
@@ -228,12 +241,16 @@ def validation_frame(parsed: list[Parsed], sheet: str, spec: Spec) -> pd.DataFra
         frames.append(frame)
         sources.append(str(i))
         ends.append(cover.quarter_end.isoformat() if cover.quarter_end else None)
-        done.append(np.datetime64(cover.date_completed, "D") if cover.date_completed
-                    else np.datetime64("NaT"))
+        done.append(
+            np.datetime64(cover.date_completed, "D")
+            if cover.date_completed
+            else np.datetime64("NaT")
+        )
     sizes = [len(f) for f in frames]
     out = pd.concat(frames, ignore_index=True)
-    out.insert(0, "source", pd.array(np.repeat(np.array(sources, dtype=object), sizes),
-                                     dtype="str"))
+    out.insert(
+        0, "source", pd.array(np.repeat(np.array(sources, dtype=object), sizes), dtype="str")
+    )
     out["quarter_end"] = pd.array(np.repeat(np.array(ends, dtype=object), sizes), dtype="str")
     out["cover_date_completed"] = np.repeat(np.array(done, dtype="datetime64[ns]"), sizes)
     for column in spec.returns.sheet_columns(sheet):
@@ -255,28 +272,44 @@ def run_suite(sheet: str, frame: pd.DataFrame, spec: Spec | None = None) -> pd.D
         return pd.DataFrame(columns=columns)
     batch_def, suites = _gx_suites(spec or default_spec())
     batch = batch_def.get_batch(batch_parameters={"dataframe": frame})
-    result = batch.validate(suites[sheet], result_format={
-        "result_format": "COMPLETE",
-        "unexpected_index_column_names": ["source", "excel_row"],
-        "exclude_unexpected_values": True,
-        "return_unexpected_index_query": False,
-        "partial_unexpected_count": 0,
-    })
+    result = batch.validate(
+        suites[sheet],
+        result_format={
+            "result_format": "COMPLETE",
+            "unexpected_index_column_names": ["source", "excel_row"],
+            "exclude_unexpected_values": True,
+            "return_unexpected_index_query": False,
+            "partial_unexpected_count": 0,
+        },
+    )
     rows = []
     for res in result.results:
         info = res.exception_info or {}
         if info.get("raised_exception"):
-            raise RuntimeError(f"GX expectation {res.expectation_config.type} on {sheet} "
-                               f"failed to run: {info.get('exception_message')}")
+            raise RuntimeError(
+                f"GX expectation {res.expectation_config.type} on {sheet} "
+                f"failed to run: {info.get('exception_message')}"
+            )
         if res.success:
             continue
         meta = res.expectation_config.meta or {}
-        severity = "warning" if str(res.expectation_config.severity).lower().endswith(
-            "warning") else "error"
+        severity = (
+            "warning"
+            if str(res.expectation_config.severity).lower().endswith("warning")
+            else "error"
+        )
         for src, row in _index_pairs(res.result.get("unexpected_index_list") or []):
-            rows.append({"source": src, "excel_row": row, "rule": meta["rule"],
-                         "severity": severity, "column": meta.get("column"),
-                         "expected": meta.get("expected"), "detail": meta.get("detail")})
+            rows.append(
+                {
+                    "source": src,
+                    "excel_row": row,
+                    "rule": meta["rule"],
+                    "severity": severity,
+                    "column": meta.get("column"),
+                    "expected": meta.get("expected"),
+                    "detail": meta.get("detail"),
+                }
+            )
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -302,9 +335,12 @@ def _gx_stage(parsed: list[Parsed], spec: Spec) -> None:
             log.error("GX validation of %s failed: %s", sheet, type(exc).__name__)
             for p in parsed:
                 if sheet in p.result.sheets:
-                    p.result.findings.append(make_finding(
-                        "P-UNREADABLE",
-                        detail=f"the checks on sheet {sheet} could not be completed"))
+                    p.result.findings.append(
+                        make_finding(
+                            "P-UNREADABLE",
+                            detail=f"the checks on sheet {sheet} could not be completed",
+                        )
+                    )
             continue
         for failure in failures.itertuples(index=False):
             p = parsed[int(failure.source)]
@@ -319,14 +355,23 @@ def _gx_finding(p: Parsed, sheet: str, failure: Any) -> Finding | None:
     row, column = int(failure.excel_row), failure.column
     if column in layout.missing:
         return None
-    if any(f.rule in _CELL_CODES and f.sheet == layout.title and f.row == row
-           and f.column == column for f in p.result.findings):
+    if any(
+        f.rule in _CELL_CODES and f.sheet == layout.title and f.row == row and f.column == column
+        for f in p.result.findings
+    ):
         return None
     raw = p.raw_values.get(sheet, {}).get((row, column))
     return make_finding(
-        failure.rule, severity=failure.severity, sheet=layout.title,
-        cell=layout.cell(column, row), row=row, column=column, value=cells.display(raw),
-        expected=failure.expected, detail=failure.detail)
+        failure.rule,
+        severity=failure.severity,
+        sheet=layout.title,
+        cell=layout.cell(column, row),
+        row=row,
+        column=column,
+        value=cells.display(raw),
+        expected=failure.expected,
+        detail=failure.detail,
+    )
 
 
 # ---------------------------------------------------------------- pandas rules
@@ -340,10 +385,14 @@ def _rules_stage(p: Parsed, spec: Spec, prior: PriorData) -> None:
     for sheet, frame in p.result.sheets.items():
         try:
             p.result.findings.extend(
-                f for f in sheet_rules(sheet, frame, p.layouts[sheet], spec, p.result.cover,
-                                       prior)
-                if not (f.cell and (f.sheet, f.cell) in errored))
+                f
+                for f in sheet_rules(sheet, frame, p.layouts[sheet], spec, p.result.cover, prior)
+                if not (f.cell and (f.sheet, f.cell) in errored)
+            )
         except Exception as exc:  # noqa: BLE001 - a checking fault must reject, not crash
             log.error("rules on %s failed: %s", sheet, type(exc).__name__)
-            p.result.findings.append(make_finding(
-                "P-UNREADABLE", detail=f"the checks on sheet {sheet} could not be completed"))
+            p.result.findings.append(
+                make_finding(
+                    "P-UNREADABLE", detail=f"the checks on sheet {sheet} could not be completed"
+                )
+            )

@@ -23,8 +23,9 @@ from transforms.spec import Spec
 COUNT_COLUMNS = ("numerator", "denominator", "excluded", "pending")
 
 
-def _lines(shape: tuple[int, int], total_row: int | None, total_col: int | None
-           ) -> list[tuple[list[tuple[int, int]], tuple[int, int]]]:
+def _lines(
+    shape: tuple[int, int], total_row: int | None, total_col: int | None
+) -> list[tuple[list[tuple[int, int]], tuple[int, int]]]:
     """Each additive line: (its part cells, its total cell)."""
     n_rows, n_cols = shape
     out = []
@@ -37,8 +38,9 @@ def _lines(shape: tuple[int, int], total_row: int | None, total_col: int | None
     return out
 
 
-def recoverable_cells(hidden: np.ndarray, lines, exclude: np.ndarray | None = None
-                      ) -> list[tuple[int, int]]:
+def recoverable_cells(
+    hidden: np.ndarray, lines, exclude: np.ndarray | None = None
+) -> list[tuple[int, int]]:
     """Hidden cells whose value the published line equations determine exactly."""
     unknown = [tuple(ix) for ix in np.argwhere(hidden)]
     if not unknown:
@@ -69,8 +71,9 @@ def recoverable_cells(hidden: np.ndarray, lines, exclude: np.ndarray | None = No
     return out
 
 
-def _smallest_candidate(values: np.ndarray, hidden: np.ndarray,
-                        cells: list[tuple[int, int]]) -> tuple[int, int] | None:
+def _smallest_candidate(
+    values: np.ndarray, hidden: np.ndarray, cells: list[tuple[int, int]]
+) -> tuple[int, int] | None:
     best = None
     for cell in cells:
         v = values[cell]
@@ -81,9 +84,13 @@ def _smallest_candidate(values: np.ndarray, hidden: np.ndarray,
     return best
 
 
-def suppression_mask(values: np.ndarray, total_row: int | None = None,
-                     total_col: int | None = None, min_count: int = 1, max_count: int = 4
-                     ) -> np.ndarray:
+def suppression_mask(
+    values: np.ndarray,
+    total_row: int | None = None,
+    total_col: int | None = None,
+    min_count: int = 1,
+    max_count: int = 4,
+) -> np.ndarray:
     """Boolean mask of cells to hide in a 2-D array of counts (NaN = not available).
 
     `total_row` / `total_col` give the index of the total row / column, if any. NaN cells
@@ -110,12 +117,17 @@ def suppression_mask(values: np.ndarray, total_row: int | None = None,
             break
         added = False
         for cell in exposed:
-            nearby = [c for parts, total in lines if cell in parts or cell == total
-                      for c in [*parts, total]]
+            nearby = [
+                c
+                for parts, total in lines
+                if cell in parts or cell == total
+                for c in [*parts, total]
+            ]
             pick = _smallest_candidate(values, suppressed | na, nearby)
             if pick is None:
-                pick = _smallest_candidate(values, suppressed | na,
-                                           [tuple(ix) for ix in np.argwhere(~suppressed)])
+                pick = _smallest_candidate(
+                    values, suppressed | na, [tuple(ix) for ix in np.argwhere(~suppressed)]
+                )
             if pick is not None:
                 suppressed[pick] = True
                 added = True
@@ -125,9 +137,14 @@ def suppression_mask(values: np.ndarray, total_row: int | None = None,
     return suppressed
 
 
-def suppress_table(table: pd.DataFrame, total_row: Hashable | None = None,
-                   total_col: Hashable | None = None, min_count: int = 1, max_count: int = 4,
-                   symbol: str = "c") -> pd.DataFrame:
+def suppress_table(
+    table: pd.DataFrame,
+    total_row: Hashable | None = None,
+    total_col: Hashable | None = None,
+    min_count: int = 1,
+    max_count: int = 4,
+    symbol: str = "c",
+) -> pd.DataFrame:
     """The table as published: hidden cells replaced by `symbol`, others unchanged (object).
 
     `total_row` / `total_col` are the labels of the total row / column (either may be None).
@@ -137,7 +154,9 @@ def suppress_table(table: pd.DataFrame, total_row: Hashable | None = None,
         values,
         None if total_row is None else table.index.get_loc(total_row),
         None if total_col is None else table.columns.get_loc(total_col),
-        min_count, max_count)
+        min_count,
+        max_count,
+    )
     out = table.astype(object).copy()
     out = out.mask(pd.DataFrame(mask, index=table.index, columns=table.columns), symbol)
     return out.where(out.notna(), None)
@@ -156,12 +175,17 @@ def _column_mask(group: pd.DataFrame, col: str, min_count: int, max_count: int) 
     vals = pd.to_numeric(group[col]).to_numpy(dtype=float, na_value=np.nan)
     is_all = (group["breakdown"] == ALL).to_numpy()
     parts = vals[~is_all]
-    additive = (is_all.sum() == 1 and len(parts) > 0 and not np.isnan(parts).all()
-                and not np.isnan(vals[is_all][0])
-                and np.nansum(parts) == vals[is_all][0])
+    additive = (
+        is_all.sum() == 1
+        and len(parts) > 0
+        and not np.isnan(parts).all()
+        and not np.isnan(vals[is_all][0])
+        and np.nansum(parts) == vals[is_all][0]
+    )
     if additive:
-        return suppression_mask(vals.reshape(-1, 1), int(np.flatnonzero(is_all)[0]), None,
-                                min_count, max_count).ravel()
+        return suppression_mask(
+            vals.reshape(-1, 1), int(np.flatnonzero(is_all)[0]), None, min_count, max_count
+        ).ravel()
     return ~np.isnan(vals) & (vals >= min_count) & (vals <= max_count)
 
 
@@ -185,8 +209,10 @@ def public_measures(measures: pd.DataFrame, spec: Spec) -> pd.DataFrame:
                 hide[col] = _column_mask(group, col, d.min_count, d.max_count)
         is_count = (group["unit"] == "count").to_numpy()
         value_hidden = np.where(
-            is_count, _column_mask(group, "value", d.min_count, d.max_count),
-            hide.get("numerator", False) | hide.get("denominator", False))
+            is_count,
+            _column_mask(group, "value", d.min_count, d.max_count),
+            hide.get("numerator", False) | hide.get("denominator", False),
+        )
         hide["value"] = value_hidden
         for col, mask in hide.items():
             for pos, h in zip(positions, mask, strict=True):

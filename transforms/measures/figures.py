@@ -25,8 +25,16 @@ AT_HOME_CODE = "AT_HOME"
 HA_DAYS = 28
 
 BASE_COLUMNS = [
-    "measure_id", "quarter_end", "breakdown", "numerator", "denominator", "value", "unit",
-    "excluded", "pending", "reason",
+    "measure_id",
+    "quarter_end",
+    "breakdown",
+    "numerator",
+    "denominator",
+    "value",
+    "unit",
+    "excluded",
+    "pending",
+    "reason",
 ]
 
 
@@ -87,8 +95,13 @@ def _blank(reason: str, breakdown: str = ALL, **counts: int | None) -> Figure:
     return Figure(breakdown=breakdown, reason=reason, **counts)
 
 
-def ratio_figure(numerator: object, denominator: object, breakdown: str = ALL,
-                 scale: float = 100.0, **extra: int | None) -> Figure:
+def ratio_figure(
+    numerator: object,
+    denominator: object,
+    breakdown: str = ALL,
+    scale: float = 100.0,
+    **extra: int | None,
+) -> Figure:
     """A ratio with the blank rules: NA part -> not available; 0 denominator -> blank."""
     num = None if pd.isna(numerator) else int(numerator)
     den = None if pd.isna(denominator) else int(denominator)
@@ -116,8 +129,9 @@ def item_ratio(m: MeasureDef, q: QuarterData) -> list[Figure]:
     out = [ratio_figure(items.get(m.param("numerator")), items.get(m.param("denominator")))]
     for b in m.breakdowns:
         spec = m.param("breakdown_items", {})[b]
-        out.append(ratio_figure(items.get(spec["numerator"]), items.get(spec["denominator"]),
-                                breakdown=b))
+        out.append(
+            ratio_figure(items.get(spec["numerator"]), items.get(spec["denominator"]), breakdown=b)
+        )
     return out
 
 
@@ -140,8 +154,9 @@ def _key_column(m: MeasureDef, spec: Spec) -> str:
     return key
 
 
-def _select_rows(rows: pd.DataFrame, key: str, spec: Spec, sheet: str,
-                 sel: Mapping[str, object]) -> pd.DataFrame:
+def _select_rows(
+    rows: pd.DataFrame, key: str, spec: Spec, sheet: str, sel: Mapping[str, object]
+) -> pd.DataFrame:
     """Rows of a table sheet chosen by `include`, `exclude` or code `group`."""
     codes = rows[key]
     mask = pd.Series(True, index=rows.index)
@@ -177,8 +192,7 @@ def table_sum(m: MeasureDef, q: QuarterData) -> list[Figure]:
     if rows.empty:
         return [_blank(REASON_NOT_RECEIVED, b) for b in names]
     cols = m.param("columns")
-    out = [_count_figure(_sum(_select_rows(rows, key, q.spec, m.sheet, m.model_extra or {}),
-                                   cols))]
+    out = [_count_figure(_sum(_select_rows(rows, key, q.spec, m.sheet, m.model_extra or {}), cols))]
     if breakdown_rows:
         for code in codes:
             part = rows.loc[rows[key] == code]
@@ -225,8 +239,9 @@ def table_rate(m: MeasureDef, q: QuarterData) -> list[Figure]:
     return [rate(m.param("row"), ALL), *(rate(c, c) for c in codes)]
 
 
-def _pooled_pct(rows: pd.DataFrame, key: str, spec: Spec, sheet: str,
-                sel: Mapping[str, object]) -> tuple[float | None, str | None]:
+def _pooled_pct(
+    rows: pd.DataFrame, key: str, spec: Spec, sheet: str, sel: Mapping[str, object]
+) -> tuple[float | None, str | None]:
     part = _select_rows(rows, key, spec, sheet, sel)
     num = _sum(part, [str(sel["numerator"])])
     den = _sum(part, [str(sel["denominator"])])
@@ -275,25 +290,41 @@ def health_assessment(m: MeasureDef, q: QuarterData) -> list[Figure]:
         return [_blank(REASON_NOT_RECEIVED, b) for b in names]
     rows = q.rows(m.sheet)
     if rows.empty:
-        return [_blank(REASON_ZERO_DENOMINATOR, b, numerator=0, denominator=0, excluded=0,
-                       pending=0) for b in names]
+        return [
+            _blank(REASON_ZERO_DENOMINATOR, b, numerator=0, denominator=0, excluded=0, pending=0)
+            for b in names
+        ]
     ended = _days(rows["date_episode_ended"], rows["date_accommodated"]).le(HA_DAYS)
     ended = ended.fillna(False).astype(bool)
-    pending = (~ended & rows["date_iha"].isna()
-               & _days(rows["date_completed"], rows["date_accommodated"]).le(HA_DAYS)
-               .fillna(False).astype(bool))
+    pending = (
+        ~ended
+        & rows["date_iha"].isna()
+        & _days(rows["date_completed"], rows["date_accommodated"])
+        .le(HA_DAYS)
+        .fillna(False)
+        .astype(bool)
+    )
     met = _days(rows["date_iha"], rows[m.param("clock_from")]).le(HA_DAYS)
     met = met.fillna(False).astype(bool)
     keep = ~ended & ~pending
     at_home = rows["placement_type"].eq(AT_HOME_CODE).fillna(False).astype(bool)
-    groups = {ALL: pd.Series(True, index=rows.index), "at_home": at_home,
-              "away_from_home": ~at_home}
+    groups = {
+        ALL: pd.Series(True, index=rows.index),
+        "at_home": at_home,
+        "away_from_home": ~at_home,
+    }
     out = []
     for b in names:
         g = groups[b]
-        out.append(ratio_figure(int((met & keep & g).sum()), int((keep & g).sum()), b,
-                                excluded=int((ended & g).sum()),
-                                pending=int((pending & g).sum())))
+        out.append(
+            ratio_figure(
+                int((met & keep & g).sum()),
+                int((keep & g).sum()),
+                b,
+                excluded=int((ended & g).sum()),
+                pending=int((pending & g).sum()),
+            )
+        )
     return out
 
 
@@ -334,8 +365,9 @@ KINDS: dict[str, Callable[[MeasureDef, QuarterData], list[Figure]]] = {
 }
 
 
-def compute_measures(data: Mapping[str, pd.DataFrame], spec: Spec,
-                     quarters: Sequence[dt.date]) -> pd.DataFrame:
+def compute_measures(
+    data: Mapping[str, pd.DataFrame], spec: Spec, quarters: Sequence[dt.date]
+) -> pd.DataFrame:
     """Every measure of the spec for every quarter, with breakdowns; `all` is the headline.
 
     Columns: measure_id, quarter_end (datetime64), breakdown, numerator, denominator
@@ -350,12 +382,20 @@ def compute_measures(data: Mapping[str, pd.DataFrame], spec: Spec,
             except KeyError as exc:
                 raise ValueError(f"measure {m.id}: unknown kind {m.kind!r}") from exc
             for f in kind(m, qd):
-                records.append({
-                    "measure_id": m.id, "quarter_end": pd.Timestamp(quarter),
-                    "breakdown": f.breakdown, "numerator": f.numerator,
-                    "denominator": f.denominator, "value": f.value, "unit": m.unit,
-                    "excluded": f.excluded, "pending": f.pending, "reason": f.reason,
-                })
+                records.append(
+                    {
+                        "measure_id": m.id,
+                        "quarter_end": pd.Timestamp(quarter),
+                        "breakdown": f.breakdown,
+                        "numerator": f.numerator,
+                        "denominator": f.denominator,
+                        "value": f.value,
+                        "unit": m.unit,
+                        "excluded": f.excluded,
+                        "pending": f.pending,
+                        "reason": f.reason,
+                    }
+                )
     frame = pd.DataFrame.from_records(records, columns=BASE_COLUMNS)
     return typed_measures(frame)
 
@@ -365,8 +405,11 @@ def typed_measures(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.copy()
     frame["quarter_end"] = pd.to_datetime(frame["quarter_end"]).astype("datetime64[ns]")
     for col in ("numerator", "denominator", "excluded", "pending"):
-        frame[col] = pd.array(frame[col].tolist(), dtype="Int64") if len(frame) else \
-            frame[col].astype("Int64")
+        frame[col] = (
+            pd.array(frame[col].tolist(), dtype="Int64")
+            if len(frame)
+            else frame[col].astype("Int64")
+        )
     frame["value"] = pd.to_numeric(frame["value"]).astype("float64")
     for col in ("measure_id", "breakdown", "unit", "reason"):
         frame[col] = frame[col].astype("str").where(frame[col].notna())

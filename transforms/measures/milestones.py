@@ -19,10 +19,25 @@ from transforms.spec import Milestone, Plan
 MET, MISSED, OVERDUE, DUE, NOT_YET_DUE = "met", "missed", "overdue", "due", "not yet due"
 COMPLETE = "Complete"
 
-MILESTONE_COLUMNS = ["milestone_id", "action", "text", "due", "status", "completion_date",
-                     "action_status"]
-ACTION_COLUMNS = ["action_id", "quarter_end", "status", "progress_update", "completion_date",
-                  "submitter", "last_reported_quarter", "last_status"]
+MILESTONE_COLUMNS = [
+    "milestone_id",
+    "action",
+    "text",
+    "due",
+    "status",
+    "completion_date",
+    "action_status",
+]
+ACTION_COLUMNS = [
+    "action_id",
+    "quarter_end",
+    "status",
+    "progress_update",
+    "completion_date",
+    "submitter",
+    "last_reported_quarter",
+    "last_status",
+]
 
 
 def _add_years(d: dt.date, years: int) -> dt.date:
@@ -68,8 +83,7 @@ def milestone_status(plan: Plan, progress: pd.DataFrame, as_of: dt.date) -> pd.D
         complete = mine.loc[mine["status"] == COMPLETE]
         dates = pd.to_datetime(complete["completion_date"]).dropna().dt.date.tolist()
         for occ_id, due, window_start in occurrences(m, as_of):
-            in_time = [d for d in dates if d <= due and (window_start is None
-                                                         or d > window_start)]
+            in_time = [d for d in dates if d <= due and (window_start is None or d > window_start)]
             if in_time:
                 status, done = MET, max(in_time)
             elif due <= as_of:
@@ -78,9 +92,17 @@ def milestone_status(plan: Plan, progress: pd.DataFrame, as_of: dt.date) -> pd.D
             else:
                 status = DUE if due <= next_quarter else NOT_YET_DUE
                 done = None
-            out.append({"milestone_id": occ_id, "action": m.action, "text": m.text,
-                        "due": due, "status": status, "completion_date": done,
-                        "action_status": latest})
+            out.append(
+                {
+                    "milestone_id": occ_id,
+                    "action": m.action,
+                    "text": m.text,
+                    "due": due,
+                    "status": status,
+                    "completion_date": done,
+                    "action_status": latest,
+                }
+            )
     return pd.DataFrame(out, columns=MILESTONE_COLUMNS)
 
 
@@ -103,10 +125,16 @@ def action_status(plan: Plan, progress: pd.DataFrame, quarter_end: dt.date) -> p
                 return None
             return r[col].date() if isinstance(r[col], pd.Timestamp) else r[col]
 
-        out.append({
-            "action_id": a.id, "quarter_end": quarter_end, "status": val(cur, "status"),
-            "progress_update": val(cur, "progress_update"),
-            "completion_date": val(cur, "completion_date"), "submitter": val(cur, "submitter"),
-            "last_reported_quarter": val(last, "quarter_end"), "last_status": val(last, "status"),
-        })
+        out.append(
+            {
+                "action_id": a.id,
+                "quarter_end": quarter_end,
+                "status": val(cur, "status"),
+                "progress_update": val(cur, "progress_update"),
+                "completion_date": val(cur, "completion_date"),
+                "submitter": val(cur, "submitter"),
+                "last_reported_quarter": val(last, "quarter_end"),
+                "last_status": val(last, "status"),
+            }
+        )
     return pd.DataFrame(out, columns=ACTION_COLUMNS)

@@ -25,10 +25,19 @@ from transforms.quarters import LONDON, due_date
 from transforms.spec import ReturnSpec, default_spec
 from transforms.store.ledger import files, submissions
 
-RETURNS_COLUMNS = ["file", "sha256", "submitter", "quarter_end", "status", "errors",
-                   "warnings", "late", "revision", "received_at"]
-EXPECTED_COLUMNS = ["code", "name", "kind", "status", "late", "received_at", "due_date",
-                    "overdue"]
+RETURNS_COLUMNS = [
+    "file",
+    "sha256",
+    "submitter",
+    "quarter_end",
+    "status",
+    "errors",
+    "warnings",
+    "late",
+    "revision",
+    "received_at",
+]
+EXPECTED_COLUMNS = ["code", "name", "kind", "status", "late", "received_at", "due_date", "overdue"]
 IN_FORCE = (STATUS_ACCEPTED, STATUS_WARNINGS)
 STATUS_MISSING = "missing"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -71,21 +80,24 @@ def returns_frame(conn: sa.Connection, up_to: dt.date | None = None) -> pd.DataF
     for r in _ledger_rows(conn):
         if up_to is not None and r.quarter_end is not None and r.quarter_end > up_to:
             continue
-        records.append({
-            "file": r.original_name,
-            "sha256": r.sha256,
-            "submitter": r.submitter,
-            "quarter_end": r.quarter_end.isoformat() if r.quarter_end else None,
-            "status": r.status,
-            "errors": int(r.errors),
-            "warnings": int(r.warnings),
-            "late": bool(r.late),
-            "revision": bool(r.revision),
-            "received_at": _received_text(r.first_seen_at),
-        })
+        records.append(
+            {
+                "file": r.original_name,
+                "sha256": r.sha256,
+                "submitter": r.submitter,
+                "quarter_end": r.quarter_end.isoformat() if r.quarter_end else None,
+                "status": r.status,
+                "errors": int(r.errors),
+                "warnings": int(r.warnings),
+                "late": bool(r.late),
+                "revision": bool(r.revision),
+                "received_at": _received_text(r.first_seen_at),
+            }
+        )
     frame = pd.DataFrame.from_records(records, columns=RETURNS_COLUMNS)
-    return frame.astype({"errors": "int64", "warnings": "int64", "late": "bool",
-                         "revision": "bool"})
+    return frame.astype(
+        {"errors": "int64", "warnings": "int64", "late": "bool", "revision": "bool"}
+    )
 
 
 def safe_cell(value: Any) -> str:
@@ -123,8 +135,9 @@ def _as_received(row: sa.Row) -> str:
     return STATUS_WARNINGS if row.warnings else STATUS_ACCEPTED
 
 
-def expected_returns(conn: sa.Connection, quarter_end: dt.date, now: dt.datetime,
-                     spec: Any = None) -> pd.DataFrame:
+def expected_returns(
+    conn: sa.Connection, quarter_end: dt.date, now: dt.datetime, spec: Any = None
+) -> pd.DataFrame:
     """One row per submitter of the specification: what it sent for `quarter_end` by `now`.
 
     `status`: the in-force return's status (`accepted`, `accepted with warnings`), else
@@ -150,15 +163,17 @@ def expected_returns(conn: sa.Connection, quarter_end: dt.date, now: dt.datetime
         rejected = [r for r in rows if r.status == STATUS_REJECTED]
         chosen = live[-1] if live else (rejected[-1] if rejected else None)
         status = _as_received(chosen) if chosen is not None else STATUS_MISSING
-        records.append({
-            "code": sub.code,
-            "name": sub.name,
-            "kind": sub.kind,
-            "status": status,
-            "late": bool(chosen.late) if chosen is not None else False,
-            "received_at": _received_text(chosen.first_seen_at) if chosen is not None else None,
-            "due_date": due.isoformat(),
-            "overdue": chosen is None and past_due,
-        })
+        records.append(
+            {
+                "code": sub.code,
+                "name": sub.name,
+                "kind": sub.kind,
+                "status": status,
+                "late": bool(chosen.late) if chosen is not None else False,
+                "received_at": _received_text(chosen.first_seen_at) if chosen is not None else None,
+                "due_date": due.isoformat(),
+                "overdue": chosen is None and past_due,
+            }
+        )
     frame = pd.DataFrame.from_records(records, columns=EXPECTED_COLUMNS)
     return frame.astype({"late": "bool", "overdue": "bool"})

@@ -26,8 +26,21 @@ REASON_BEFORE_BASELINE = "before baseline"
 EPS = 1e-9  # float noise allowance when comparing with a target or threshold
 
 CSV_COLUMNS = [
-    "measure_id", "quarter_end", "breakdown", "numerator", "denominator", "value", "unit",
-    "target", "trajectory", "rag", "trend", "trend_year", "signal", "excluded", "pending",
+    "measure_id",
+    "quarter_end",
+    "breakdown",
+    "numerator",
+    "denominator",
+    "value",
+    "unit",
+    "target",
+    "trajectory",
+    "rag",
+    "trend",
+    "trend_year",
+    "signal",
+    "excluded",
+    "pending",
     "reason",
 ]
 EXTRA_COLUMNS = ["name", "action", "direction"]
@@ -46,8 +59,9 @@ def target_in_force(m: MeasureDef, quarter_end: dt.date) -> float | None:
     return m.standing_target
 
 
-def trajectory_at(m: MeasureDef, baseline: tuple[dt.date, float] | None,
-                  when: dt.date) -> float | None:
+def trajectory_at(
+    m: MeasureDef, baseline: tuple[dt.date, float] | None, when: dt.date
+) -> float | None:
     """The trajectory's value on `when` (calendar-day linear interpolation).
 
     Knots: (baseline date, baseline value), then every milestone dated after the baseline;
@@ -92,9 +106,14 @@ def baseline_of(m: MeasureDef, headline: pd.DataFrame) -> tuple[dt.date, float] 
 
 
 # ------------------------------------------------------------------ RAG
-def rag_rating(value: float | None, reference: float | None, direction: str,
-               tolerance: float, denominator: int | None, small_base: int
-               ) -> tuple[str, str | None]:
+def rag_rating(
+    value: float | None,
+    reference: float | None,
+    direction: str,
+    tolerance: float,
+    denominator: int | None,
+    small_base: int,
+) -> tuple[str, str | None]:
     """(RAG, reason). Not rated without a value or on a small base; ↓ compares reversed."""
     if value is None or pd.isna(value):
         return NOT_RATED, None
@@ -173,8 +192,14 @@ def run_chart_signal(values: Sequence[float], spec: Spec) -> str | None:
     rc = spec.measures.defaults.run_chart
     if len(values) < rc.min_points:
         return None
-    found = [name for name, hit in (("shift", has_shift(values, rc.shift_length)),
-                                    ("trend", has_trend(values, rc.trend_length))) if hit]
+    found = [
+        name
+        for name, hit in (
+            ("shift", has_shift(values, rc.shift_length)),
+            ("trend", has_trend(values, rc.trend_length)),
+        )
+        if hit
+    ]
     return ", ".join(found) or None
 
 
@@ -192,19 +217,35 @@ def add_status(measures: pd.DataFrame, spec: Spec, report_quarter: dt.date) -> p
     """
     frame = measures.loc[measures["quarter_end"] <= pd.Timestamp(report_quarter)].copy()
     defs = {m.id: m for m in spec.measures.measures}
-    lookup = {(r.measure_id, r.breakdown, r.quarter_end): r.value
-              for r in frame.itertuples(index=False)}
+    lookup = {
+        (r.measure_id, r.breakdown, r.quarter_end): r.value for r in frame.itertuples(index=False)
+    }
     baselines = {
         mid: baseline_of(defs[mid], g.loc[g["breakdown"] == ALL])
-        for mid, g in frame.groupby("measure_id") if mid in defs
+        for mid, g in frame.groupby("measure_id")
+        if mid in defs
     }
-    cols: dict[str, list] = {c: [] for c in
-                             ("target", "trajectory", "rag", "trend", "trend_year", "signal",
-                              "reason", "name", "action", "direction")}
+    cols: dict[str, list] = {
+        c: []
+        for c in (
+            "target",
+            "trajectory",
+            "rag",
+            "trend",
+            "trend_year",
+            "signal",
+            "reason",
+            "name",
+            "action",
+            "direction",
+        )
+    }
     small = spec.measures.defaults.small_base
     headline = frame.loc[frame["breakdown"] == ALL].dropna(subset=["value"])
-    series = {mid: g.sort_values("quarter_end")[["quarter_end", "value"]]
-              for mid, g in headline.groupby("measure_id")}
+    series = {
+        mid: g.sort_values("quarter_end")[["quarter_end", "value"]]
+        for mid, g in headline.groupby("measure_id")
+    }
     for r in frame.itertuples(index=False):
         m = defs[r.measure_id]
         qe = r.quarter_end.date()
@@ -217,8 +258,9 @@ def add_status(measures: pd.DataFrame, spec: Spec, report_quarter: dt.date) -> p
                 trajectory = trajectory_at(m, baselines.get(r.measure_id), qe)
                 reference = trajectory if m.targets else m.standing_target
                 den = None if pd.isna(r.denominator) else int(r.denominator)
-                rag, rag_reason = rag_rating(value, reference, m.direction,
-                                             spec.measures.tolerance(m), den, small)
+                rag, rag_reason = rag_rating(
+                    value, reference, m.direction, spec.measures.tolerance(m), den, small
+                )
                 reason = reason or rag_reason
             s = series.get(r.measure_id)
             if s is not None:
@@ -227,18 +269,26 @@ def add_status(measures: pd.DataFrame, spec: Spec, report_quarter: dt.date) -> p
         key = (r.measure_id, r.breakdown)
         prev = _value(lookup, (*key, pd.Timestamp(shift_quarters(qe, -1))))
         year = _value(lookup, (*key, pd.Timestamp(shift_quarters(qe, -4))))
-        for name, v in (("target", target), ("trajectory", trajectory), ("rag", rag),
-                        ("trend", trend_label(prev, value, m, spec)),
-                        ("trend_year", trend_label(year, value, m, spec)),
-                        ("signal", signal), ("reason", reason), ("name", m.name),
-                        ("action", m.action), ("direction", m.direction)):
+        for name, v in (
+            ("target", target),
+            ("trajectory", trajectory),
+            ("rag", rag),
+            ("trend", trend_label(prev, value, m, spec)),
+            ("trend_year", trend_label(year, value, m, spec)),
+            ("signal", signal),
+            ("reason", reason),
+            ("name", m.name),
+            ("action", m.action),
+            ("direction", m.direction),
+        ):
             cols[name].append(v)
     for name, values in cols.items():
         if name in ("target", "trajectory"):
             frame[name] = pd.array(values, dtype="Float64").astype("float64")
         else:
             frame[name] = pd.Series(values, index=frame.index, dtype="str").where(
-                pd.Series([v is not None for v in values], index=frame.index))
+                pd.Series([v is not None for v in values], index=frame.index)
+            )
     frame = frame.sort_values(["measure_id", "quarter_end", "breakdown"], kind="stable")
     extras = [c for c in frame.columns if c not in CSV_COLUMNS]
     return frame[CSV_COLUMNS + extras].reset_index(drop=True)
@@ -254,11 +304,14 @@ def milestone_results(measures: pd.DataFrame, spec: Spec) -> pd.DataFrame:
     rows = []
     for m in spec.measures.measures:
         for t in sorted(m.targets, key=lambda t: t.date):
-            hit = measures.loc[(measures["measure_id"] == m.id)
-                               & (measures["breakdown"] == ALL)
-                               & (measures["quarter_end"] == pd.Timestamp(t.date))]
-            value = None if hit.empty or pd.isna(hit["value"].iloc[0]) else \
-                float(hit["value"].iloc[0])
+            hit = measures.loc[
+                (measures["measure_id"] == m.id)
+                & (measures["breakdown"] == ALL)
+                & (measures["quarter_end"] == pd.Timestamp(t.date))
+            ]
+            value = (
+                None if hit.empty or pd.isna(hit["value"].iloc[0]) else float(hit["value"].iloc[0])
+            )
             if last is None or pd.Timestamp(t.date) > last:
                 result = "not yet due"
             elif value is None:
@@ -266,14 +319,21 @@ def milestone_results(measures: pd.DataFrame, spec: Spec) -> pd.DataFrame:
             else:
                 ok = value >= t.value - EPS if m.direction != "down" else value <= t.value + EPS
                 result = "met" if ok else "not met"
-            rows.append({"measure_id": m.id, "milestone_date": t.date, "target": t.value,
-                         "value": value, "result": result})
-    return pd.DataFrame(rows, columns=["measure_id", "milestone_date", "target", "value",
-                                       "result"])
+            rows.append(
+                {
+                    "measure_id": m.id,
+                    "milestone_date": t.date,
+                    "target": t.value,
+                    "value": value,
+                    "result": result,
+                }
+            )
+    return pd.DataFrame(rows, columns=["measure_id", "milestone_date", "target", "value", "result"])
 
 
-def measures_table(data, spec: Spec, report_quarter: dt.date,
-                   first_quarter: dt.date) -> pd.DataFrame:
+def measures_table(
+    data, spec: Spec, report_quarter: dt.date, first_quarter: dt.date
+) -> pd.DataFrame:
     """compute_measures for every quarter from `first_quarter` to the report, then status."""
     quarters = quarter_range(first_quarter, report_quarter)
     return add_status(compute_measures(data, spec, quarters), spec, report_quarter)
@@ -294,8 +354,15 @@ def measures_csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
         s = frame[col]
         if col == "quarter_end":
             out[col] = pd.to_datetime(s).dt.strftime("%Y-%m-%d")
-        elif col in ("numerator", "denominator", "value", "target", "trajectory", "excluded",
-                     "pending"):
+        elif col in (
+            "numerator",
+            "denominator",
+            "value",
+            "target",
+            "trajectory",
+            "excluded",
+            "pending",
+        ):
             out[col] = [_csv_number(v) for v in s]
         else:
             out[col] = ["" if v is None or pd.isna(v) else str(v) for v in s]

@@ -45,15 +45,15 @@ class ChartSeries:
 
     measure_id: str
     name: str
-    unit_label: str                      # y-axis label: "%", "days", "percentage points"
+    unit_label: str  # y-axis label: "%", "days", "percentage points"
     quarters: list[dt.date]
-    values: list[float | None]           # None: blank or suppressed
-    labels: list[str]                    # formatted values ("62.5%", "c", "no data")
+    values: list[float | None]  # None: blank or suppressed
+    labels: list[str]  # formatted values ("62.5%", "c", "no data")
     suppressed: list[bool]
     rags: list[str]
     trajectory: list[float | None] = field(default_factory=list)
     milestones: list[tuple[dt.date, float, str]] = field(default_factory=list)  # date, v, label
-    standing_target: tuple[float, str] | None = None                         # value, label
+    standing_target: tuple[float, str] | None = None  # value, label
     symbol: str = "c"
 
     @property
@@ -86,42 +86,99 @@ def _draw(ax, s: ChartSeries, small: bool = False) -> None:
     axis = list(s.quarters) if small else _x_axis(s)
     pos = {q: i for i, q in enumerate(axis)}
     xs = list(range(len(s.quarters)))
-    ax.plot(xs, [float("nan") if v is None else v for v in s.values], color=NAVY,
-            linewidth=1.6, zorder=2, label="Value")
+    ax.plot(
+        xs,
+        [float("nan") if v is None else v for v in s.values],
+        color=NAVY,
+        linewidth=1.6,
+        zorder=2,
+        label="Value",
+    )
     for x, v, rag in zip(xs, s.values, s.rags, strict=True):
         if v is None:
             continue
         marker, colour, _ = RAG_STYLE.get(rag, ("o", NAVY, ""))
-        ax.plot([x], [v], marker=marker, color=colour, markeredgecolor="black",
-                markeredgewidth=0.6, markersize=4 if small else 6, linestyle="none", zorder=3)
+        ax.plot(
+            [x],
+            [v],
+            marker=marker,
+            color=colour,
+            markeredgecolor="black",
+            markeredgewidth=0.6,
+            markersize=4 if small else 6,
+            linestyle="none",
+            zorder=3,
+        )
     if s.trajectory and any(t is not None for t in s.trajectory):
-        ax.plot(xs, [float("nan") if t is None else t for t in s.trajectory], color=GREY,
-                linestyle="--", linewidth=1.2, zorder=1, label="Trajectory")
+        ax.plot(
+            xs,
+            [float("nan") if t is None else t for t in s.trajectory],
+            color=GREY,
+            linestyle="--",
+            linewidth=1.2,
+            zorder=1,
+            label="Trajectory",
+        )
     if s.standing_target is not None:
-        ax.axhline(s.standing_target[0], color=GREY, linestyle="--", linewidth=1.2, zorder=1,
-                   label=s.standing_target[1])
+        ax.axhline(
+            s.standing_target[0],
+            color=GREY,
+            linestyle="--",
+            linewidth=1.2,
+            zorder=1,
+            label=s.standing_target[1],
+        )
     for d, v, label in s.milestones:
         x = pos.get(quarter_end_for(d))
         if x is None:
             continue
-        ax.plot([x], [v], marker="*", color=TEAL, markeredgecolor="black",
-                markersize=7 if small else 11, linestyle="none", zorder=4)
+        ax.plot(
+            [x],
+            [v],
+            marker="*",
+            color=TEAL,
+            markeredgecolor="black",
+            markersize=7 if small else 11,
+            linestyle="none",
+            zorder=4,
+        )
         if not small:
             end = x == len(axis) - 1
-            ax.annotate(label, (x, v), textcoords="offset points",
-                        xytext=(6 if end else 0, -15), ha="right" if end else "center",
-                        fontsize=7, color="black")
+            ax.annotate(
+                label,
+                (x, v),
+                textcoords="offset points",
+                xytext=(6 if end else 0, -15),
+                ha="right" if end else "center",
+                fontsize=7,
+                color="black",
+            )
     for x, sup in zip(xs, s.suppressed, strict=True):
         if sup:
-            ax.annotate(s.symbol, (x, 0), xycoords=("data", "axes fraction"),
-                        textcoords="offset points", xytext=(0, 3), ha="center",
-                        fontsize=8, style="italic", color=GREY)
+            ax.annotate(
+                s.symbol,
+                (x, 0),
+                xycoords=("data", "axes fraction"),
+                textcoords="offset points",
+                xytext=(0, 3),
+                ha="center",
+                fontsize=8,
+                style="italic",
+                color=GREY,
+            )
     last = max((i for i, v in enumerate(s.values) if v is not None), default=None)
     if last is not None:
         word = RAG_STYLE.get(s.rags[last], (None, None, ""))[2]
         text = s.labels[last] + (f" ({word})" if word else "")
-        ax.annotate(text, (last, s.values[last]), textcoords="offset points",
-                    xytext=(-6, 6), ha="right", fontsize=6 if small else 8, fontweight="bold")
+        ax.annotate(
+            text,
+            (last, s.values[last]),
+            textcoords="offset points",
+            xytext=(-6, 6),
+            ha="right",
+            fontsize=6 if small else 8,
+            fontweight="bold",
+        )
     ax.set_xlim(-0.5, len(axis) - 0.5)
     if small:
         ticks = sorted({0, len(axis) - 1})
@@ -131,8 +188,7 @@ def _draw(ax, s: ChartSeries, small: bool = False) -> None:
             lab.set_horizontalalignment(ha)
     else:
         ax.set_xticks(list(range(len(axis))))
-        ax.set_xticklabels([quarter_short(q) for q in axis], rotation=45, ha="right",
-                           fontsize=7)
+        ax.set_xticklabels([quarter_short(q) for q in axis], rotation=45, ha="right", fontsize=7)
     ax.grid(axis="y", color="#D9D9D9", linewidth=0.6)
     ax.set_axisbelow(True)
     lo, hi = ax.get_ylim()
@@ -186,26 +242,50 @@ def _measure_chart(s: ChartSeries) -> tuple[bytes, str]:
         ax = fig.add_subplot(1, 1, 1)
         _draw(ax, s)
         ax.set_ylabel(s.unit_label)
-        ax.set_title("\n".join(textwrap.wrap(f"{s.measure_id} {s.name}", 80)), loc="left",
-                     fontsize=9, fontweight="bold", color=NAVY)
+        ax.set_title(
+            "\n".join(textwrap.wrap(f"{s.measure_id} {s.name}", 80)),
+            loc="left",
+            fontsize=9,
+            fontweight="bold",
+            color=NAVY,
+        )
         handles = [Line2D([], [], color=NAVY, linewidth=1.6, label="Value")]
         if s.trajectory and any(t is not None for t in s.trajectory):
             handles.append(Line2D([], [], color=GREY, linestyle="--", label="Trajectory"))
         if s.standing_target is not None:
-            handles.append(Line2D([], [], color=GREY, linestyle="--",
-                                  label=s.standing_target[1]))
+            handles.append(Line2D([], [], color=GREY, linestyle="--", label=s.standing_target[1]))
         if s.milestones:
-            handles.append(Line2D([], [], marker="*", color=TEAL, markeredgecolor="black",
-                                  linestyle="none", markersize=9, label="Milestone target"))
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    marker="*",
+                    color=TEAL,
+                    markeredgecolor="black",
+                    linestyle="none",
+                    markersize=9,
+                    label="Milestone target",
+                )
+            )
         for rag in RAG_STYLE:
             if rag in s.rags:
                 marker, colour, word = RAG_STYLE[rag]
-                handles.append(Line2D([], [], marker=marker, color=colour, linestyle="none",
-                                      markeredgecolor="black", label=word))
+                handles.append(
+                    Line2D(
+                        [],
+                        [],
+                        marker=marker,
+                        color=colour,
+                        linestyle="none",
+                        markeredgecolor="black",
+                        label=word,
+                    )
+                )
         if any(s.suppressed):
             handles.append(Line2D([], [], linestyle="none", label=f"{s.symbol} = suppressed"))
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7,
-                  frameon=False)
+        ax.legend(
+            handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False
+        )
         fig.tight_layout()
         return _png(fig), alt_text(s)
 
@@ -230,8 +310,12 @@ def _overview_chart(series: list[ChartSeries]) -> tuple[bytes, str]:
         for i, s in enumerate(series):
             ax = fig.add_subplot(rows, cols, i + 1)
             _draw(ax, s, small=True)
-            ax.set_title("\n".join(textwrap.wrap(f"{s.measure_id} {s.name}", 32)[:2]),
-                         fontsize=6.5, loc="left", color=NAVY)
+            ax.set_title(
+                "\n".join(textwrap.wrap(f"{s.measure_id} {s.name}", 32)[:2]),
+                fontsize=6.5,
+                loc="left",
+                color=NAVY,
+            )
             ax.tick_params(axis="y", labelsize=6)
         fig.tight_layout()
         png = _png(fig)
@@ -243,8 +327,11 @@ def _overview_chart(series: list[ChartSeries]) -> tuple[bytes, str]:
             continue
         rag = f", {s.rags[last]}" if s.rags[last] else ""
         parts.append(f"{s.measure_id} {s.labels[last]} in {quarter_short(s.quarters[last])}{rag}")
-    alt = (f"Small multiple line charts of {len(series)} headline measures over time. "
-           + "; ".join(parts) + ".")
+    alt = (
+        f"Small multiple line charts of {len(series)} headline measures over time. "
+        + "; ".join(parts)
+        + "."
+    )
     return png, alt
 
 
@@ -254,15 +341,19 @@ def alt_text(s: ChartSeries) -> str:
         return f"{s.measure_id} {s.name}: no data."
     first, last_q = quarter_short(s.quarters[0]), quarter_short(s.quarters[-1])
     parts = [f"Line chart of {s.measure_id} {s.name}, {first} to {last_q}."]
-    shown = [(q, v, lab, r) for q, v, lab, r in
-             zip(s.quarters, s.values, s.labels, s.rags, strict=True) if v is not None]
+    shown = [
+        (q, v, lab, r)
+        for q, v, lab, r in zip(s.quarters, s.values, s.labels, s.rags, strict=True)
+        if v is not None
+    ]
     if shown:
         q0, v0, l0, _ = shown[0]
         q1, v1, l1, r1 = shown[-1]
         if len(shown) > 1:
             verb = "rose" if v1 > v0 else "fell" if v1 < v0 else "was unchanged"
-            parts.append(f"It {verb} from {l0} in {quarter_short(q0)} to {l1} in "
-                         f"{quarter_short(q1)}.")
+            parts.append(
+                f"It {verb} from {l0} in {quarter_short(q0)} to {l1} in {quarter_short(q1)}."
+            )
         else:
             parts.append(f"The only value shown is {l1} in {quarter_short(q1)}.")
         if r1:
@@ -270,8 +361,10 @@ def alt_text(s: ChartSeries) -> str:
         lo = min(shown, key=lambda t: t[1])
         hi = max(shown, key=lambda t: t[1])
         if len(shown) > 2:
-            parts.append(f"Lowest {lo[2]} ({quarter_short(lo[0])}), highest {hi[2]} "
-                         f"({quarter_short(hi[0])}).")
+            parts.append(
+                f"Lowest {lo[2]} ({quarter_short(lo[0])}), highest {hi[2]} "
+                f"({quarter_short(hi[0])})."
+            )
     if s.trajectory and any(t is not None for t in s.trajectory):
         parts.append("A dashed line shows the trajectory towards the target.")
     if s.standing_target is not None:
@@ -279,9 +372,12 @@ def alt_text(s: ChartSeries) -> str:
     for _, _, label in s.milestones:
         parts.append(f"Star marker: {label}.")
     if any(s.suppressed):
-        parts.append(f"Quarters marked {s.symbol} are suppressed to protect confidentiality "
-                     "and are not plotted.")
-    values = "; ".join(f"{quarter_short(q)} {lab}" for q, lab in
-                       zip(s.quarters, s.labels, strict=True))
+        parts.append(
+            f"Quarters marked {s.symbol} are suppressed to protect confidentiality "
+            "and are not plotted."
+        )
+    values = "; ".join(
+        f"{quarter_short(q)} {lab}" for q, lab in zip(s.quarters, s.labels, strict=True)
+    )
     parts.append(f"Values by quarter: {values}.")
     return " ".join(parts)

@@ -26,14 +26,24 @@ from transforms.spec import MeasureDef
 TITLE = "Data Summary Report"
 RAG_FILL = {"Green": "C6EFCE", "Amber": "FFEB9C", "Red": "FFC7CE", "Not rated": "E7E6E6"}
 RAG_FONT = {"Green": "006100", "Amber": "7A4500", "Red": "9C0006", "Not rated": "3A3A3A"}
-UNIT_LABEL = {"percent": "%", "count": "count", "pp": "percentage points",
-              "per_1000": "per 1,000", "days": "days"}
+UNIT_LABEL = {
+    "percent": "%",
+    "count": "count",
+    "pp": "percentage points",
+    "per_1000": "per 1,000",
+    "days": "days",
+}
 DIRECTION_TEXT = {"up": "higher is better", "down": "lower is better", "ctx": "context only"}
-BREAKDOWN_TEXT = {"all": "All", "at_home": "Looked after at home",
-                  "away_from_home": "Looked after away from home",
-                  "care_experienced": "Care experienced"}
-SIGNAL_TEXT = {"shift": "a shift (6 or more quarters on one side of the median)",
-               "trend": "a trend (5 or more quarters each rising or each falling)"}
+BREAKDOWN_TEXT = {
+    "all": "All",
+    "at_home": "Looked after at home",
+    "away_from_home": "Looked after away from home",
+    "care_experienced": "Care experienced",
+}
+SIGNAL_TEXT = {
+    "shift": "a shift (6 or more quarters on one side of the median)",
+    "trend": "a trend (5 or more quarters each rising or each falling)",
+}
 NO_DATA = "no data"
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
@@ -144,13 +154,14 @@ def breakdown_label(code: str, spec) -> str:
 def normalised_measures(inputs: ReportInputs) -> pd.DataFrame:
     """The measures frame with dates as dates and figures as float / symbol / None."""
     df = inputs.measures.copy()
-    out = pd.DataFrame({
-        "measure_id": [word(x) for x in df["measure_id"]],
-        "quarter_end": [as_date(x) for x in df["quarter_end"]],
-        "breakdown": [word(x) or "all" for x in df["breakdown"]],
-    })
-    for c in ("numerator", "denominator", "value", "target", "trajectory", "excluded",
-              "pending"):
+    out = pd.DataFrame(
+        {
+            "measure_id": [word(x) for x in df["measure_id"]],
+            "quarter_end": [as_date(x) for x in df["quarter_end"]],
+            "breakdown": [word(x) or "all" for x in df["breakdown"]],
+        }
+    )
+    for c in ("numerator", "denominator", "value", "target", "trajectory", "excluded", "pending"):
         vals = df[c] if c in df else [None] * len(df)
         out[c] = pd.Series([cell(x, inputs.symbol) for x in vals], dtype=object)
     for c in ("unit", "rag", "trend", "trend_year", "signal", "reason"):
@@ -249,7 +260,8 @@ def measure_message(inputs: ReportInputs, ms: pd.DataFrame, mid: str) -> str | N
     figure = fmt_value(v, unit) + (f" ({n_of_d})" if n_of_d else "")
     if isinstance(v, str):
         return f"{label} is suppressed this quarter ({v}) to protect confidentiality" + (
-            f"; status {rag}." if rag else ".")
+            f"; status {rag}." if rag else "."
+        )
     prev_row = _row(ms, mid, _prev_q(inputs.quarter_end))
     prev = prev_row["value"] if prev_row else None
     if isinstance(prev, float):
@@ -263,8 +275,11 @@ def measure_message(inputs: ReportInputs, ms: pd.DataFrame, mid: str) -> str | N
     if isinstance(ref, float):
         sentence += f", {_compare_word(v, ref, m.direction)} the {fmt_value(ref, unit)} {ref_name}"
     if rag:
-        sentence += f" ({rag})" if rag != "Not rated" else " (not rated: " + (
-            row["reason"] or "small base") + ")"
+        sentence += (
+            f" ({rag})"
+            if rag != "Not rated"
+            else " (not rated: " + (row["reason"] or "small base") + ")"
+        )
     return sentence + "."
 
 
@@ -289,47 +304,73 @@ def returns_summary(inputs: ReportInputs) -> dict[str, Any]:
         text += f" Rejected: {', '.join(rejected)}."
     if missing:
         text += f" Missing: {', '.join(missing)}."
-    return {"expected": expected, "received": received, "late": late,
-            "missing": len(missing), "rejected": len(rejected), "text": text}
+    return {
+        "expected": expected,
+        "received": received,
+        "late": late,
+        "missing": len(missing),
+        "rejected": len(rejected),
+        "text": text,
+    }
 
 
 def key_messages(inputs: ReportInputs, ms: pd.DataFrame) -> list[str]:
     """Short sentences written from the figures: returns, RAG counts, each rated measure,
     run-chart signals, milestone results and overdue milestones."""
     out = [returns_summary(inputs)["text"]]
-    rated = [mid for mid in measure_ids(inputs, ms)
-             if (m := _measure_def(inputs, mid)) is not None and m.has_target]
+    rated = [
+        mid
+        for mid in measure_ids(inputs, ms)
+        if (m := _measure_def(inputs, mid)) is not None and m.has_target
+    ]
     rags = [(_row(ms, mid, inputs.quarter_end) or {}).get("rag", "") for mid in rated]
     counts = {r: rags.count(r) for r in ("Green", "Amber", "Red", "Not rated") if rags.count(r)}
     if rated:
         parts = [f"{n} {r}" for r, n in counts.items()]
-        listed = (", ".join(parts[:-1]) + " and " + parts[-1]) if len(parts) > 1 else (
-            parts[0] if parts else "none rated")
+        listed = (
+            (", ".join(parts[:-1]) + " and " + parts[-1])
+            if len(parts) > 1
+            else (parts[0] if parts else "none rated")
+        )
         out.append(f"Of {len(rated)} measures with targets: {listed}.")
     out += [s for mid in rated if (s := measure_message(inputs, ms, mid))]
     for mid in measure_ids(inputs, ms):
         row = _row(ms, mid, inputs.quarter_end)
         if row and row["signal"]:
             kinds = [SIGNAL_TEXT.get(k.strip(), k.strip()) for k in row["signal"].split(",")]
-            out.append(f"{mid} shows a run-chart signal, {' and '.join(kinds)}: "
-                       "a change that is unlikely to be chance.")
+            out.append(
+                f"{mid} shows a run-chart signal, {' and '.join(kinds)}: "
+                "a change that is unlikely to be chance."
+            )
     for r in target_milestone_rows(inputs, ms):
         if r["date_value"] == inputs.quarter_end and r["met"] in ("Met", "Not met"):
-            out.append(f"{r['id']}: the milestone target of {r['target']} by "
-                       f"{r['date']} was {'met' if r['met'] == 'Met' else 'not met'} "
-                       f"({r['value']}).")
-    overdue = [word(t) for t, s in zip(inputs.milestones.get("text", []),
-                                      inputs.milestones.get("status", []), strict=True)
-               if word(s) == "overdue"]
+            out.append(
+                f"{r['id']}: the milestone target of {r['target']} by "
+                f"{r['date']} was {'met' if r['met'] == 'Met' else 'not met'} "
+                f"({r['value']})."
+            )
+    overdue = [
+        word(t)
+        for t, s in zip(
+            inputs.milestones.get("text", []), inputs.milestones.get("status", []), strict=True
+        )
+        if word(s) == "overdue"
+    ]
     if overdue:
-        out.append(f"{len(overdue)} action plan milestone{'s are' if len(overdue) > 1 else ' is'}"
-                   f" overdue: {'; '.join(overdue)}.")
+        out.append(
+            f"{len(overdue)} action plan milestone{'s are' if len(overdue) > 1 else ' is'}"
+            f" overdue: {'; '.join(overdue)}."
+        )
     return out
 
 
 # ------------------------------------------------------------------ tables
-RESULT_WORDS = {"met": "Met", "not met": "Not met", "no data": "No value",
-                "not yet due": "Not yet due"}
+RESULT_WORDS = {
+    "met": "Met",
+    "not met": "Not met",
+    "no data": "No value",
+    "not yet due": "Not yet due",
+}
 
 
 def target_milestone_rows(inputs: ReportInputs, ms: pd.DataFrame) -> list[dict[str, Any]]:
@@ -347,12 +388,20 @@ def target_milestone_rows(inputs: ReportInputs, ms: pd.DataFrame) -> list[dict[s
         else:
             value = cell(rec.get("value"), inputs.symbol)
         result = word(rec.get("result"))
-        met = "Not yet due" if d and d > inputs.quarter_end else RESULT_WORDS.get(
-            result, "No value")
-        rows.append({"measure": f"{mid} {m.name if m else ''}".strip(), "id": mid,
-                     "date": long_date(d), "date_value": d,
-                     "target": fmt_value(cell(rec.get("target"), inputs.symbol), unit),
-                     "value": fmt_value(value, unit), "met": met})
+        met = (
+            "Not yet due" if d and d > inputs.quarter_end else RESULT_WORDS.get(result, "No value")
+        )
+        rows.append(
+            {
+                "measure": f"{mid} {m.name if m else ''}".strip(),
+                "id": mid,
+                "date": long_date(d),
+                "date_value": d,
+                "target": fmt_value(cell(rec.get("target"), inputs.symbol), unit),
+                "value": fmt_value(value, unit),
+                "met": met,
+            }
+        )
     return rows
 
 
@@ -361,17 +410,18 @@ def _progress_by_action(inputs: ReportInputs) -> dict[str, dict[str, str]]:
     pr = inputs.progress
     for rec in pr.to_dict("records") if len(pr) else []:
         aid = word(rec.get("action_id"))
-        out[aid] = {"status": word(rec.get("status")),
-                    "update": clean_text(rec.get("progress_update")),
-                    "submitter": word(rec.get("submitter")),
-                    "completed": long_date(as_date(rec.get("completion_date")))}
+        out[aid] = {
+            "status": word(rec.get("status")),
+            "update": clean_text(rec.get("progress_update")),
+            "submitter": word(rec.get("submitter")),
+            "completed": long_date(as_date(rec.get("completion_date"))),
+        }
     return out
 
 
 def _expected_status(inputs: ReportInputs) -> dict[str, str]:
     ex = inputs.expected
-    return {word(c): word(s) for c, s in zip(ex.get("code", []), ex.get("status", []),
-                                             strict=True)}
+    return {word(c): word(s) for c, s in zip(ex.get("code", []), ex.get("status", []), strict=True)}
 
 
 def action_rows(inputs: ReportInputs) -> list[dict[str, str]]:
@@ -391,14 +441,22 @@ def action_rows(inputs: ReportInputs) -> list[dict[str, str]]:
             why = {"missing": "return missing", "rejected": "return rejected"}.get(st, "")
             status = "No update"
             update = f"No update received from {a.update_from}" + (f" ({why})." if why else ".")
-        rows.append({
-            "id": a.id, "outcome": a.outcome,
-            "outcome_aim": outcomes[a.outcome].aim if a.outcome not in seen_outcomes else "",
-            "driver": a.driver, "driver_short": a.driver_short, "aim": a.aim,
-            "measures_text": a.measures_text, "leads": a.leads,
-            "update_from": a.update_from or "–", "status": status, "progress": update,
-            "completed": p["completed"] if p else "",
-        })
+        rows.append(
+            {
+                "id": a.id,
+                "outcome": a.outcome,
+                "outcome_aim": outcomes[a.outcome].aim if a.outcome not in seen_outcomes else "",
+                "driver": a.driver,
+                "driver_short": a.driver_short,
+                "aim": a.aim,
+                "measures_text": a.measures_text,
+                "leads": a.leads,
+                "update_from": a.update_from or "–",
+                "status": status,
+                "progress": update,
+                "completed": p["completed"] if p else "",
+            }
+        )
         seen_outcomes.add(a.outcome)
     return rows
 
@@ -409,10 +467,16 @@ def milestone_rows(inputs: ReportInputs) -> list[dict[str, str]]:
     mi = inputs.milestones
     for rec in mi.to_dict("records") if len(mi) else []:
         status = word(rec.get("status"))
-        rows.append({"id": word(rec.get("milestone_id")), "action": word(rec.get("action")),
-                     "due": long_date(as_date(rec.get("due"))), "text": clean_text(rec.get("text")),
-                     "status": status.capitalize() if status else "–",
-                     "completed": long_date(as_date(rec.get("completion_date"))) or "–"})
+        rows.append(
+            {
+                "id": word(rec.get("milestone_id")),
+                "action": word(rec.get("action")),
+                "due": long_date(as_date(rec.get("due"))),
+                "text": clean_text(rec.get("text")),
+                "status": status.capitalize() if status else "–",
+                "completed": long_date(as_date(rec.get("completion_date"))) or "–",
+            }
+        )
     return rows
 
 
@@ -424,12 +488,18 @@ def dq_return_rows(inputs: ReportInputs) -> list[dict[str, str]]:
         status = word(rec.get("status"))
         received = rec.get("received_at")
         when = "" if received is None or pd.isna(received) else pd.Timestamp(received)
-        rows.append({"code": word(rec.get("code")), "name": clean_text(rec.get("name")),
-                     "kind": word(rec.get("kind")).capitalize(),
-                     "status": status.capitalize() if status else "–",
-                     "late": "–" if status == "missing" else (
-                         "Late" if as_bool(rec.get("late")) else "On time"),
-                     "received": when.strftime("%d %b %Y %H:%M") if when != "" else "–"})
+        rows.append(
+            {
+                "code": word(rec.get("code")),
+                "name": clean_text(rec.get("name")),
+                "kind": word(rec.get("kind")).capitalize(),
+                "status": status.capitalize() if status else "–",
+                "late": "–"
+                if status == "missing"
+                else ("Late" if as_bool(rec.get("late")) else "On time"),
+                "received": when.strftime("%d %b %Y %H:%M") if when != "" else "–",
+            }
+        )
     return rows
 
 
@@ -438,9 +508,13 @@ def warning_rows(inputs: ReportInputs) -> list[dict[str, str]]:
     if inputs.public:
         return []
     w = inputs.warnings
-    return [{k: clean_text(rec.get(k)) for k in
-             ("submitter", "file", "sheet", "location", "rule", "message", "note")}
-            for rec in (w.to_dict("records") if len(w) else [])]
+    return [
+        {
+            k: clean_text(rec.get(k))
+            for k in ("submitter", "file", "sheet", "location", "rule", "message", "note")
+        }
+        for rec in (w.to_dict("records") if len(w) else [])
+    ]
 
 
 def warning_counts(inputs: ReportInputs) -> list[dict[str, str]]:
@@ -453,8 +527,9 @@ def warning_counts(inputs: ReportInputs) -> list[dict[str, str]]:
     out = []
     for s in sorted(set(subs)):
         idx = [i for i, x in enumerate(subs) if x == s]
-        out.append({"submitter": s, "count": str(len(idx)),
-                     "with_note": str(sum(notes[i] for i in idx))})
+        out.append(
+            {"submitter": s, "count": str(len(idx)), "with_note": str(sum(notes[i] for i in idx))}
+        )
     return out
 
 
@@ -463,11 +538,15 @@ def mismatch_rows(inputs: ReportInputs) -> list[dict[str, str]]:
     if inputs.public:
         return []
     mm = inputs.mismatches
-    return [{"quarter": quarter_short(q) if (q := as_date(rec.get("quarter_end"))) else "",
-             "child_ref": clean_text(rec.get("child_ref")),
-             "found_in": clean_text(rec.get("found_in")),
-             "missing_from": clean_text(rec.get("missing_from"))}
-            for rec in (mm.to_dict("records") if len(mm) else [])]
+    return [
+        {
+            "quarter": quarter_short(q) if (q := as_date(rec.get("quarter_end"))) else "",
+            "child_ref": clean_text(rec.get("child_ref")),
+            "found_in": clean_text(rec.get("found_in")),
+            "missing_from": clean_text(rec.get("missing_from")),
+        }
+        for rec in (mm.to_dict("records") if len(mm) else [])
+    ]
 
 
 def revision_rows(inputs: ReportInputs, ms: pd.DataFrame) -> list[dict[str, str]]:
@@ -486,9 +565,16 @@ def revision_rows(inputs: ReportInputs, ms: pd.DataFrame) -> list[dict[str, str]
         else:
             old = fmt_value(cell(rec.get("old_value"), inputs.symbol), unit)
             new = fmt_value(cell(rec.get("new_value"), inputs.symbol), unit)
-        rows.append({"measure": mid, "quarter": quarter_short(q) if q else "",
-                     "breakdown": breakdown_label(bd, inputs.spec), "old": old, "new": new,
-                     "version": clean_text(rec.get("issued_version"))})
+        rows.append(
+            {
+                "measure": mid,
+                "quarter": quarter_short(q) if q else "",
+                "breakdown": breakdown_label(bd, inputs.spec),
+                "old": old,
+                "new": new,
+                "version": clean_text(rec.get("issued_version")),
+            }
+        )
     return rows
 
 
@@ -497,34 +583,51 @@ def definition_rows(inputs: ReportInputs) -> list[dict[str, str]]:
     rows = []
     for m in inputs.spec.measures.measures:
         if m.targets:
-            target = "; ".join(f"{fmt_value(t.value, m.unit)} by {long_date(t.date)}"
-                               for t in m.targets)
+            target = "; ".join(
+                f"{fmt_value(t.value, m.unit)} by {long_date(t.date)}" for t in m.targets
+            )
         elif m.standing_target is not None:
             target = f"{fmt_value(m.standing_target, m.unit)} (standing)"
         else:
             target = "None set"
         source = "Action plan (seed)" if m.source == "seed" else "BIU definition"
-        rows.append({"id": m.id, "name": m.name, "action": m.action,
-                     "unit": UNIT_LABEL.get(m.unit, m.unit),
-                     "direction": DIRECTION_TEXT[m.direction], "target": target,
-                     "definition": m.definition, "source": source,
-                     "bi_note": m.bi_definition or "",
-                     "breakdowns": ", ".join(m.breakdowns)})
+        rows.append(
+            {
+                "id": m.id,
+                "name": m.name,
+                "action": m.action,
+                "unit": UNIT_LABEL.get(m.unit, m.unit),
+                "direction": DIRECTION_TEXT[m.direction],
+                "target": target,
+                "definition": m.definition,
+                "source": source,
+                "bi_note": m.bi_definition or "",
+                "breakdowns": ", ".join(m.breakdowns),
+            }
+        )
     return rows
 
 
 def breakdown_rows(inputs: ReportInputs, ms: pd.DataFrame, ids: list[str]) -> list[dict]:
     """The quarter's breakdown rows for these measures."""
-    q = ms[(ms["quarter_end"] == inputs.quarter_end) & (ms["breakdown"] != "all")
-           & ms["measure_id"].isin(ids)]
+    q = ms[
+        (ms["quarter_end"] == inputs.quarter_end)
+        & (ms["breakdown"] != "all")
+        & ms["measure_id"].isin(ids)
+    ]
     out = []
     for mid in ids:
         m = _measure_def(inputs, mid)
         for rec in q[q["measure_id"] == mid].to_dict("records"):
             unit = _unit(m, rec)
-            out.append({"measure": mid, "breakdown": breakdown_label(rec["breakdown"], inputs.spec),
-                        "value": fmt_value(rec["value"], unit),
-                        "n_of_d": fmt_n_of_d(rec["numerator"], rec["denominator"])})
+            out.append(
+                {
+                    "measure": mid,
+                    "breakdown": breakdown_label(rec["breakdown"], inputs.spec),
+                    "value": fmt_value(rec["value"], unit),
+                    "n_of_d": fmt_n_of_d(rec["numerator"], rec["denominator"]),
+                }
+            )
     return out
 
 
@@ -543,20 +646,29 @@ def chart_series(inputs: ReportInputs, ms: pd.DataFrame, mid: str) -> ChartSerie
     first, last = recs[0]["quarter_end"], recs[-1]["quarter_end"]
     dated = [t for t in (m.targets if m else []) if quarter_end_for(t.date) >= first]
     upcoming = [t for t in dated if quarter_end_for(t.date) > last][:1]
-    milestones = [(t.date, t.value, f"{fmt_value(t.value, unit)} by {quarter_short(t.date)}")
-                  for t in dated if quarter_end_for(t.date) <= last or t in upcoming]
+    milestones = [
+        (t.date, t.value, f"{fmt_value(t.value, unit)} by {quarter_short(t.date)}")
+        for t in dated
+        if quarter_end_for(t.date) <= last or t in upcoming
+    ]
     standing = None
     if m is not None and m.standing_target is not None:
         standing = (m.standing_target, f"Target {fmt_value(m.standing_target, unit)}")
     return ChartSeries(
-        measure_id=mid, name=m.name if m else mid, unit_label=UNIT_LABEL.get(unit, unit),
-        quarters=[r["quarter_end"] for r in recs], values=values,
+        measure_id=mid,
+        name=m.name if m else mid,
+        unit_label=UNIT_LABEL.get(unit, unit),
+        quarters=[r["quarter_end"] for r in recs],
+        values=values,
         labels=[fmt_value(r["value"], unit) for r in recs],
         suppressed=[r["value"] == inputs.symbol for r in recs],
         rags=[r["rag"] for r in recs],
-        trajectory=[r["trajectory"] if isinstance(r["trajectory"], float) else None
-                    for r in recs] if (m and m.targets) else [],
-        milestones=milestones, standing_target=standing, symbol=inputs.symbol,
+        trajectory=[r["trajectory"] if isinstance(r["trajectory"], float) else None for r in recs]
+        if (m and m.targets)
+        else [],
+        milestones=milestones,
+        standing_target=standing,
+        symbol=inputs.symbol,
     )
 
 
@@ -595,14 +707,18 @@ def build_context(
         action_ids = {a.id for a in plan.actions if a.outcome == o.id}
         o_ids = [mid for mid in ids if (m := _measure_def(inputs, mid)) and m.action in action_ids]
         charts = charts_for(inputs, ms, o_ids)
-        outcomes.append({
-            "id": o.id, "title": f"Stretch outcome {o.id}: {o.short}", "aim": o.aim,
-            "question": o.question,
-            "actions": [a for a in actions if a["outcome"] == o.id],
-            "measures": [measure_row(inputs, ms, mid) for mid in o_ids],
-            "charts": [{"title": c.title, "image": embed(c), "alt": c.alt} for c in charts],
-            "breakdowns": breakdown_rows(inputs, ms, o_ids),
-        })
+        outcomes.append(
+            {
+                "id": o.id,
+                "title": f"Stretch outcome {o.id}: {o.short}",
+                "aim": o.aim,
+                "question": o.question,
+                "actions": [a for a in actions if a["outcome"] == o.id],
+                "measures": [measure_row(inputs, ms, mid) for mid in o_ids],
+                "charts": [{"title": c.title, "image": embed(c), "alt": c.alt} for c in charts],
+                "breakdowns": breakdown_rows(inputs, ms, o_ids),
+            }
+        )
     headline = [s for mid in ids if (s := chart_series(inputs, ms, mid)) is not None]
     overview = None
     if headline:

@@ -44,8 +44,7 @@ from transforms.reports.inputs import ReportInputs
 log = logging.getLogger(__name__)
 MAX_CELL = 32_767
 TRUNCATED = " […truncated: see the source return]"
-NUMBER_FORMAT = {"percent": "0.0", "pp": "0.0", "per_1000": "0.0", "days": "0.0",
-                 "count": "#,##0"}
+NUMBER_FORMAT = {"percent": "0.0", "pp": "0.0", "per_1000": "0.0", "days": "0.0", "count": "#,##0"}
 DATE_FORMAT = "dd/mm/yyyy"
 NAVY = "1B365D"
 FORMULA_START = ("=", "+", "-", "@")
@@ -79,8 +78,9 @@ class _Sheets:
         if isinstance(value, bool):
             c = ws.cell(row=row, column=col, value=value)
         elif isinstance(value, (int, float)):
-            c = ws.cell(row=row, column=col, value=float(value) if isinstance(value, float)
-                        else value)
+            c = ws.cell(
+                row=row, column=col, value=float(value) if isinstance(value, float) else value
+            )
             if fmt:
                 c.number_format = fmt
         elif isinstance(value, dt.date):
@@ -94,9 +94,17 @@ class _Sheets:
                 c.alignment = Alignment(horizontal="right")
         return c
 
-    def table(self, ws, name: str, headers: list[str], rows: list[list[Any]],
-              formats: list[str | None] | None = None, top: int = 3,
-              widths: dict[int, float] | None = None, note: str = ""):
+    def table(
+        self,
+        ws,
+        name: str,
+        headers: list[str],
+        rows: list[list[Any]],
+        formats: list[str | None] | None = None,
+        top: int = 3,
+        widths: dict[int, float] | None = None,
+        note: str = "",
+    ):
         """A titled Excel table from row `top`, with frozen header and sensible widths."""
         from openpyxl.styles import Alignment, Font
         from openpyxl.utils import get_column_letter
@@ -126,8 +134,7 @@ class _Sheets:
             ws.column_dimensions[get_column_letter(j)].width = width
             if width >= 40:
                 for i in range(top + 1, last + 1):
-                    ws.cell(row=i, column=j).alignment = Alignment(wrap_text=True,
-                                                                   vertical="top")
+                    ws.cell(row=i, column=j).alignment = Alignment(wrap_text=True, vertical="top")
         return ref
 
 
@@ -157,34 +164,89 @@ def _rag_formatting(ws, ref_col: str, first: int, last: int) -> None:
 
     rng = f"{ref_col}{first}:{ref_col}{last}"
     for rag, fill in RAG_FILL.items():
-        ws.conditional_formatting.add(rng, CellIsRule(
-            operator="equal", formula=[f'"{rag}"'],
-            fill=PatternFill(start_color=fill, end_color=fill, fill_type="solid",
-                             bgColor=fill),
-            font=Font(color=RAG_FONT[rag])))
+        ws.conditional_formatting.add(
+            rng,
+            CellIsRule(
+                operator="equal",
+                formula=[f'"{rag}"'],
+                fill=PatternFill(start_color=fill, end_color=fill, fill_type="solid", bgColor=fill),
+                font=Font(color=RAG_FONT[rag]),
+            ),
+        )
 
 
 def _measure_table_rows(inputs: ReportInputs, ms, mask) -> list[list[Any]]:
     rows = []
     for rec in ms[mask].to_dict("records"):
         m = _mdef(inputs, rec["measure_id"])
-        rows.append([
-            rec["measure_id"], m.name if m else rec["measure_id"], rec["quarter_end"],
-            quarter_short(rec["quarter_end"]), rec["breakdown"],
-            breakdown_label(rec["breakdown"], inputs.spec), rec["numerator"],
-            rec["denominator"], rec["value"], rec["unit"], rec["target"], rec["trajectory"],
-            rec["rag"] or None, rec["trend"] or None, rec["trend_year"] or None,
-            rec["signal"] or None, rec["excluded"], rec["pending"], rec["reason"] or None,
-        ])
+        rows.append(
+            [
+                rec["measure_id"],
+                m.name if m else rec["measure_id"],
+                rec["quarter_end"],
+                quarter_short(rec["quarter_end"]),
+                rec["breakdown"],
+                breakdown_label(rec["breakdown"], inputs.spec),
+                rec["numerator"],
+                rec["denominator"],
+                rec["value"],
+                rec["unit"],
+                rec["target"],
+                rec["trajectory"],
+                rec["rag"] or None,
+                rec["trend"] or None,
+                rec["trend_year"] or None,
+                rec["signal"] or None,
+                rec["excluded"],
+                rec["pending"],
+                rec["reason"] or None,
+            ]
+        )
     return rows
 
 
-MEASURE_HEADERS = ["Measure ID", "Measure", "Quarter end", "Quarter", "Breakdown",
-                   "Breakdown label", "Numerator", "Denominator", "Value", "Unit", "Target",
-                   "Trajectory", "RAG", "Trend (quarter)", "Trend (year)", "Signal",
-                   "Excluded", "Pending", "Reason"]
-MEASURE_FORMATS = [None, None, DATE_FORMAT, None, None, None, "#,##0", "#,##0", "unit:9",
-                   None, "unit:9", "unit:9", None, None, None, None, "#,##0", "#,##0", None]
+MEASURE_HEADERS = [
+    "Measure ID",
+    "Measure",
+    "Quarter end",
+    "Quarter",
+    "Breakdown",
+    "Breakdown label",
+    "Numerator",
+    "Denominator",
+    "Value",
+    "Unit",
+    "Target",
+    "Trajectory",
+    "RAG",
+    "Trend (quarter)",
+    "Trend (year)",
+    "Signal",
+    "Excluded",
+    "Pending",
+    "Reason",
+]
+MEASURE_FORMATS = [
+    None,
+    None,
+    DATE_FORMAT,
+    None,
+    None,
+    None,
+    "#,##0",
+    "#,##0",
+    "unit:9",
+    None,
+    "unit:9",
+    "unit:9",
+    None,
+    None,
+    None,
+    None,
+    "#,##0",
+    "#,##0",
+    None,
+]
 
 
 def _mdef(inputs: ReportInputs, mid: str):
@@ -218,9 +280,16 @@ def _charts_sheet(sh: _Sheets, wb, inputs: ReportInputs, ms, marking: str) -> No
             row.append(None if i is None else vals[i])
         rows.append(row)
     top = 4
-    sh.table(ws, "HeadlineSeries", headers, rows, [None, DATE_FORMAT] + ["0.0"] * len(cols),
-             top=top, note="Headline values for the charts; suppressed (c) and missing "
-             "values are left blank so that they are not plotted.")
+    sh.table(
+        ws,
+        "HeadlineSeries",
+        headers,
+        rows,
+        [None, DATE_FORMAT] + ["0.0"] * len(cols),
+        top=top,
+        note="Headline values for the charts; suppressed (c) and missing "
+        "values are left blank so that they are not plotted.",
+    )
     last = top + max(len(rows), 1)
     cats = Reference(ws, min_col=1, min_row=top + 1, max_row=last)
     anchor_col = len(headers) + 2
@@ -259,10 +328,16 @@ def build_workbook(inputs: ReportInputs):
     cover = wb.active
     cover.title = "Cover"
     _title(sh, cover, f"{TITLE} – {ctx['quarter_label']}", marking)
-    cover_rows = [["Title", TITLE], ["Quarter", ctx["quarter_label"]],
-                  ["Partnership", ctx["partnership"]], ["Protective marking", marking],
-                  ["Pack", ctx["pack"]], ["Date generated", inputs.generated],
-                  ["Version", ctx["version"]], ["Action plan", ctx["plan_title"]]]
+    cover_rows = [
+        ["Title", TITLE],
+        ["Quarter", ctx["quarter_label"]],
+        ["Partnership", ctx["partnership"]],
+        ["Protective marking", marking],
+        ["Pack", ctx["pack"]],
+        ["Date generated", inputs.generated],
+        ["Version", ctx["version"]],
+        ["Action plan", ctx["plan_title"]],
+    ]
     if inputs.public:
         cover_rows.append(["Disclosure control", ctx["footnote"]])
     sh.table(cover, "CoverDetails", ["Item", "Detail"], cover_rows, widths={1: 22, 2: 90})
@@ -279,19 +354,30 @@ def build_workbook(inputs: ReportInputs):
         ("Milestones", "Action plan milestones"),
         ("Targets", "Measure target milestones"),
         ("Data_Quality", "Returns: status and timeliness per submitter"),
-        ("Warnings", "Warnings on the returns" + ("" if inputs.public else
-                                                   " with submitters' notes")),
+        (
+            "Warnings",
+            "Warnings on the returns" + ("" if inputs.public else " with submitters' notes"),
+        ),
     ]
     if not inputs.public:
-        sheets += [("Mismatches", "Cross-agency mismatches (internal only)"),
-                   ("Files", "Every workbook received (internal only)")]
-    sheets += [("Revisions", "Figures revised since the last report"),
-               ("Definitions", "Definitions of every measure")]
+        sheets += [
+            ("Mismatches", "Cross-agency mismatches (internal only)"),
+            ("Files", "Every workbook received (internal only)"),
+        ]
+    sheets += [
+        ("Revisions", "Figures revised since the last report"),
+        ("Definitions", "Definitions of every measure"),
+    ]
 
     contents = wb.create_sheet("Contents")
     _title(sh, contents, "Contents", marking)
-    sh.table(contents, "ContentsList", ["Sheet", "What it holds"],
-             [[n, d] for n, d in sheets], widths={1: 18, 2: 70})
+    sh.table(
+        contents,
+        "ContentsList",
+        ["Sheet", "What it holds"],
+        [[n, d] for n, d in sheets],
+        widths={1: 18, 2: 70},
+    )
     for i, (name, _) in enumerate(sheets, start=4):
         c = contents.cell(row=i, column=1)
         c.hyperlink = Hyperlink(ref=c.coordinate, location=f"'{name}'!A1", display=name)
@@ -315,107 +401,248 @@ def build_workbook(inputs: ReportInputs):
     ]
     if inputs.public:
         note_rows.append(ctx["footnote"])
-    sh.table(notes, "NotesList", ["Note", "Text"],
-             [[i, t] for i, t in enumerate(note_rows, start=1)], widths={1: 8, 2: 110})
+    sh.table(
+        notes,
+        "NotesList",
+        ["Note", "Text"],
+        [[i, t] for i, t in enumerate(note_rows, start=1)],
+        widths={1: 8, 2: 110},
+    )
 
     summary = wb.create_sheet("Summary")
     _title(sh, summary, f"Summary – {ctx['quarter_label']}", marking)
     q_mask = (ms["quarter_end"] == inputs.quarter_end) & (ms["breakdown"] == "all")
     rows = _measure_table_rows(inputs, ms, q_mask)
-    sh.table(summary, "SummaryRAG", MEASURE_HEADERS, rows, MEASURE_FORMATS,
-             note=ctx["footnote"] or "RAG status of every headline measure for the quarter.")
+    sh.table(
+        summary,
+        "SummaryRAG",
+        MEASURE_HEADERS,
+        rows,
+        MEASURE_FORMATS,
+        note=ctx["footnote"] or "RAG status of every headline measure for the quarter.",
+    )
     _rag_formatting(summary, "M", 4, 3 + max(len(rows), 1))
 
     measures = wb.create_sheet("Measures")
     _title(sh, measures, "Measures – headline series", marking)
     rows = _measure_table_rows(inputs, ms, ms["breakdown"] == "all")
-    sh.table(measures, "MeasureSeries", MEASURE_HEADERS, rows, MEASURE_FORMATS,
-             note=ctx["footnote"])
+    sh.table(
+        measures, "MeasureSeries", MEASURE_HEADERS, rows, MEASURE_FORMATS, note=ctx["footnote"]
+    )
     _rag_formatting(measures, "M", 4, 3 + max(len(rows), 1))
 
     breakdowns = wb.create_sheet("Breakdowns")
     _title(sh, breakdowns, "Breakdowns", marking)
     rows = [r[:10] + [r[18]] for r in _measure_table_rows(inputs, ms, ms["breakdown"] != "all")]
-    sh.table(breakdowns, "BreakdownSeries", MEASURE_HEADERS[:10] + ["Reason"], rows,
-             MEASURE_FORMATS[:10] + [None], note=ctx["footnote"])
+    sh.table(
+        breakdowns,
+        "BreakdownSeries",
+        MEASURE_HEADERS[:10] + ["Reason"],
+        rows,
+        MEASURE_FORMATS[:10] + [None],
+        note=ctx["footnote"],
+    )
 
     _charts_sheet(sh, wb, inputs, ms, marking)
 
     plan = wb.create_sheet("Action_Plan")
     _title(sh, plan, "Action plan with progress", marking)
     outcomes = {o.id: o.aim for o in inputs.spec.plan.outcomes}
-    sh.table(plan, "ActionPlan",
-             ["Action", "Stretch Outcome Aim", "Key Drivers", "Improvement project aim",
-              "Key Improvement Measures", "Lead Responsibility", "Update from", "Status",
-              "Progress update", "Completed"],
-             [[a["id"], outcomes[a["outcome"]], a["driver"], a["aim"], a["measures_text"],
-               a["leads"], a["update_from"], a["status"], a["progress"], a["completed"] or None]
-              for a in action_rows(inputs)],
-             widths={1: 8, 2: 40, 3: 45, 4: 45, 5: 45, 6: 30, 7: 12, 8: 12, 9: 60, 10: 18})
+    sh.table(
+        plan,
+        "ActionPlan",
+        [
+            "Action",
+            "Stretch Outcome Aim",
+            "Key Drivers",
+            "Improvement project aim",
+            "Key Improvement Measures",
+            "Lead Responsibility",
+            "Update from",
+            "Status",
+            "Progress update",
+            "Completed",
+        ],
+        [
+            [
+                a["id"],
+                outcomes[a["outcome"]],
+                a["driver"],
+                a["aim"],
+                a["measures_text"],
+                a["leads"],
+                a["update_from"],
+                a["status"],
+                a["progress"],
+                a["completed"] or None,
+            ]
+            for a in action_rows(inputs)
+        ],
+        widths={1: 8, 2: 40, 3: 45, 4: 45, 5: 45, 6: 30, 7: 12, 8: 12, 9: 60, 10: 18},
+    )
 
     mil = wb.create_sheet("Milestones")
     _title(sh, mil, "Milestones", marking)
-    sh.table(mil, "PlanMilestones", ["ID", "Action", "Due", "Milestone", "Status", "Completed"],
-             [[m["id"], m["action"], m["due"], m["text"], m["status"], m["completed"]]
-              for m in milestone_rows(inputs)], widths={4: 60})
+    sh.table(
+        mil,
+        "PlanMilestones",
+        ["ID", "Action", "Due", "Milestone", "Status", "Completed"],
+        [
+            [m["id"], m["action"], m["due"], m["text"], m["status"], m["completed"]]
+            for m in milestone_rows(inputs)
+        ],
+        widths={4: 60},
+    )
     tgt = wb.create_sheet("Targets")
     _title(sh, tgt, "Measure target milestones", marking)
-    sh.table(tgt, "TargetMilestones", ["Measure", "Date", "Target", "Value", "Result"],
-             [[t["measure"], t["date"], t["target"], t["value"], t["met"]]
-              for t in target_milestone_rows(inputs, ms)], note=ctx["footnote"])
+    sh.table(
+        tgt,
+        "TargetMilestones",
+        ["Measure", "Date", "Target", "Value", "Result"],
+        [
+            [t["measure"], t["date"], t["target"], t["value"], t["met"]]
+            for t in target_milestone_rows(inputs, ms)
+        ],
+        note=ctx["footnote"],
+    )
 
     dq = wb.create_sheet("Data_Quality")
     _title(sh, dq, "Data quality: returns", marking)
-    sh.table(dq, "ReturnStatus", ["Code", "Submitter", "Kind", "Status", "Timeliness",
-                                  "Received"],
-             [[d["code"], d["name"], d["kind"], d["status"], d["late"], d["received"]]
-              for d in dq_return_rows(inputs)], note=ctx["returns"]["text"])
+    sh.table(
+        dq,
+        "ReturnStatus",
+        ["Code", "Submitter", "Kind", "Status", "Timeliness", "Received"],
+        [
+            [d["code"], d["name"], d["kind"], d["status"], d["late"], d["received"]]
+            for d in dq_return_rows(inputs)
+        ],
+        note=ctx["returns"]["text"],
+    )
 
     warn = wb.create_sheet("Warnings")
     _title(sh, warn, "Warnings", marking)
     if inputs.public:
-        sh.table(warn, "WarningCounts", ["Submitter", "Warnings", "With a note"],
-                 [[w["submitter"], int(w["count"]), int(w["with_note"])]
-                  for w in warning_counts(inputs)],
-                 note="Counts only: the details are in the internal pack.")
+        sh.table(
+            warn,
+            "WarningCounts",
+            ["Submitter", "Warnings", "With a note"],
+            [
+                [w["submitter"], int(w["count"]), int(w["with_note"])]
+                for w in warning_counts(inputs)
+            ],
+            note="Counts only: the details are in the internal pack.",
+        )
     else:
-        sh.table(warn, "WarningDetail", ["Submitter", "File", "Sheet", "Location", "Rule",
-                                         "Warning", "Submitter's note"],
-                 [[w["submitter"], w["file"], w["sheet"], w["location"], w["rule"],
-                   w["message"], w["note"]] for w in warning_rows(inputs)],
-                 widths={6: 50, 7: 50})
+        sh.table(
+            warn,
+            "WarningDetail",
+            ["Submitter", "File", "Sheet", "Location", "Rule", "Warning", "Submitter's note"],
+            [
+                [
+                    w["submitter"],
+                    w["file"],
+                    w["sheet"],
+                    w["location"],
+                    w["rule"],
+                    w["message"],
+                    w["note"],
+                ]
+                for w in warning_rows(inputs)
+            ],
+            widths={6: 50, 7: 50},
+        )
         mm = wb.create_sheet("Mismatches")
         _title(sh, mm, "Cross-agency mismatches", marking)
-        sh.table(mm, "Mismatches", ["Quarter", "Child reference", "Found in", "Missing from"],
-                 [[x["quarter"], x["child_ref"], x["found_in"], x["missing_from"]]
-                  for x in mismatch_rows(inputs)])
+        sh.table(
+            mm,
+            "Mismatches",
+            ["Quarter", "Child reference", "Found in", "Missing from"],
+            [
+                [x["quarter"], x["child_ref"], x["found_in"], x["missing_from"]]
+                for x in mismatch_rows(inputs)
+            ],
+        )
         files = wb.create_sheet("Files")
         _title(sh, files, "Workbooks received", marking)
         rt = inputs.returns
-        sh.table(files, "FilesReceived",
-                 ["File", "SHA-256", "Submitter", "Quarter end", "Status", "Errors",
-                  "Warnings", "Late", "Revision", "Received"],
-                 [[clean_text(r.get("file")), clean_text(r.get("sha256")),
-                   clean_text(r.get("submitter")), clean_text(r.get("quarter_end"))[:10],
-                   clean_text(r.get("status")), _int(r.get("errors")), _int(r.get("warnings")),
-                   clean_text(r.get("late")), clean_text(r.get("revision")),
-                   clean_text(r.get("received_at"))]
-                  for r in (rt.to_dict("records") if len(rt) else [])])
+        sh.table(
+            files,
+            "FilesReceived",
+            [
+                "File",
+                "SHA-256",
+                "Submitter",
+                "Quarter end",
+                "Status",
+                "Errors",
+                "Warnings",
+                "Late",
+                "Revision",
+                "Received",
+            ],
+            [
+                [
+                    clean_text(r.get("file")),
+                    clean_text(r.get("sha256")),
+                    clean_text(r.get("submitter")),
+                    clean_text(r.get("quarter_end"))[:10],
+                    clean_text(r.get("status")),
+                    _int(r.get("errors")),
+                    _int(r.get("warnings")),
+                    clean_text(r.get("late")),
+                    clean_text(r.get("revision")),
+                    clean_text(r.get("received_at")),
+                ]
+                for r in (rt.to_dict("records") if len(rt) else [])
+            ],
+        )
 
     rev = wb.create_sheet("Revisions")
     _title(sh, rev, "Revisions since the last report", marking)
-    sh.table(rev, "Revisions", ["Measure", "Quarter", "Breakdown", "Previously", "Now",
-                                "Issued in"],
-             [[v["measure"], v["quarter"], v["breakdown"], v["old"], v["new"], v["version"]]
-              for v in revision_rows(inputs, ms)])
+    sh.table(
+        rev,
+        "Revisions",
+        ["Measure", "Quarter", "Breakdown", "Previously", "Now", "Issued in"],
+        [
+            [v["measure"], v["quarter"], v["breakdown"], v["old"], v["new"], v["version"]]
+            for v in revision_rows(inputs, ms)
+        ],
+    )
 
     defs = wb.create_sheet("Definitions")
     _title(sh, defs, "Definitions", marking)
-    sh.table(defs, "Definitions", ["ID", "Measure", "Action", "Unit", "Direction", "Target",
-                                   "Definition", "Source", "BIU note", "Breakdowns"],
-             [[d["id"], d["name"], d["action"], d["unit"], d["direction"], d["target"],
-               d["definition"], d["source"], d["bi_note"] or None, d["breakdowns"] or None]
-              for d in definition_rows(inputs)], widths={2: 40, 7: 80, 9: 40})
+    sh.table(
+        defs,
+        "Definitions",
+        [
+            "ID",
+            "Measure",
+            "Action",
+            "Unit",
+            "Direction",
+            "Target",
+            "Definition",
+            "Source",
+            "BIU note",
+            "Breakdowns",
+        ],
+        [
+            [
+                d["id"],
+                d["name"],
+                d["action"],
+                d["unit"],
+                d["direction"],
+                d["target"],
+                d["definition"],
+                d["source"],
+                d["bi_note"] or None,
+                d["breakdowns"] or None,
+            ]
+            for d in definition_rows(inputs)
+        ],
+        widths={2: 40, 7: 80, 9: 40},
+    )
 
     for ws in wb.worksheets:  # print (and preview) one page wide, landscape
         ws.page_setup.orientation = "landscape"
@@ -426,8 +653,9 @@ def build_workbook(inputs: ReportInputs):
         ws.oddHeader.center.text = marking
     _set_properties(wb, inputs, ctx)
     if sh.truncated:
-        log.warning("%d cell(s) over %d characters were truncated with a marker",
-                    sh.truncated, MAX_CELL)
+        log.warning(
+            "%d cell(s) over %d characters were truncated with a marker", sh.truncated, MAX_CELL
+        )
     wb._ds_truncated = sh.truncated  # for tests and run summaries
     return wb
 
@@ -465,6 +693,9 @@ def render_xlsx_bytes(inputs: ReportInputs) -> bytes:
 def write_xlsx(inputs: ReportInputs, path: Path) -> Path:
     """Write the Excel workbook to `path` atomically; return `path`."""
     atomic_write_bytes(Path(path), render_xlsx_bytes(inputs))
-    log.info("wrote Excel workbook %s (%s pack)", Path(path).name,
-             "public" if inputs.public else "internal")
+    log.info(
+        "wrote Excel workbook %s (%s pack)",
+        Path(path).name,
+        "public" if inputs.public else "internal",
+    )
     return Path(path)

@@ -17,13 +17,34 @@ from transforms.quarters import shift_quarters
 from transforms.spec import Spec, default_spec
 
 MEASURE_COLUMNS = [
-    "measure_id", "quarter_end", "breakdown", "numerator", "denominator", "value", "unit",
-    "target", "trajectory", "rag", "trend", "trend_year", "signal", "excluded", "pending",
+    "measure_id",
+    "quarter_end",
+    "breakdown",
+    "numerator",
+    "denominator",
+    "value",
+    "unit",
+    "target",
+    "trajectory",
+    "rag",
+    "trend",
+    "trend_year",
+    "signal",
+    "excluded",
+    "pending",
     "reason",
 ]
 RETURN_COLUMNS = [
-    "file", "sha256", "submitter", "quarter_end", "status", "errors", "warnings", "late",
-    "revision", "received_at",
+    "file",
+    "sha256",
+    "submitter",
+    "quarter_end",
+    "status",
+    "errors",
+    "warnings",
+    "late",
+    "revision",
+    "received_at",
 ]
 EXPECTED_COLUMNS = ["code", "name", "kind", "status", "late", "received_at"]
 PROGRESS_COLUMNS = ["submitter", "action_id", "status", "progress_update", "completion_date"]
@@ -34,7 +55,12 @@ MILESTONE_RESULT_COLUMNS = ["measure_id", "milestone_date", "target", "value", "
 WARNING_COLUMNS = ["submitter", "file", "sheet", "location", "rule", "message", "note"]
 MISMATCH_COLUMNS = ["quarter_end", "child_ref", "found_in", "missing_from"]
 REVISION_COLUMNS = [
-    "measure_id", "quarter_end", "breakdown", "old_value", "new_value", "issued_version",
+    "measure_id",
+    "quarter_end",
+    "breakdown",
+    "old_value",
+    "new_value",
+    "issued_version",
 ]
 
 
@@ -86,8 +112,16 @@ _QUARTERS = [shift_quarters(QE, -k) for k in range(7, -1, -1)]  # 2018-12-31 .. 
 _SERIES: dict[str, list[tuple[int | None, int | None]]] = {
     "H01": [(12, 40), (13, 41), (15, 44), (14, 38), (19, 43), (20, 42), (22, 44), (25, 40)],
     "S01": [(60, 80), (61, 80), (63, 80), (66, 82), (70, 84), (73, 85), (76, 86), (78, 86)],
-    "M01": [(102, 120), (99, 118), (104, 121), (108, 124), (101, 119), (106, 122), (110, 126),
-            (109, 125)],
+    "M01": [
+        (102, 120),
+        (99, 118),
+        (104, 121),
+        (108, 124),
+        (101, 119),
+        (106, 122),
+        (110, 126),
+        (109, 125),
+    ],
     "C04": [(5, 38), (6, 40), (5, 44), (7, 39), (5, 45), (6, 42), (5, 40), (3, 41)],
     "Q01": [(None, None)] * 4 + [(6, 12), (7, 12), (8, 13), (9, 12)],
 }
@@ -96,10 +130,24 @@ _COUNTS: dict[str, list[float | None]] = {
     "H03": [41.0, 39.5, 38.0, 36.0, 33.0, 31.5, 30.0, 24.5],
     "G01": [6.8, 6.4, 6.9, 6.1, 5.6, 5.9, 5.2, 4.8],
 }
-_UNITS = {"H01": "percent", "S01": "percent", "M01": "percent", "C04": "percent",
-          "Q01": "percent", "L01": "count", "H03": "days", "G01": "pp"}
-_L01_BREAKDOWN = {"AT_HOME": 140, "KINSHIP": 120, "FOSTER_LA": 150, "FOSTER_PURCHASED": 80,
-                  "RES_LA_HOME": 70, "OTHER_RESIDENTIAL": 2}
+_UNITS = {
+    "H01": "percent",
+    "S01": "percent",
+    "M01": "percent",
+    "C04": "percent",
+    "Q01": "percent",
+    "L01": "count",
+    "H03": "days",
+    "G01": "pp",
+}
+_L01_BREAKDOWN = {
+    "AT_HOME": 140,
+    "KINSHIP": 120,
+    "FOSTER_LA": 150,
+    "FOSTER_PURCHASED": 80,
+    "RES_LA_HOME": 70,
+    "OTHER_RESIDENTIAL": 2,
+}
 
 
 def _trajectory(spec: Spec, mid: str, q: dt.date, base_q: dt.date, base_v: float) -> float | None:
@@ -170,30 +218,64 @@ def example_measures(spec: Spec | None = None) -> pd.DataFrame:
             rag = _rag(v, traj, m.direction, d) if m.has_target else ""
             prev = values[i - 1] if i else None
             year = values[i - 4] if i >= 4 else None
-            rows.append({
-                "measure_id": mid, "quarter_end": q, "breakdown": "all",
-                "numerator": n, "denominator": d, "value": v, "unit": unit,
-                "target": _target(spec, mid, q) if m.has_target else None,
-                "trajectory": traj, "rag": rag,
-                "trend": _trend(prev, v, unit, m.direction),
-                "trend_year": _trend(year, v, unit, m.direction),
-                "signal": "trend" if (mid == "H01" and q == QE) else "",
-                "excluded": 4 if mid == "H01" else None,
-                "pending": 2 if mid == "H01" else None,
-                "reason": "no Progress returns before 2019/20" if v is None else "",
-            })
+            rows.append(
+                {
+                    "measure_id": mid,
+                    "quarter_end": q,
+                    "breakdown": "all",
+                    "numerator": n,
+                    "denominator": d,
+                    "value": v,
+                    "unit": unit,
+                    "target": _target(spec, mid, q) if m.has_target else None,
+                    "trajectory": traj,
+                    "rag": rag,
+                    "trend": _trend(prev, v, unit, m.direction),
+                    "trend_year": _trend(year, v, unit, m.direction),
+                    "signal": "trend" if (mid == "H01" and q == QE) else "",
+                    "excluded": 4 if mid == "H01" else None,
+                    "pending": 2 if mid == "H01" else None,
+                    "reason": "no Progress returns before 2019/20" if v is None else "",
+                }
+            )
     rows += [
-        {"measure_id": "H01", "quarter_end": QE, "breakdown": "at_home", "numerator": 3,
-         "denominator": 7, "value": 300.0 / 7, "unit": "percent"},
-        {"measure_id": "H01", "quarter_end": QE, "breakdown": "away_from_home", "numerator": 22,
-         "denominator": 33, "value": 2200.0 / 33, "unit": "percent"},
-        {"measure_id": "M01", "quarter_end": QE, "breakdown": "care_experienced",
-         "numerator": 10, "denominator": 12, "value": 1000.0 / 12, "unit": "percent",
-         "reason": "small base"},
+        {
+            "measure_id": "H01",
+            "quarter_end": QE,
+            "breakdown": "at_home",
+            "numerator": 3,
+            "denominator": 7,
+            "value": 300.0 / 7,
+            "unit": "percent",
+        },
+        {
+            "measure_id": "H01",
+            "quarter_end": QE,
+            "breakdown": "away_from_home",
+            "numerator": 22,
+            "denominator": 33,
+            "value": 2200.0 / 33,
+            "unit": "percent",
+        },
+        {
+            "measure_id": "M01",
+            "quarter_end": QE,
+            "breakdown": "care_experienced",
+            "numerator": 10,
+            "denominator": 12,
+            "value": 1000.0 / 12,
+            "unit": "percent",
+            "reason": "small base",
+        },
     ]
     rows += [
-        {"measure_id": "L01", "quarter_end": QE, "breakdown": code, "value": float(v),
-         "unit": "count"}
+        {
+            "measure_id": "L01",
+            "quarter_end": QE,
+            "breakdown": code,
+            "value": float(v),
+            "unit": "count",
+        }
         for code, v in _L01_BREAKDOWN.items()
     ]
     df = pd.DataFrame(rows, columns=MEASURE_COLUMNS)
@@ -236,74 +318,180 @@ def example_inputs(public: bool = False, spec: Spec | None = None) -> ReportInpu
     if public:
         measures = example_public_measures(measures, spec.measures.disclosure.symbol)
     ts = pd.Timestamp
-    expected = pd.DataFrame([
-        ("CSW", "accepted", False, ts("2020-10-15 09:12")),
-        ("NHSG", "accepted with warnings", True, ts("2020-10-26 16:40")),
-        ("EDU", "accepted", False, ts("2020-10-19 11:02")),
-        ("HSCP", "rejected", False, ts("2020-10-20 14:30")),
-        ("ICSB", "accepted", False, ts("2020-10-21 10:00")),
-        ("CPC", "accepted", False, ts("2020-10-14 08:55")),
-        ("CPIG", "accepted with warnings", False, ts("2020-10-21 17:05")),
-        ("IJB", "missing", False, pd.NaT),
-        ("BIU", "accepted", False, ts("2020-10-12 12:00")),
-    ], columns=["code", "status", "late", "received_at"])
+    expected = pd.DataFrame(
+        [
+            ("CSW", "accepted", False, ts("2020-10-15 09:12")),
+            ("NHSG", "accepted with warnings", True, ts("2020-10-26 16:40")),
+            ("EDU", "accepted", False, ts("2020-10-19 11:02")),
+            ("HSCP", "rejected", False, ts("2020-10-20 14:30")),
+            ("ICSB", "accepted", False, ts("2020-10-21 10:00")),
+            ("CPC", "accepted", False, ts("2020-10-14 08:55")),
+            ("CPIG", "accepted with warnings", False, ts("2020-10-21 17:05")),
+            ("IJB", "missing", False, pd.NaT),
+            ("BIU", "accepted", False, ts("2020-10-12 12:00")),
+        ],
+        columns=["code", "status", "late", "received_at"],
+    )
     subs = {s.code: s for s in spec.returns.submitters}
     expected.insert(1, "name", [subs[c].name if c in subs else c for c in expected["code"]])
     expected.insert(2, "kind", [subs[c].kind if c in subs else "lead" for c in expected["code"]])
-    returns = pd.DataFrame([
-        (f"{r.code}_Q2_2020.xlsx", f"{i:02d}" * 32, r.code, QE, r.status,
-         1 if r.status == "rejected" else 0, 2 if "warnings" in r.status else 0, r.late,
-         False, r.received_at)
-        for i, r in enumerate(expected.itertuples()) if r.status != "missing"
-    ], columns=RETURN_COLUMNS)
-    progress = pd.DataFrame([
-        ("ICSB", "2.1", "On track", "CAMHS waiting-list initiative & school counselling "
-         "expanded; waits > 18 weeks down to 12.", pd.NaT),
-        ("CPC", "2.2", "On track", "Views recorded at 88% of conferences (<90% aim); "
-         "\"Mind of My Own\" app live.", pd.NaT),
-        ("ICSB", "3.1", "At risk", "Out-of-area placements remain high; commissioning "
-         "review under way.", pd.NaT),
-        ("CPIG", "3.2", "On track", "Attendance gap narrowing: see EDU return.", pd.NaT),
-        ("CPIG", "3.3", "Complete", "=Workshop held 28/11/2019 & charter agreed; IHAs within "
-         "4 weeks <50% last year, now > target", ts("2019-12-12")),
-        ("CPIG", "3.4", "Off track", "Reviews delayed by staff absence; recovery plan "
-         "agreed with team leads.", pd.NaT),
-        ("CPIG", "4.1", "On track", "+Pathway co-ordinator post filled; contact rates up.",
-         pd.NaT),
-        ("ICSB", "5.1", "Complete", "QAF implemented October 2019; first annual report due "
-         "October 2020.", ts("2019-10-28")),
-        ("BIU", "5.2", "On track", "#N/A", pd.NaT),
-        ("ICSB", "5.3", "Complete", "Communication Strategy agreed 30/10/2019.",
-         ts("2019-10-30")),
-        ("BIU", "5.4", "On track", "@BIU quarterly Data Summary now automated.", pd.NaT),
-    ], columns=PROGRESS_COLUMNS)
-    milestones = pd.DataFrame([
-        (m.id, m.action, m.due, m.text, status, done)
-        for m, (status, done) in zip(spec.plan.milestones, [
-            ("missed", dt.date(2019, 12, 12)), ("met", dt.date(2019, 12, 12)),
-            ("met", dt.date(2019, 10, 28)), ("met", dt.date(2019, 10, 30)),
-            ("not yet due", None)], strict=False)
-    ], columns=MILESTONE_COLUMNS)
-    milestone_results = pd.DataFrame([
-        ("H01", QE, 50.0, 62.5, "met"), ("S01", QE, 100.0, 7800.0 / 86, "not met"),
-    ], columns=MILESTONE_RESULT_COLUMNS)
-    warnings = pd.DataFrame([
-        ("NHSG", "NHSG_Q2_2020.xlsx", "Health_Assessments", "row 14", "W-DATE-LATE",
-         "Date of assessment is more than 90 days after accommodation",
-         "Child moved area & was assessed in <Highland>"),
-        ("CPIG", "CPIG_Q2_2020.xlsx", "Progress", "row 3", "W-TEXT-LONG",
-         "Progress update is longer than 1,000 characters", ""),
-    ], columns=WARNING_COLUMNS)
-    mismatches = pd.DataFrame([
-        (QE, "AB12CD34", "NHSG Health_Assessments", "CSW LAC_Starts"),
-    ], columns=MISMATCH_COLUMNS)
-    revisions = pd.DataFrame([
-        ("H01", dt.date(2020, 6, 30), "all", 47.5, 50.0, "2020-06-30 v1"),
-    ], columns=REVISION_COLUMNS)
+    returns = pd.DataFrame(
+        [
+            (
+                f"{r.code}_Q2_2020.xlsx",
+                f"{i:02d}" * 32,
+                r.code,
+                QE,
+                r.status,
+                1 if r.status == "rejected" else 0,
+                2 if "warnings" in r.status else 0,
+                r.late,
+                False,
+                r.received_at,
+            )
+            for i, r in enumerate(expected.itertuples())
+            if r.status != "missing"
+        ],
+        columns=RETURN_COLUMNS,
+    )
+    progress = pd.DataFrame(
+        [
+            (
+                "ICSB",
+                "2.1",
+                "On track",
+                "CAMHS waiting-list initiative & school counselling "
+                "expanded; waits > 18 weeks down to 12.",
+                pd.NaT,
+            ),
+            (
+                "CPC",
+                "2.2",
+                "On track",
+                'Views recorded at 88% of conferences (<90% aim); "Mind of My Own" app live.',
+                pd.NaT,
+            ),
+            (
+                "ICSB",
+                "3.1",
+                "At risk",
+                "Out-of-area placements remain high; commissioning review under way.",
+                pd.NaT,
+            ),
+            ("CPIG", "3.2", "On track", "Attendance gap narrowing: see EDU return.", pd.NaT),
+            (
+                "CPIG",
+                "3.3",
+                "Complete",
+                "=Workshop held 28/11/2019 & charter agreed; IHAs within "
+                "4 weeks <50% last year, now > target",
+                ts("2019-12-12"),
+            ),
+            (
+                "CPIG",
+                "3.4",
+                "Off track",
+                "Reviews delayed by staff absence; recovery plan agreed with team leads.",
+                pd.NaT,
+            ),
+            (
+                "CPIG",
+                "4.1",
+                "On track",
+                "+Pathway co-ordinator post filled; contact rates up.",
+                pd.NaT,
+            ),
+            (
+                "ICSB",
+                "5.1",
+                "Complete",
+                "QAF implemented October 2019; first annual report due October 2020.",
+                ts("2019-10-28"),
+            ),
+            ("BIU", "5.2", "On track", "#N/A", pd.NaT),
+            (
+                "ICSB",
+                "5.3",
+                "Complete",
+                "Communication Strategy agreed 30/10/2019.",
+                ts("2019-10-30"),
+            ),
+            ("BIU", "5.4", "On track", "@BIU quarterly Data Summary now automated.", pd.NaT),
+        ],
+        columns=PROGRESS_COLUMNS,
+    )
+    milestones = pd.DataFrame(
+        [
+            (m.id, m.action, m.due, m.text, status, done)
+            for m, (status, done) in zip(
+                spec.plan.milestones,
+                [
+                    ("missed", dt.date(2019, 12, 12)),
+                    ("met", dt.date(2019, 12, 12)),
+                    ("met", dt.date(2019, 10, 28)),
+                    ("met", dt.date(2019, 10, 30)),
+                    ("not yet due", None),
+                ],
+                strict=False,
+            )
+        ],
+        columns=MILESTONE_COLUMNS,
+    )
+    milestone_results = pd.DataFrame(
+        [
+            ("H01", QE, 50.0, 62.5, "met"),
+            ("S01", QE, 100.0, 7800.0 / 86, "not met"),
+        ],
+        columns=MILESTONE_RESULT_COLUMNS,
+    )
+    warnings = pd.DataFrame(
+        [
+            (
+                "NHSG",
+                "NHSG_Q2_2020.xlsx",
+                "Health_Assessments",
+                "row 14",
+                "W-DATE-LATE",
+                "Date of assessment is more than 90 days after accommodation",
+                "Child moved area & was assessed in <Highland>",
+            ),
+            (
+                "CPIG",
+                "CPIG_Q2_2020.xlsx",
+                "Progress",
+                "row 3",
+                "W-TEXT-LONG",
+                "Progress update is longer than 1,000 characters",
+                "",
+            ),
+        ],
+        columns=WARNING_COLUMNS,
+    )
+    mismatches = pd.DataFrame(
+        [
+            (QE, "AB12CD34", "NHSG Health_Assessments", "CSW LAC_Starts"),
+        ],
+        columns=MISMATCH_COLUMNS,
+    )
+    revisions = pd.DataFrame(
+        [
+            ("H01", dt.date(2020, 6, 30), "all", 47.5, 50.0, "2020-06-30 v1"),
+        ],
+        columns=REVISION_COLUMNS,
+    )
     return ReportInputs(
-        quarter_end=QE, measures=measures, public=public, returns=returns,
-        expected=expected, progress=progress, milestones=milestones,
-        milestone_results=milestone_results, warnings=warnings, mismatches=mismatches,
-        revisions=revisions, version="2020-09-30 v1", generated_on=dt.date(2020, 10, 28),
+        quarter_end=QE,
+        measures=measures,
+        public=public,
+        returns=returns,
+        expected=expected,
+        progress=progress,
+        milestones=milestones,
+        milestone_results=milestone_results,
+        warnings=warnings,
+        mismatches=mismatches,
+        revisions=revisions,
+        version="2020-09-30 v1",
+        generated_on=dt.date(2020, 10, 28),
         spec=spec,
     )

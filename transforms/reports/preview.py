@@ -30,9 +30,21 @@ def to_pdf(document: Path, out_dir: Path, timeout: int = TIMEOUT_S) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="ds-lo-profile-") as profile:
         proc = subprocess.run(
-            [binary, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
-             "--convert-to", "pdf", "--outdir", str(out_dir), str(document)],
-            capture_output=True, text=True, timeout=timeout, check=False,
+            [
+                binary,
+                f"-env:UserInstallation=file://{profile}",
+                "--headless",
+                "--norestore",
+                "--convert-to",
+                "pdf",
+                "--outdir",
+                str(out_dir),
+                str(document),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
     pdf = out_dir / (document.stem + ".pdf")
     if proc.returncode != 0 or not pdf.exists():
@@ -43,32 +55,41 @@ def to_pdf(document: Path, out_dir: Path, timeout: int = TIMEOUT_S) -> Path:
     return pdf
 
 
-def pdf_text(pdf: Path, first: int | None = None, last: int | None = None,
-             layout: bool = False) -> str:
+def pdf_text(
+    pdf: Path, first: int | None = None, last: int | None = None, layout: bool = False
+) -> str:
     """The PDF's text (pdftotext; reading order, or the page layout when `layout`)."""
     cmd = ["pdftotext"] + (["-layout"] if layout else [])
     if first:
         cmd += ["-f", str(first)]
     if last:
         cmd += ["-l", str(last)]
-    proc = subprocess.run([*cmd, str(pdf), "-"], capture_output=True, text=True,
-                          timeout=60, check=True)
+    proc = subprocess.run(
+        [*cmd, str(pdf), "-"], capture_output=True, text=True, timeout=60, check=True
+    )
     return proc.stdout
 
 
 def to_pngs(pdf: Path, out_dir: Path, dpi: int = 80) -> list[Path]:
     """One PNG per page of `pdf` in `out_dir`."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["pdftoppm", "-png", "-r", str(dpi), str(pdf), str(out_dir / "page")],
-                   check=True, timeout=TIMEOUT_S)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", str(dpi), str(pdf), str(out_dir / "page")],
+        check=True,
+        timeout=TIMEOUT_S,
+    )
     return sorted(out_dir.glob("page-*.png"))
 
 
 def preview(folder: Path) -> list[Path]:
     """PNG pages for every document under `folder`; returns the page images."""
     pages: list[Path] = []
-    docs = sorted(p for ext in ("*.docx", "*.xlsx") for p in folder.rglob(ext)
-                  if "preview" not in p.parts and not p.name.startswith((".", "~$")))
+    docs = sorted(
+        p
+        for ext in ("*.docx", "*.xlsx")
+        for p in folder.rglob(ext)
+        if "preview" not in p.parts and not p.name.startswith((".", "~$"))
+    )
     for doc in docs:
         target = folder / "preview" / f"{doc.stem}{doc.suffix.replace('.', '_')}"
         shutil.rmtree(target, ignore_errors=True)

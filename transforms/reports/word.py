@@ -45,12 +45,15 @@ def _alt_image_class():
 
         def _insert_image(self):
             inline = self.tpl.current_rendering_part.new_pic_inline(
-                self.image_descriptor, self.width, self.height)
+                self.image_descriptor, self.width, self.height
+            )
             doc_pr = inline.xpath(".//wp:docPr")[0]
             doc_pr.set("descr", self.descr)
             doc_pr.set("title", self.title)
-            return ("</w:t></w:r><w:r><w:drawing>" + inline.xml + "</w:drawing></w:r><w:r>"
-                    '<w:t xml:space="preserve">')
+            return (
+                "</w:t></w:r><w:r><w:drawing>" + inline.xml + "</w:drawing></w:r><w:r>"
+                '<w:t xml:space="preserve">'
+            )
 
     return AltTextImage
 
@@ -62,8 +65,9 @@ def render_context(inputs: ReportInputs, tpl) -> dict[str, Any]:
     image_cls = _alt_image_class()
 
     def embed(chart: Chart):
-        return image_cls(tpl, io.BytesIO(chart.png), descr=chart.alt, title=chart.title,
-                         width=Cm(CHART_WIDTH_CM))
+        return image_cls(
+            tpl, io.BytesIO(chart.png), descr=chart.alt, title=chart.title, width=Cm(CHART_WIDTH_CM)
+        )
 
     return build_context(inputs, image=embed)
 
@@ -103,6 +107,7 @@ def write_docx(inputs: ReportInputs, path: Path, template: Path | None = None) -
     """Render the Word report to `path` atomically; return `path`."""
     data = render_docx_bytes(inputs, template)
     atomic_write_bytes(Path(path), data)
-    log.info("wrote Word report %s (%s pack)", Path(path).name,
-             "public" if inputs.public else "internal")
+    log.info(
+        "wrote Word report %s (%s pack)", Path(path).name, "public" if inputs.public else "internal"
+    )
     return Path(path)

@@ -28,33 +28,52 @@ from transforms.sample.truth import INBOX_DIR, Delivery, Sample, write_truth
 from transforms.spec import Spec, default_spec
 
 ACCEPTED, WARNINGS, REJECTED, SUPERSEDED = (
-    "accepted", "accepted with warnings", "rejected", "superseded")
+    "accepted",
+    "accepted with warnings",
+    "rejected",
+    "superseded",
+)
 
 # fault kind -> (submitter, position in the period 0..1, corrected later?, description)
 FAULTS: dict[str, tuple[str, float, bool, str]] = {
-    "unknown_code": ("CSW", 0.5, False,
-                     "LAC_Starts: unknown placement code 'FOSTER' in row 2"),
+    "unknown_code": ("CSW", 0.5, False, "LAC_Starts: unknown placement code 'FOSTER' in row 2"),
     "missing_sheet": ("EDU", 0.6, False, "the School_Outcomes sheet is missing"),
     "count_text": ("NHSG", 0.35, True, "CAMHS: count typed 'NA' for started_treatment (row 2)"),
-    "two_digit_year": ("CSW", 0.75, True,
-                       "LAC_Starts: start_date in row 2 typed with a two-digit year (d/m/yy)"),
-    "chi_number": ("NHSG", 0.9, True,
-                   "Health_Assessments: a CHI-like 10-digit number as child_ref in row 2"),
+    "two_digit_year": (
+        "CSW",
+        0.75,
+        True,
+        "LAC_Starts: start_date in row 2 typed with a two-digit year (d/m/yy)",
+    ),
+    "chi_number": (
+        "NHSG",
+        0.9,
+        True,
+        "Health_Assessments: a CHI-like 10-digit number as child_ref in row 2",
+    ),
 }
-RESUBMISSION = ("CSW", 0.2)      # accepted, then a corrected workbook supersedes it
-WARNING = ("HSCP", 0.45)         # a blank item value with no note
+RESUBMISSION = ("CSW", 0.2)  # accepted, then a corrected workbook supersedes it
+WARNING = ("HSCP", 0.45)  # a blank item value with no note
 WARNING_ITEM = ("Transitions", "transitions_evaluated")
 LATE_SHARE = 0.07
-PEOPLE = {"CSW": "Morag Innes", "NHSG": "Dr Ewan Reid", "EDU": "Fiona Grant",
-          "HSCP": "Alasdair Munro", "ICSB": "Catriona Shaw", "CPC": "Graham Duthie",
-          "CPIG": "Isla Robertson", "IJB": "Neil Buchan", "BIU": "Ruth Milne"}
+PEOPLE = {
+    "CSW": "Morag Innes",
+    "NHSG": "Dr Ewan Reid",
+    "EDU": "Fiona Grant",
+    "HSCP": "Alasdair Munro",
+    "ICSB": "Catriona Shaw",
+    "CPC": "Graham Duthie",
+    "CPIG": "Isla Robertson",
+    "IJB": "Neil Buchan",
+    "BIU": "Ruth Milne",
+}
 
 
 @dataclass
 class Version:
     """One workbook planned for a (submitter, quarter)."""
 
-    kind: str                     # "fault", "wrong" (superseded later) or "final"
+    kind: str  # "fault", "wrong" (superseded later) or "final"
     date_completed: dt.date
     arrival: dt.datetime
     fault: str | None = None
@@ -78,8 +97,9 @@ def _scale(partnership: str) -> float:
 
 
 def _arrival(rng: random.Random, day: dt.date) -> dt.datetime:
-    local = dt.datetime(day.year, day.month, day.day, rng.randint(8, 17), rng.randint(0, 59),
-                        tzinfo=LONDON)
+    local = dt.datetime(
+        day.year, day.month, day.day, rng.randint(8, 17), rng.randint(0, 59), tzinfo=LONDON
+    )
     return local.astimezone(dt.UTC)
 
 
@@ -91,8 +111,7 @@ def _place(n: int, frac: float, ok) -> int | None:
     return None
 
 
-def plan_deliveries(spec: Spec, quarters: list[dt.date], rng: random.Random,
-                    faults: bool) -> _Plan:
+def plan_deliveries(spec: Spec, quarters: list[dt.date], rng: random.Random, faults: bool) -> _Plan:
     """Which workbooks arrive for each (submitter, quarter), when, and with what fault."""
     n = len(quarters)
     events: dict[tuple[str, int], list[str]] = {}
@@ -127,8 +146,9 @@ def plan_deliveries(spec: Spec, quarters: list[dt.date], rng: random.Random,
                 if "wrong" in tags:
                     versions.append(Version("wrong", day, _arrival(rng, day)))
                     day += dt.timedelta(days=rng.randint(2, 4))
-                versions.append(Version("final", day, _arrival(rng, day),
-                                        warning="warning" in tags))
+                versions.append(
+                    Version("final", day, _arrival(rng, day), warning="warning" in tags)
+                )
             plan.versions[(sub.code, qe)] = versions
     return plan
 
@@ -145,8 +165,9 @@ def _trim_to(content: Content, dc: dt.date) -> Content:
 
 
 def _first_sheet(spec: Spec, sub: str, kind: str) -> str | None:
-    return next((s for s in spec.returns.submitter(sub).sheets
-                 if spec.returns.sheets[s].kind == kind), None)
+    return next(
+        (s for s in spec.returns.submitter(sub).sheets if spec.returns.sheets[s].kind == kind), None
+    )
 
 
 def _apply_fault(spec: Spec, sub: str, kind: str, content: Content) -> tuple[Content, str | None]:
@@ -208,10 +229,16 @@ def _clear_previous(out_dir: Path) -> None:
         d.file.unlink(missing_ok=True)
 
 
-def generate_sample(out_dir: Path, *, first: dt.date = dt.date(2019, 9, 30),
-                    last: dt.date = dt.date(2022, 9, 30), seed: int = 2019,
-                    faults: bool = True, partnership: str = "Aberdeen City",
-                    spec: Spec | None = None) -> Sample:
+def generate_sample(
+    out_dir: Path,
+    *,
+    first: dt.date = dt.date(2019, 9, 30),
+    last: dt.date = dt.date(2022, 9, 30),
+    seed: int = 2019,
+    faults: bool = True,
+    partnership: str = "Aberdeen City",
+    spec: Spec | None = None,
+) -> Sample:
     """Write `out_dir/inbox/*.xlsx` and `out_dir/ground_truth/`; returns the Sample."""
     spec = spec or default_spec()
     out_dir = Path(out_dir)
@@ -222,8 +249,9 @@ def generate_sample(out_dir: Path, *, first: dt.date = dt.date(2019, 9, 30),
     base_seed = seed * 1_000_003 + zlib.crc32(partnership.encode())
     plan = plan_deliveries(spec, quarters, random.Random(base_seed), faults)
     completed = {k: v[-1].date_completed for k, v in plan.versions.items() if v}
-    sim = Simulator(spec, quarters, base_seed + 1, _prefix(partnership), _scale(partnership),
-                    completed)
+    sim = Simulator(
+        spec, quarters, base_seed + 1, _prefix(partnership), _scale(partnership), completed
+    )
     truth = sim.run()
     for key, rows in progress_content(spec, quarters, base_seed + 2).items():
         truth.content[key] = {"Progress": rows}
@@ -239,12 +267,16 @@ def generate_sample(out_dir: Path, *, first: dt.date = dt.date(2019, 9, 30),
             for n, v in enumerate(versions, start=1):
                 content, drop, status, note = base, None, ACCEPTED, ""
                 if v.kind == "fault":
-                    content, drop = _apply_fault(spec, sub.code, v.fault or "",
-                                                 _trim_to(base, v.date_completed))
+                    content, drop = _apply_fault(
+                        spec, sub.code, v.fault or "", _trim_to(base, v.date_completed)
+                    )
                     status = REJECTED
                     fixed = any(x.kind == "final" for x in versions)
-                    note = ("corrected by a later workbook" if fixed
-                            else "the only return for this quarter: no data in force")
+                    note = (
+                        "corrected by a later workbook"
+                        if fixed
+                        else "the only return for this quarter: no data in force"
+                    )
                 elif v.kind == "wrong":
                     content = _wrong_figure(spec, sub.code, _trim_to(base, v.date_completed))
                     status, note = SUPERSEDED, "a figure corrected by the next workbook"
@@ -252,9 +284,11 @@ def generate_sample(out_dir: Path, *, first: dt.date = dt.date(2019, 9, 30),
                     content, status = _with_warning(base), WARNINGS
                     note = f"{WARNING_ITEM[0]}: blank value for {WARNING_ITEM[1]}, no note"
                 path = inbox / _file_name(sub.code, qe, n)
-                cover = {"completed_by": PEOPLE.get(sub.code, "Data Officer"),
-                         "email": _email(sub.code, partnership),
-                         "date_completed": v.date_completed}
+                cover = {
+                    "completed_by": PEOPLE.get(sub.code, "Data Officer"),
+                    "email": _email(sub.code, partnership),
+                    "date_completed": v.date_completed,
+                }
                 if drop is not None or v.kind == "fault":
                     wb = template_workbook(sub.code, qe, spec)
                 else:
@@ -270,19 +304,34 @@ def generate_sample(out_dir: Path, *, first: dt.date = dt.date(2019, 9, 30),
                 late = is_late(qe, v.arrival, deadline)
                 if late:
                     note = f"{note}; late" if note else "late"
-                fault_text = FAULTS[v.fault][3] if v.fault else (
-                    note if status == WARNINGS else None)
-                sample.deliveries.append(Delivery(
-                    file=path, submitter=sub.code, quarter_end=qe, arrival=v.arrival,
-                    expected_status=status, fault=fault_text, note=note, late=late,
-                    date_completed=v.date_completed))
+                fault_text = (
+                    FAULTS[v.fault][3] if v.fault else (note if status == WARNINGS else None)
+                )
+                sample.deliveries.append(
+                    Delivery(
+                        file=path,
+                        submitter=sub.code,
+                        quarter_end=qe,
+                        arrival=v.arrival,
+                        expected_status=status,
+                        fault=fault_text,
+                        note=note,
+                        late=late,
+                        date_completed=v.date_completed,
+                    )
+                )
                 if status in (ACCEPTED, WARNINGS):
-                    in_force[(sub.code, qe)] = {"file": path.name,
-                                                "date_completed": v.date_completed,
-                                                "sheets": content}
+                    in_force[(sub.code, qe)] = {
+                        "file": path.name,
+                        "date_completed": v.date_completed,
+                        "sheets": content,
+                    }
     sample.deliveries.sort(key=lambda d: (d.arrival, d.file.name))
     sample.write_manifest()
-    both = [m for m in truth.mismatches
-            if ("CSW", m["quarter_end"]) in in_force and ("NHSG", m["quarter_end"]) in in_force]
+    both = [
+        m
+        for m in truth.mismatches
+        if ("CSW", m["quarter_end"]) in in_force and ("NHSG", m["quarter_end"]) in in_force
+    ]
     write_truth(sample, in_force, both, spec)
     return sample

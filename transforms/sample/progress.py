@@ -18,13 +18,19 @@ from transforms.spec import Spec
 
 # action -> {quarter end: (status, completion date or None)}
 SCRIPT: dict[str, dict[dt.date, tuple[str, dt.date | None]]] = {
-    "5.3": {dt.date(2019, 9, 30): ("On track", None),
-            dt.date(2019, 12, 31): ("Complete", dt.date(2019, 10, 28))},
-    "5.1": {dt.date(2019, 9, 30): ("At risk", None),
-            dt.date(2019, 12, 31): ("Complete", dt.date(2019, 10, 30))},
-    "3.3": {dt.date(2019, 9, 30): ("Not started", None),
-            dt.date(2019, 12, 31): ("Complete", dt.date(2019, 12, 16)),
-            dt.date(2020, 3, 31): ("On track", None)},
+    "5.3": {
+        dt.date(2019, 9, 30): ("On track", None),
+        dt.date(2019, 12, 31): ("Complete", dt.date(2019, 10, 28)),
+    },
+    "5.1": {
+        dt.date(2019, 9, 30): ("At risk", None),
+        dt.date(2019, 12, 31): ("Complete", dt.date(2019, 10, 30)),
+    },
+    "3.3": {
+        dt.date(2019, 9, 30): ("Not started", None),
+        dt.date(2019, 12, 31): ("Complete", dt.date(2019, 12, 16)),
+        dt.date(2020, 3, 31): ("On track", None),
+    },
 }
 PLAN_START = dt.date(2019, 10, 1)
 STEP = {
@@ -48,8 +54,9 @@ def _next_month(qe: dt.date) -> str:
     return (qe + dt.timedelta(days=40)).strftime("%B %Y")
 
 
-def progress_content(spec: Spec, quarters: list[dt.date], seed: int
-                     ) -> dict[tuple[str, dt.date], list[dict[str, Any]]]:
+def progress_content(
+    spec: Spec, quarters: list[dt.date], seed: int
+) -> dict[tuple[str, dt.date], list[dict[str, Any]]]:
     """Progress rows per (lead code, quarter end)."""
     rng = random.Random(seed)
     state: dict[str, tuple[str, dt.date | None]] = {}
@@ -69,15 +76,22 @@ def progress_content(spec: Spec, quarters: list[dt.date], seed: int
                     update = "Complete; no further update."
                 if not formula_done and lead.code == "BIU":
                     update, formula_done = FORMULA_LIKE, True
-                rows.append({"action_id": action.id, "action": action.driver_short,
-                             "status": status, "progress_update": update,
-                             "completion_date": done if status == "Complete" else None})
+                rows.append(
+                    {
+                        "action_id": action.id,
+                        "action": action.driver_short,
+                        "status": status,
+                        "progress_update": update,
+                        "completion_date": done if status == "Complete" else None,
+                    }
+                )
             out[(lead.code, qe)] = rows
     return out
 
 
-def _status(rng: random.Random, action_id: str, qe: dt.date,
-            prev: tuple[str, dt.date | None] | None) -> tuple[str, dt.date | None]:
+def _status(
+    rng: random.Random, action_id: str, qe: dt.date, prev: tuple[str, dt.date | None] | None
+) -> tuple[str, dt.date | None]:
     scripted = SCRIPT.get(action_id, {})
     if qe in scripted:
         return scripted[qe]

@@ -23,8 +23,12 @@ def deliveries_by_arrival(sample: Sample) -> list[tuple[dt.datetime, list[Delive
     return sorted(groups.items())
 
 
-def replay(sample: Sample, inbox: Path, file_at: Callable[[dt.datetime], object],
-           until: dt.datetime | None = None) -> dt.datetime | None:
+def replay(
+    sample: Sample,
+    inbox: Path,
+    file_at: Callable[[dt.datetime], object],
+    until: dt.datetime | None = None,
+) -> dt.datetime | None:
     """Copy each delivery into `inbox` (keeping its mtime) and call `file_at(arrival)`.
 
     Returns the last arrival replayed. `until` stops before later arrivals.

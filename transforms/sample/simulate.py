@@ -25,32 +25,68 @@ Content = dict[str, Rows]
 
 # placement mix of children looked after (and of starts), and the share placed in the city
 PLACEMENT_MIX = {
-    "AT_HOME": 0.22, "KINSHIP": 0.28, "FOSTER_LA": 0.25, "FOSTER_PURCHASED": 0.13,
-    "PROSPECTIVE_ADOPTERS": 0.01, "OTHER_COMMUNITY": 0.01, "RES_LA_HOME": 0.04,
-    "RES_VOLUNTARY_HOME": 0.03, "RES_SCHOOL": 0.015, "SECURE": 0.005, "CRISIS_CARE": 0.005,
+    "AT_HOME": 0.22,
+    "KINSHIP": 0.28,
+    "FOSTER_LA": 0.25,
+    "FOSTER_PURCHASED": 0.13,
+    "PROSPECTIVE_ADOPTERS": 0.01,
+    "OTHER_COMMUNITY": 0.01,
+    "RES_LA_HOME": 0.04,
+    "RES_VOLUNTARY_HOME": 0.03,
+    "RES_SCHOOL": 0.015,
+    "SECURE": 0.005,
+    "CRISIS_CARE": 0.005,
     "OTHER_RESIDENTIAL": 0.005,
 }
 IN_CITY = {
-    "AT_HOME": 0.98, "KINSHIP": 0.85, "FOSTER_LA": 0.93, "FOSTER_PURCHASED": 0.55,
-    "PROSPECTIVE_ADOPTERS": 0.7, "OTHER_COMMUNITY": 0.8, "RES_LA_HOME": 0.95,
-    "RES_VOLUNTARY_HOME": 0.35, "RES_SCHOOL": 0.2, "SECURE": 0.1, "CRISIS_CARE": 0.6,
+    "AT_HOME": 0.98,
+    "KINSHIP": 0.85,
+    "FOSTER_LA": 0.93,
+    "FOSTER_PURCHASED": 0.55,
+    "PROSPECTIVE_ADOPTERS": 0.7,
+    "OTHER_COMMUNITY": 0.8,
+    "RES_LA_HOME": 0.95,
+    "RES_VOLUNTARY_HOME": 0.35,
+    "RES_SCHOOL": 0.2,
+    "SECURE": 0.1,
+    "CRISIS_CARE": 0.6,
     "OTHER_RESIDENTIAL": 0.4,
 }
-PUPIL_GROUP_OF = {"AT_HOME": "LAC_AT_HOME", "KINSHIP": "LAC_KINSHIP", "FOSTER_LA": "LAC_FOSTER",
-                  "FOSTER_PURCHASED": "LAC_FOSTER", "PROSPECTIVE_ADOPTERS": "LAC_FOSTER"}
-ATTENDANCE = {"LAC_AT_HOME": 0.84, "LAC_KINSHIP": 0.90, "LAC_FOSTER": 0.93,
-              "LAC_RESIDENTIAL": 0.86, "ALL_PUPILS": 0.93}
-EXCLUSIONS_PER_1000 = {"LAC_AT_HOME": 60, "LAC_KINSHIP": 30, "LAC_FOSTER": 20,
-                       "LAC_RESIDENTIAL": 80, "ALL_PUPILS": 9}
-SCHOOL_DAYS = {9: 35, 12: 55, 3: 58, 6: 52}      # school days in the quarter ending month
+PUPIL_GROUP_OF = {
+    "AT_HOME": "LAC_AT_HOME",
+    "KINSHIP": "LAC_KINSHIP",
+    "FOSTER_LA": "LAC_FOSTER",
+    "FOSTER_PURCHASED": "LAC_FOSTER",
+    "PROSPECTIVE_ADOPTERS": "LAC_FOSTER",
+}
+ATTENDANCE = {
+    "LAC_AT_HOME": 0.84,
+    "LAC_KINSHIP": 0.90,
+    "LAC_FOSTER": 0.93,
+    "LAC_RESIDENTIAL": 0.86,
+    "ALL_PUPILS": 0.93,
+}
+EXCLUSIONS_PER_1000 = {
+    "LAC_AT_HOME": 60,
+    "LAC_KINSHIP": 30,
+    "LAC_FOSTER": 20,
+    "LAC_RESIDENTIAL": 80,
+    "ALL_PUPILS": 9,
+}
+SCHOOL_DAYS = {9: 35, 12: 55, 3: 58, 6: 52}  # school days in the quarter ending month
 # H01: share of children assessed within 28 days, anchored so the seed's trajectory is met
 # in 2020-09 and 2022-09 and missed in 2021-09; other quarters wander either side of it.
-H01_ANCHORS = [(dt.date(2019, 9, 30), 0.32), (dt.date(2020, 9, 30), 0.53),
-               (dt.date(2021, 6, 30), 0.72), (dt.date(2021, 9, 30), 0.70),
-               (dt.date(2022, 9, 30), 0.92), (dt.date(2030, 12, 31), 0.92)]
+H01_ANCHORS = [
+    (dt.date(2019, 9, 30), 0.32),
+    (dt.date(2020, 9, 30), 0.53),
+    (dt.date(2021, 6, 30), 0.72),
+    (dt.date(2021, 9, 30), 0.70),
+    (dt.date(2022, 9, 30), 0.92),
+    (dt.date(2030, 12, 31), 0.92),
+]
 H01_EXACT = {dt.date(2020, 9, 30), dt.date(2021, 9, 30), dt.date(2022, 9, 30)}
-SHORT_EPISODE_SHARE = 0.08       # starts whose episode ends within 28 days
-PENDING_SHARE = 0.6              # recent starts with no assessment yet when completed
+SHORT_EPISODE_SHARE = 0.08  # starts whose episode ends within 28 days
+PENDING_SHARE = 0.6  # recent starts with no assessment yet when completed
 
 
 @dataclass
@@ -106,14 +142,21 @@ def _day_in(rng: random.Random, lo: dt.date, hi: dt.date) -> dt.date:
 class Simulator:
     """Simulates one partnership quarter by quarter."""
 
-    def __init__(self, spec: Spec, quarters: list[dt.date], seed: int, prefix: str,
-                 scale: float, completed: dict[tuple[str, dt.date], dt.date]) -> None:
+    def __init__(
+        self,
+        spec: Spec,
+        quarters: list[dt.date],
+        seed: int,
+        prefix: str,
+        scale: float,
+        completed: dict[tuple[str, dt.date], dt.date],
+    ) -> None:
         self.spec = spec
         self.quarters = quarters
         self.rng = random.Random(seed)
         self.prefix = prefix
         self.scale = scale
-        self.completed = completed          # (submitter, quarter) -> in-force Date completed
+        self.completed = completed  # (submitter, quarter) -> in-force Date completed
         self._next_ref = 0
         self.children: list[Child] = []
         self.register = round(110 * scale)
@@ -167,15 +210,24 @@ class Simulator:
         for c in self.children:
             if c.start <= qe and (c.end is None or c.end > qe):
                 counts[c.placement][0 if c.in_city else 1] += 1
-        return [{"placement_type": p, "children_in_city": a, "children_outwith_city": b,
-                 "notes": None} for p, (a, b) in counts.items()]
+        return [
+            {"placement_type": p, "children_in_city": a, "children_outwith_city": b, "notes": None}
+            for p, (a, b) in counts.items()
+        ]
 
     # ------------------------------------------------------------ records
     def _lac_starts(self, starts: list[Child]) -> Rows:
-        return [{"child_ref": c.ref, "start_date": c.start, "age_at_start": c.age,
-                 "sex": c.sex, "placement_type": c.placement,
-                 "date_notified_to_health": c.notified if c.csw_notified else None}
-                for c in starts]
+        return [
+            {
+                "child_ref": c.ref,
+                "start_date": c.start,
+                "age_at_start": c.age,
+                "sex": c.sex,
+                "placement_type": c.placement,
+                "date_notified_to_health": c.notified if c.csw_notified else None,
+            }
+            for c in starts
+        ]
 
     def _health_assessments(self, qe: dt.date, cohort: list[Child], dc: dt.date) -> Rows:
         """NHSG rows with H01 steered to the quarter's planned share (see H01_ANCHORS)."""
@@ -186,18 +238,24 @@ class Simulator:
         rows, eligible, within_fixed = [], [], 0
         for c in cohort:
             ended = c.end if c.end is not None and c.end <= dc else None
-            row = {"child_ref": c.ref, "date_accommodated": c.start,
-                   "date_notified": c.notified, "date_iha": None,
-                   "date_episode_ended": ended, "placement_type": c.placement}
+            row = {
+                "child_ref": c.ref,
+                "date_accommodated": c.start,
+                "date_notified": c.notified,
+                "date_iha": None,
+                "date_episode_ended": ended,
+                "placement_type": c.placement,
+            }
             rows.append(row)
             if ended is not None and (ended - c.start).days <= 28:
-                if rng.random() < 0.5:        # some got an assessment before leaving
-                    row["date_iha"] = c.start + dt.timedelta(days=rng.randint(0, (ended -
-                                                                                  c.start).days))
+                if rng.random() < 0.5:  # some got an assessment before leaving
+                    row["date_iha"] = c.start + dt.timedelta(
+                        days=rng.randint(0, (ended - c.start).days)
+                    )
                 continue
             if (dc - c.start).days <= 28:
                 if rng.random() < PENDING_SHARE:
-                    continue                       # pending: blank, 28 days not yet run out
+                    continue  # pending: blank, 28 days not yet run out
                 row["date_iha"] = c.start + dt.timedelta(days=rng.randint(1, (dc - c.start).days))
                 within_fixed += 1
                 continue
@@ -215,21 +273,32 @@ class Simulator:
                 row["date_iha"] = iha if iha <= min(dc, last) else None
         return rows
 
-    def _plant_mismatches(self, i: int, qe: dt.date, starts: list[Child]
-                          ) -> tuple[list[Child], list[Child]]:
+    def _plant_mismatches(
+        self, i: int, qe: dt.date, starts: list[Child]
+    ) -> tuple[list[Child], list[Child]]:
         """(CSW's starts, NHSG's cohort): equal except for a child missing from one now and
         then — the cross-agency check must find exactly these."""
         csw, nhs = list(starts), list(starts)
         if len(starts) > 2 and i % 4 == 0:
             gone = nhs.pop(self.rng.randrange(len(nhs)))
-            self.truth.mismatches.append({"quarter_end": qe, "child_ref": gone.ref,
-                                          "in_lac_starts": True,
-                                          "in_health_assessments": False})
+            self.truth.mismatches.append(
+                {
+                    "quarter_end": qe,
+                    "child_ref": gone.ref,
+                    "in_lac_starts": True,
+                    "in_health_assessments": False,
+                }
+            )
         if len(starts) > 2 and i % 5 == 2:
             gone = csw.pop(self.rng.randrange(len(csw)))
-            self.truth.mismatches.append({"quarter_end": qe, "child_ref": gone.ref,
-                                          "in_lac_starts": False,
-                                          "in_health_assessments": True})
+            self.truth.mismatches.append(
+                {
+                    "quarter_end": qe,
+                    "child_ref": gone.ref,
+                    "in_lac_starts": False,
+                    "in_health_assessments": True,
+                }
+            )
         return csw, nhs
 
     # ------------------------------------------------------------ items and tables
@@ -246,29 +315,41 @@ class Simulator:
         if not lo <= stock <= hi:
             dereg = max(0, self.register + reg - round(min(hi, max(lo, stock))))
             stock = self.register + reg - dereg
-        on_register = max(0, stock + rng.choice([0, 0, 0, 1, -1, 2]))   # roughly holds
+        on_register = max(0, stock + rng.choice([0, 0, 0, 1, -1, 2]))  # roughly holds
         self.register = on_register
         icpcc = _count(rng, 30 * s, 0.2)
         conf5 = _count(rng, 70 * s, 0.15)
-        return self._items({
-            "ird_held": _count(rng, 120 * s, 0.12),
-            "icpcc_held": icpcc,
-            "icpcc_in_timescale": _part(rng, icpcc, 0.8),
-            "registrations": reg,
-            "re_registrations_18m": _part(rng, reg, 0.12),
-            "deregistrations": dereg,
-            "on_register_qe": on_register,
-            "conferences_child_5plus": conf5,
-            "conferences_views_recorded": _part(rng, conf5, 0.55 + 0.3 * t),
-        })
+        return self._items(
+            {
+                "ird_held": _count(rng, 120 * s, 0.12),
+                "icpcc_held": icpcc,
+                "icpcc_in_timescale": _part(rng, icpcc, 0.8),
+                "registrations": reg,
+                "re_registrations_18m": _part(rng, reg, 0.12),
+                "deregistrations": dereg,
+                "on_register_qe": on_register,
+                "conferences_child_5plus": conf5,
+                "conferences_views_recorded": _part(rng, conf5, 0.55 + 0.3 * t),
+            }
+        )
 
     def _short_breaks(self, qe: dt.date) -> Rows:
         rng = self.rng
         n = _count(rng, 95 * self.scale, 0.05)
-        share = _interp([(dt.date(2019, 9, 30), 0.62), (dt.date(2020, 9, 30), 0.97),
-                         (dt.date(2021, 3, 31), 1.0)], qe)
-        return self._items({"children_short_breaks_qe": n,
-                            "plans_reviewed_in_timescale": _part(rng, n, share, 0.02)})
+        share = _interp(
+            [
+                (dt.date(2019, 9, 30), 0.62),
+                (dt.date(2020, 9, 30), 0.97),
+                (dt.date(2021, 3, 31), 1.0),
+            ],
+            qe,
+        )
+        return self._items(
+            {
+                "children_short_breaks_qe": n,
+                "plans_reviewed_in_timescale": _part(rng, n, share, 0.02),
+            }
+        )
 
     def _care_leavers(self, t: float) -> Rows:
         rng = self.rng
@@ -276,40 +357,46 @@ class Simulator:
         receiving = _part(rng, eligible, 0.6)
         known = _part(rng, receiving, 0.9)
         responses = _count(rng, 20 * self.scale, 0.3)
-        return self._items({
-            "eligible_aftercare_qe": eligible,
-            "in_contact": _part(rng, eligible, 0.7 + 0.12 * t),
-            "receiving_aftercare_qe": receiving,
-            "known_activity": known,
-            "in_eet": _part(rng, known, 0.48 + 0.1 * t),
-            "feedback_responses": responses,
-            "feedback_positive": _part(rng, responses, 0.72, 0.08),
-        })
+        return self._items(
+            {
+                "eligible_aftercare_qe": eligible,
+                "in_contact": _part(rng, eligible, 0.7 + 0.12 * t),
+                "receiving_aftercare_qe": receiving,
+                "known_activity": known,
+                "in_eet": _part(rng, known, 0.48 + 0.1 * t),
+                "feedback_responses": responses,
+                "feedback_positive": _part(rng, responses, 0.72, 0.08),
+            }
+        )
 
     def _camhs(self, t: float) -> Rows:
         rng = self.rng
         started = _count(rng, 150 * self.scale, 0.12)
         care = _part(rng, started, 0.1, 0.02)
-        return self._items({
-            "started_treatment": started,
-            "started_within_18wk": _part(rng, started, 0.68 + 0.15 * t, 0.05),
-            "waiting_over_18wk_qe": _count(rng, 200 * self.scale * (1.2 - 0.5 * t), 0.1),
-            "started_treatment_care_exp": care,
-            "started_within_18wk_care_exp": _part(rng, care, 0.7 + 0.15 * t, 0.08),
-        })
+        return self._items(
+            {
+                "started_treatment": started,
+                "started_within_18wk": _part(rng, started, 0.68 + 0.15 * t, 0.05),
+                "waiting_over_18wk_qe": _count(rng, 200 * self.scale * (1.2 - 0.5 * t), 0.1),
+                "started_treatment_care_exp": care,
+                "started_within_18wk_care_exp": _part(rng, care, 0.7 + 0.15 * t, 0.08),
+            }
+        )
 
     def _transitions(self, t: float) -> Rows:
         rng = self.rng
         open_ = _count(rng, 60 * self.scale, 0.08)
         done = _count(rng, 8 * self.scale, 0.3)
         evaluated = _part(rng, done, 0.5 + 0.4 * t, 0.1)
-        return self._items({
-            "yp_15plus_open": open_,
-            "with_transition_plan": _part(rng, open_, 0.6 + 0.3 * t),
-            "transitions_completed": done,
-            "transitions_evaluated": evaluated,
-            "evaluations_positive": _part(rng, evaluated, 0.75, 0.1),
-        })
+        return self._items(
+            {
+                "yp_15plus_open": open_,
+                "with_transition_plan": _part(rng, open_, 0.6 + 0.3 * t),
+                "transitions_completed": done,
+                "transitions_evaluated": evaluated,
+                "evaluations_positive": _part(rng, evaluated, 0.75, 0.1),
+            }
+        )
 
     def _school(self, qe: dt.date, census: Rows, t: float) -> Rows:
         rng = self.rng
@@ -321,16 +408,24 @@ class Simulator:
             groups[g] += row["children_in_city"] + row["children_outwith_city"]
         rows = []
         for g in groups:
-            pupils = (_count(rng, 26000 * self.scale, 0.01) if g == "ALL_PUPILS"
-                      else round(groups[g] * rng.uniform(0.6, 0.7)))
+            pupils = (
+                _count(rng, 26000 * self.scale, 0.01)
+                if g == "ALL_PUPILS"
+                else round(groups[g] * rng.uniform(0.6, 0.7))
+            )
             possible = pupils * SCHOOL_DAYS[qe.month] * 2
             rate = ATTENDANCE.get(g, 0.9) + (0.03 * t if g == "LAC_AT_HOME" else 0.0)
-            rows.append({
-                "pupil_group": g, "pupils": pupils, "sessions_possible": possible,
-                "sessions_attended": _part(rng, possible, rate, 0.01),
-                "exclusion_incidents": _count(rng, pupils * EXCLUSIONS_PER_1000.get(g, 10)
-                                              / 1000 * (1 - 0.3 * t), 0.25),
-            })
+            rows.append(
+                {
+                    "pupil_group": g,
+                    "pupils": pupils,
+                    "sessions_possible": possible,
+                    "sessions_attended": _part(rng, possible, rate, 0.01),
+                    "exclusion_incidents": _count(
+                        rng, pupils * EXCLUSIONS_PER_1000.get(g, 10) / 1000 * (1 - 0.3 * t), 0.25
+                    ),
+                }
+            )
         return rows
 
     # ------------------------------------------------------------ the run
@@ -339,7 +434,7 @@ class Simulator:
         self._seed_population()
         n = len(self.quarters)
         for i, qe in enumerate(self.quarters):
-            t = i / max(1, n - 1)                          # 0 → 1 across the period
+            t = i / max(1, n - 1)  # 0 → 1 across the period
             starts = self._quarter_children(qe)
             csw_starts, nhs_cohort = self._plant_mismatches(i, qe, starts)
             census = self._census(qe)

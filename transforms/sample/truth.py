@@ -32,32 +32,43 @@ class Delivery:
     file: Path
     submitter: str
     quarter_end: dt.date
-    arrival: dt.datetime                 # tz-aware UTC; also the file's mtime
-    expected_status: str                 # accepted / accepted with warnings / rejected / superseded
-    fault: str | None = None             # what is wrong, for rejected (and warning) files
+    arrival: dt.datetime  # tz-aware UTC; also the file's mtime
+    expected_status: str  # accepted / accepted with warnings / rejected / superseded
+    fault: str | None = None  # what is wrong, for rejected (and warning) files
     note: str = ""
-    late: bool = False                   # first seen after the due date (Europe/London)
+    late: bool = False  # first seen after the due date (Europe/London)
     date_completed: dt.date | None = None
 
     def to_json(self, root: Path) -> dict[str, Any]:
         """JSON-safe form, with the file relative to the sample folder."""
-        return {"file": str(self.file.relative_to(root)), "submitter": self.submitter,
-                "quarter_end": self.quarter_end.isoformat(),
-                "arrival": self.arrival.isoformat(), "expected_status": self.expected_status,
-                "fault": self.fault, "note": self.note, "late": self.late,
-                "date_completed": (self.date_completed.isoformat()
-                                   if self.date_completed else None)}
+        return {
+            "file": str(self.file.relative_to(root)),
+            "submitter": self.submitter,
+            "quarter_end": self.quarter_end.isoformat(),
+            "arrival": self.arrival.isoformat(),
+            "expected_status": self.expected_status,
+            "fault": self.fault,
+            "note": self.note,
+            "late": self.late,
+            "date_completed": (self.date_completed.isoformat() if self.date_completed else None),
+        }
 
     @classmethod
     def from_json(cls, d: dict[str, Any], root: Path) -> Delivery:
         """Inverse of `to_json`."""
-        return cls(file=root / d["file"], submitter=d["submitter"],
-                   quarter_end=dt.date.fromisoformat(d["quarter_end"]),
-                   arrival=dt.datetime.fromisoformat(d["arrival"]),
-                   expected_status=d["expected_status"], fault=d["fault"], note=d["note"],
-                   late=d.get("late", False),
-                   date_completed=(dt.date.fromisoformat(d["date_completed"])
-                                   if d.get("date_completed") else None))
+        return cls(
+            file=root / d["file"],
+            submitter=d["submitter"],
+            quarter_end=dt.date.fromisoformat(d["quarter_end"]),
+            arrival=dt.datetime.fromisoformat(d["arrival"]),
+            expected_status=d["expected_status"],
+            fault=d["fault"],
+            note=d["note"],
+            late=d.get("late", False),
+            date_completed=(
+                dt.date.fromisoformat(d["date_completed"]) if d.get("date_completed") else None
+            ),
+        )
 
 
 @dataclass
@@ -82,16 +93,22 @@ class Sample:
 
     def in_force(self) -> list[Delivery]:
         """Deliveries whose data is in force (accepted, with or without warnings)."""
-        return [d for d in self.deliveries
-                if d.expected_status in ("accepted", "accepted with warnings")]
+        return [
+            d
+            for d in self.deliveries
+            if d.expected_status in ("accepted", "accepted with warnings")
+        ]
 
     def write_manifest(self) -> Path:
         """Write `ground_truth/manifest.json`."""
         self.truth_dir.mkdir(parents=True, exist_ok=True)
         path = self.truth_dir / MANIFEST
-        data = {"partnership": self.partnership, "seed": self.seed,
-                "quarters": [q.isoformat() for q in self.quarters],
-                "deliveries": [d.to_json(self.out_dir) for d in self.deliveries]}
+        data = {
+            "partnership": self.partnership,
+            "seed": self.seed,
+            "quarters": [q.isoformat() for q in self.quarters],
+            "deliveries": [d.to_json(self.out_dir) for d in self.deliveries],
+        }
         path.write_text(json.dumps(data, indent=1), encoding="utf-8")
         return path
 
@@ -100,9 +117,13 @@ class Sample:
         """Re-read a sample written by `generate_sample`."""
         out_dir = Path(out_dir)
         data = json.loads((out_dir / TRUTH_DIR / MANIFEST).read_text(encoding="utf-8"))
-        return cls(out_dir=out_dir, partnership=data["partnership"], seed=data["seed"],
-                   quarters=[dt.date.fromisoformat(q) for q in data["quarters"]],
-                   deliveries=[Delivery.from_json(d, out_dir) for d in data["deliveries"]])
+        return cls(
+            out_dir=out_dir,
+            partnership=data["partnership"],
+            seed=data["seed"],
+            quarters=[dt.date.fromisoformat(q) for q in data["quarters"]],
+            deliveries=[Delivery.from_json(d, out_dir) for d in data["deliveries"]],
+        )
 
 
 # ---------------------------------------------------------------- writing
@@ -122,8 +143,12 @@ def _write_csv(path: Path, header: list[str], rows: list[dict[str, Any]]) -> Non
             w.writerow([_cell(row.get(h)) for h in header])
 
 
-def write_truth(sample: Sample, in_force: dict[tuple[str, dt.date], dict[str, Any]],
-                mismatches: list[dict[str, Any]], spec: Spec | None = None) -> None:
+def write_truth(
+    sample: Sample,
+    in_force: dict[tuple[str, dt.date], dict[str, Any]],
+    mismatches: list[dict[str, Any]],
+    spec: Spec | None = None,
+) -> None:
     """Write the ground-truth files from the in-force contents.
 
     `in_force` maps (submitter, quarter) to {"file", "date_completed", "sheets": {sheet:
@@ -133,16 +158,25 @@ def write_truth(sample: Sample, in_force: dict[tuple[str, dt.date], dict[str, An
     d = sample.truth_dir
     d.mkdir(parents=True, exist_ok=True)
     keys = sorted(in_force, key=lambda k: (k[1], k[0]))
-    _write_csv(d / "in_force.csv", ["submitter", "quarter_end", "file", "date_completed"],
-               [{"submitter": s, "quarter_end": q, "file": in_force[(s, q)]["file"],
-                 "date_completed": in_force[(s, q)]["date_completed"]} for s, q in keys])
+    _write_csv(
+        d / "in_force.csv",
+        ["submitter", "quarter_end", "file", "date_completed"],
+        [
+            {
+                "submitter": s,
+                "quarter_end": q,
+                "file": in_force[(s, q)]["file"],
+                "date_completed": in_force[(s, q)]["date_completed"],
+            }
+            for s, q in keys
+        ],
+    )
     per_sheet: dict[str, list[dict[str, Any]]] = {}
     for s, q in keys:
         info = in_force[(s, q)]
         for sheet, rows in info["sheets"].items():
             for row in rows:
-                extra = {"submitter": s, "quarter_end": q,
-                         "date_completed": info["date_completed"]}
+                extra = {"submitter": s, "quarter_end": q, "date_completed": info["date_completed"]}
                 if spec.returns.sheets[sheet].kind == "items":
                     extra["sheet"] = sheet
                 per_sheet.setdefault(sheet, []).append({**extra, **row})
@@ -152,14 +186,19 @@ def write_truth(sample: Sample, in_force: dict[tuple[str, dt.date], dict[str, An
             items.extend(rows)
             continue
         cols = [c.name for c in spec.returns.sheet_columns(sheet)]
-        _write_csv(d / f"{sheet.lower()}.csv",
-                   ["submitter", "quarter_end", "date_completed", *cols], rows)
-    _write_csv(d / "items.csv",
-               ["submitter", "quarter_end", "date_completed", "sheet", "item", "value", "notes"],
-               items)
-    _write_csv(d / "mismatches.csv",
-               ["quarter_end", "child_ref", "in_lac_starts", "in_health_assessments"],
-               mismatches)
+        _write_csv(
+            d / f"{sheet.lower()}.csv", ["submitter", "quarter_end", "date_completed", *cols], rows
+        )
+    _write_csv(
+        d / "items.csv",
+        ["submitter", "quarter_end", "date_completed", "sheet", "item", "value", "notes"],
+        items,
+    )
+    _write_csv(
+        d / "mismatches.csv",
+        ["quarter_end", "child_ref", "in_lac_starts", "in_health_assessments"],
+        mismatches,
+    )
 
 
 # ---------------------------------------------------------------- reading
@@ -187,9 +226,10 @@ def load_truth(out_dir: Path, spec: Spec | None = None) -> dict[str, pd.DataFram
             if kind == "date":
                 df[col] = pd.to_datetime(df[col].where(~blank), format="%Y-%m-%d")
             elif kind in ("count", "int"):
-                df[col] = pd.array([None if b else int(v) for v, b in zip(df[col], blank,
-                                                                         strict=True)],
-                                   dtype="Int64")
+                df[col] = pd.array(
+                    [None if b else int(v) for v, b in zip(df[col], blank, strict=True)],
+                    dtype="Int64",
+                )
             elif key == "mismatches" and col.startswith("in_"):
                 df[col] = df[col] == "True"
             else:

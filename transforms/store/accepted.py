@@ -16,7 +16,7 @@ from transforms.findings import STATUS_ACCEPTED, STATUS_WARNINGS, ParsedReturn
 from transforms.store.db import metadata
 from transforms.store.ledger import submissions
 
-if TYPE_CHECKING:   # imported where used: a re-run of intake creates no table and reads no spec
+if TYPE_CHECKING:  # imported where used: a re-run of intake creates no table and reads no spec
     import pandas as pd
 
     from transforms.spec import ReturnSpec
@@ -77,8 +77,12 @@ def accepted_rows(sha256: str, parsed: ParsedReturn) -> dict[str, list[dict[str,
     (`save_rows`).
     """
     cover = parsed.cover
-    fixed = {"sha256": sha256, "submitter": cover.submitter,
-             "quarter_end": cover.quarter_end, "date_completed": cover.date_completed}
+    fixed = {
+        "sha256": sha256,
+        "submitter": cover.submitter,
+        "quarter_end": cover.quarter_end,
+        "date_completed": cover.date_completed,
+    }
     out: dict[str, list[dict[str, object]]] = {}
     for sheet_name, frame in parsed.sheets.items():
         if frame.empty:
@@ -86,8 +90,10 @@ def accepted_rows(sha256: str, parsed: ParsedReturn) -> dict[str, list[dict[str,
         table = tables()[sheet_name]
         names = [c.name for c in table.columns if c.name != "id" and c.name in frame]
         columns = [_plain_column(frame[n]) for n in names]
-        out[sheet_name] = [{**fixed, **dict(zip(names, values, strict=True))}
-                           for values in zip(*columns, strict=True)]
+        out[sheet_name] = [
+            {**fixed, **dict(zip(names, values, strict=True))}
+            for values in zip(*columns, strict=True)
+        ]
     return out
 
 
@@ -109,8 +115,9 @@ def _plain_column(series: pd.Series) -> list[object]:
     return [v.item() if isinstance(v, np.generic) else v for v in values]
 
 
-def accepted_sheet(conn: sa.Connection, sheet_name: str, spec: ReturnSpec | None = None
-                   ) -> pd.DataFrame:
+def accepted_sheet(
+    conn: sa.Connection, sheet_name: str, spec: ReturnSpec | None = None
+) -> pd.DataFrame:
     """Rows of `sheet_name` from the submissions in force, typed as the parser types them.
 
     Columns: sha256, submitter, quarter_end, date_completed (datetime64), excel_row, then
@@ -128,8 +135,9 @@ def accepted_sheet(conn: sa.Connection, sheet_name: str, spec: ReturnSpec | None
         .where(submissions.c.status.in_(IN_FORCE))
         .order_by(table.c.quarter_end, table.c.submitter, table.c.excel_row)
     )
-    frame = pd.DataFrame(conn.execute(query).mappings().all(),
-                         columns=[c.name for c in table.columns])
+    frame = pd.DataFrame(
+        conn.execute(query).mappings().all(), columns=[c.name for c in table.columns]
+    )
     frame = frame.drop(columns=["id"])
     for col in ("quarter_end", "date_completed"):
         frame[col] = pd.to_datetime(frame[col])

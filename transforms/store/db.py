@@ -37,7 +37,7 @@ def make_engine(url: str) -> sa.Engine:
 
         return engine
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return sa.create_engine(url, pool_pre_ping=True)
 
 
@@ -53,8 +53,11 @@ def create_all(engine: sa.Engine, *, sheets: bool = True) -> None:
 
     if sheets:
         accepted.tables()
-    wanted = set(metadata.tables) if sheets else {
-        name for name in metadata.tables if name not in accepted.declared_names()}
+    wanted = (
+        set(metadata.tables)
+        if sheets
+        else {name for name in metadata.tables if name not in accepted.declared_names()}
+    )
     # One look at the table names first: a store that has them all (every re-run) is not
     # asked about each table in turn.
     if not wanted <= set(sa.inspect(engine).get_table_names()):

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from transforms.store.db import metadata
 
-if TYPE_CHECKING:   # pandas is imported where used: intake creates these tables too
+if TYPE_CHECKING:  # pandas is imported where used: intake creates these tables too
     import pandas as pd
 
 issued_reports = sa.Table(
@@ -58,15 +58,34 @@ run_figures = sa.Table(
     sa.Column("trajectory", sa.Float, nullable=True),
     sa.Column("rag", sa.String(16), nullable=True),
     sa.Column("reason", sa.Text, nullable=True),
-    sa.UniqueConstraint("run_id", "measure_id", "quarter_end", "breakdown",
-                        name="uq_run_figure"),
+    sa.UniqueConstraint("run_id", "measure_id", "quarter_end", "breakdown", name="uq_run_figure"),
 )
 
-FIGURE_COLUMNS = ["measure_id", "quarter_end", "breakdown", "numerator", "denominator", "value",
-                  "target", "trajectory", "rag", "reason"]
-REVISION_COLUMNS = ["measure_id", "quarter_end", "breakdown", "old_value", "new_value",
-                    "old_numerator", "new_numerator", "old_denominator", "new_denominator",
-                    "issued_version", "issued_quarter"]
+FIGURE_COLUMNS = [
+    "measure_id",
+    "quarter_end",
+    "breakdown",
+    "numerator",
+    "denominator",
+    "value",
+    "target",
+    "trajectory",
+    "rag",
+    "reason",
+]
+REVISION_COLUMNS = [
+    "measure_id",
+    "quarter_end",
+    "breakdown",
+    "old_value",
+    "new_value",
+    "old_numerator",
+    "new_numerator",
+    "old_denominator",
+    "new_denominator",
+    "issued_version",
+    "issued_quarter",
+]
 
 
 def _now() -> dt.datetime:
@@ -87,8 +106,14 @@ def _plain(v: object, kind: str) -> object:
     return str(v)
 
 
-_KINDS = {"numerator": "int", "denominator": "int", "value": "float", "target": "float",
-          "trajectory": "float", "quarter_end": "date"}
+_KINDS = {
+    "numerator": "int",
+    "denominator": "int",
+    "value": "float",
+    "target": "float",
+    "trajectory": "float",
+    "quarter_end": "date",
+}
 
 
 def issued_quarters(conn: sa.Connection) -> set[dt.date]:
@@ -97,17 +122,27 @@ def issued_quarters(conn: sa.Connection) -> set[dt.date]:
     return set(rows)
 
 
-def start_run(conn: sa.Connection, run_id: str, report_quarter: dt.date,
-              started_at: dt.datetime | None = None, status: str = "running") -> None:
+def start_run(
+    conn: sa.Connection,
+    run_id: str,
+    report_quarter: dt.date,
+    started_at: dt.datetime | None = None,
+    status: str = "running",
+) -> None:
     """Record a run (idempotent: a second call for the same run id changes nothing)."""
     exists = conn.execute(sa.select(runs.c.run_id).where(runs.c.run_id == run_id)).first()
     if exists is None:
-        conn.execute(runs.insert().values(run_id=run_id, quarter_end=report_quarter,
-                                          started_at=started_at or _now(), status=status))
+        conn.execute(
+            runs.insert().values(
+                run_id=run_id,
+                quarter_end=report_quarter,
+                started_at=started_at or _now(),
+                status=status,
+            )
+        )
 
 
-def finish_run(conn: sa.Connection, run_id: str, status: str,
-               version: str | None = None) -> None:
+def finish_run(conn: sa.Connection, run_id: str, status: str, version: str | None = None) -> None:
     """Set a run's final status (e.g. 'completed', 'failed') and the version it produced."""
     values: dict[str, object] = {"status": status}
     if version is not None:
@@ -115,8 +150,9 @@ def finish_run(conn: sa.Connection, run_id: str, status: str,
     conn.execute(runs.update().where(runs.c.run_id == run_id).values(**values))
 
 
-def record_figures(conn: sa.Connection, run_id: str, report_quarter: dt.date,
-                   frame: pd.DataFrame) -> int:
+def record_figures(
+    conn: sa.Connection, run_id: str, report_quarter: dt.date, frame: pd.DataFrame
+) -> int:
     """Store every figure of a run's measures frame (replacing any stored for that run)."""
     start_run(conn, run_id, report_quarter)
     conn.execute(run_figures.delete().where(run_figures.c.run_id == run_id))
@@ -131,26 +167,49 @@ def record_figures(conn: sa.Connection, run_id: str, report_quarter: dt.date,
     return len(rows)
 
 
-def mark_issued(conn: sa.Connection, quarter_end: dt.date, run_id: str, version: str,
-                approved_by: str | None, comment: str | None = None,
-                issued_at: dt.datetime | None = None) -> int:
+def mark_issued(
+    conn: sa.Connection,
+    quarter_end: dt.date,
+    run_id: str,
+    version: str,
+    approved_by: str | None,
+    comment: str | None = None,
+    issued_at: dt.datetime | None = None,
+) -> int:
     """Record that the report of `run_id` was issued (approved); returns the issue's id."""
-    result = conn.execute(issued_reports.insert().values(
-        quarter_end=quarter_end, version=version, issued_at=issued_at or _now(),
-        approved_by=approved_by, comment=comment, run_id=run_id))
-    conn.execute(runs.update().where(runs.c.run_id == run_id)
-                 .values(status="issued", version=version))
+    result = conn.execute(
+        issued_reports.insert().values(
+            quarter_end=quarter_end,
+            version=version,
+            issued_at=issued_at or _now(),
+            approved_by=approved_by,
+            comment=comment,
+            run_id=run_id,
+        )
+    )
+    conn.execute(
+        runs.update().where(runs.c.run_id == run_id).values(status="issued", version=version)
+    )
     return int(result.inserted_primary_key[0])
 
 
 def _figures_query(where) -> sa.Select:
     return (
-        sa.select(run_figures.c.measure_id, run_figures.c.quarter_end, run_figures.c.breakdown,
-                  run_figures.c.numerator, run_figures.c.denominator, run_figures.c.value,
-                  run_figures.c.target, run_figures.c.trajectory, run_figures.c.rag,
-                  run_figures.c.reason, issued_reports.c.version,
-                  issued_reports.c.quarter_end.label("issued_quarter"),
-                  issued_reports.c.id.label("issue_id"))
+        sa.select(
+            run_figures.c.measure_id,
+            run_figures.c.quarter_end,
+            run_figures.c.breakdown,
+            run_figures.c.numerator,
+            run_figures.c.denominator,
+            run_figures.c.value,
+            run_figures.c.target,
+            run_figures.c.trajectory,
+            run_figures.c.rag,
+            run_figures.c.reason,
+            issued_reports.c.version,
+            issued_reports.c.quarter_end.label("issued_quarter"),
+            issued_reports.c.id.label("issue_id"),
+        )
         .join(issued_reports, issued_reports.c.run_id == run_figures.c.run_id)
         .where(where)
     )
@@ -166,8 +225,11 @@ def _frame(result) -> pd.DataFrame:
 def issued_figures(conn: sa.Connection, quarter_end: dt.date) -> pd.DataFrame:
     """The figures the latest issued report for `quarter_end` showed (empty if none)."""
     latest = conn.execute(
-        sa.select(issued_reports.c.id).where(issued_reports.c.quarter_end == quarter_end)
-        .order_by(issued_reports.c.id.desc()).limit(1)).scalar()
+        sa.select(issued_reports.c.id)
+        .where(issued_reports.c.quarter_end == quarter_end)
+        .order_by(issued_reports.c.id.desc())
+        .limit(1)
+    ).scalar()
     if latest is None:
         return _frame(conn.execute(_figures_query(sa.false())))
     frame = _frame(conn.execute(_figures_query(issued_reports.c.id == latest)))
@@ -196,26 +258,33 @@ def revisions(conn: sa.Connection, frame: pd.DataFrame) -> pd.DataFrame:
     if issued.empty or frame.empty:
         return pd.DataFrame(columns=REVISION_COLUMNS)
     issued["quarter_end"] = pd.to_datetime(issued["quarter_end"])
-    latest = (issued.sort_values("issue_id")
-              .drop_duplicates(["measure_id", "quarter_end", "breakdown"], keep="last"))
+    latest = issued.sort_values("issue_id").drop_duplicates(
+        ["measure_id", "quarter_end", "breakdown"], keep="last"
+    )
     now = frame.assign(quarter_end=pd.to_datetime(frame["quarter_end"]))
-    merged = now.merge(latest, on=["measure_id", "quarter_end", "breakdown"],
-                       suffixes=("_new", "_old"))
+    merged = now.merge(
+        latest, on=["measure_id", "quarter_end", "breakdown"], suffixes=("_new", "_old")
+    )
     out = []
     for r in merged.to_dict(orient="records"):
-        if any(_differs(r[f"{c}_old"], r[f"{c}_new"])
-               for c in ("value", "numerator", "denominator")):
-            out.append({
-                "measure_id": r["measure_id"], "quarter_end": r["quarter_end"].date(),
-                "breakdown": r["breakdown"],
-                "old_value": _plain(r["value_old"], "float"),
-                "new_value": _plain(r["value_new"], "float"),
-                "old_numerator": _plain(r["numerator_old"], "int"),
-                "new_numerator": _plain(r["numerator_new"], "int"),
-                "old_denominator": _plain(r["denominator_old"], "int"),
-                "new_denominator": _plain(r["denominator_new"], "int"),
-                "issued_version": r["version"], "issued_quarter": r["issued_quarter"],
-            })
+        if any(
+            _differs(r[f"{c}_old"], r[f"{c}_new"]) for c in ("value", "numerator", "denominator")
+        ):
+            out.append(
+                {
+                    "measure_id": r["measure_id"],
+                    "quarter_end": r["quarter_end"].date(),
+                    "breakdown": r["breakdown"],
+                    "old_value": _plain(r["value_old"], "float"),
+                    "new_value": _plain(r["value_new"], "float"),
+                    "old_numerator": _plain(r["numerator_old"], "int"),
+                    "new_numerator": _plain(r["numerator_new"], "int"),
+                    "old_denominator": _plain(r["denominator_old"], "int"),
+                    "new_denominator": _plain(r["denominator_new"], "int"),
+                    "issued_version": r["version"],
+                    "issued_quarter": r["issued_quarter"],
+                }
+            )
     result = pd.DataFrame(out, columns=REVISION_COLUMNS)
     return result.sort_values(["measure_id", "quarter_end", "breakdown"]).reset_index(drop=True)
 
@@ -223,8 +292,11 @@ def revisions(conn: sa.Connection, frame: pd.DataFrame) -> pd.DataFrame:
 def next_version(conn: sa.Connection, quarter_end: dt.date, revised: bool) -> str:
     """The version the next issue of `quarter_end`'s report carries (see module docstring)."""
     last = conn.execute(
-        sa.select(issued_reports.c.version).where(issued_reports.c.quarter_end == quarter_end)
-        .order_by(issued_reports.c.id.desc()).limit(1)).scalar()
+        sa.select(issued_reports.c.version)
+        .where(issued_reports.c.quarter_end == quarter_end)
+        .order_by(issued_reports.c.id.desc())
+        .limit(1)
+    ).scalar()
     if last is None:
         return "1.0"
     if not revised:

@@ -34,14 +34,14 @@ events = sa.Table(
     sa.Column("sha256", sa.String(64), nullable=True, index=True),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("event", sa.String(40), nullable=False),
-    sa.Column("detail", sa.Text, nullable=True),   # never child-level values
+    sa.Column("detail", sa.Text, nullable=True),  # never child-level values
 )
 
 submissions = sa.Table(
     "submissions",
     metadata,
     sa.Column("sha256", sa.String(64), sa.ForeignKey("ledger_files.sha256"), primary_key=True),
-    sa.Column("seq", sa.Integer, nullable=False),            # intake order ("later")
+    sa.Column("seq", sa.Integer, nullable=False),  # intake order ("later")
     sa.Column("submitter", sa.String(16), nullable=True),
     sa.Column("quarter_end", sa.Date, nullable=True),
     sa.Column("date_completed", sa.Date, nullable=True),
@@ -79,19 +79,21 @@ findings = sa.Table(
     sa.Column("column", sa.Text, nullable=True),
     sa.Column("message", sa.Text, nullable=False),
     sa.Column("expected", sa.Text, nullable=True),
-    sa.Column("value", sa.Text, nullable=True),   # local store only; never logged
+    sa.Column("value", sa.Text, nullable=True),  # local store only; never logged
 )
 
 
 # ---------------------------------------------------------------- writes and look-ups
-def event_row(sha256: str | None, event: str, at: dt.datetime,
-              detail: str | None = None) -> dict[str, object]:
+def event_row(
+    sha256: str | None, event: str, at: dt.datetime, detail: str | None = None
+) -> dict[str, object]:
     """One events row, for `record_events`; `detail` must never carry child-level values."""
     return {"sha256": sha256, "at": at, "event": event, "detail": detail}
 
 
-def record_event(conn: sa.Connection, sha256: str | None, event: str, at: dt.datetime,
-                 detail: str | None = None) -> None:
+def record_event(
+    conn: sa.Connection, sha256: str | None, event: str, at: dt.datetime, detail: str | None = None
+) -> None:
     """Append one event; `detail` must never carry child-level values."""
     record_events(conn, [event_row(sha256, event, at, detail)])
 
@@ -126,8 +128,8 @@ def record_files(conn: sa.Connection, rows: list[dict[str, object]]) -> list[int
 class LedgerState:
     """What intake needs to know of a ledger before it looks at the inbox, in one query."""
 
-    checked: dict[str, bool]     # every ledgered hash -> whether it has a submission row
-    without_feedback: int        # submissions whose feedback was never recorded
+    checked: dict[str, bool]  # every ledgered hash -> whether it has a submission row
+    without_feedback: int  # submissions whose feedback was never recorded
 
     @property
     def unchecked(self) -> bool:
@@ -139,10 +141,13 @@ class LedgerState:
 # and PostgreSQL): each store has its own engine, and SQLAlchemy compiles a Core statement
 # and sets up its result types afresh for each engine — about 2 ms a store, four times the
 # query itself — which was most of a re-run over many partnerships with nothing new.
-_LEDGER_STATE = ("SELECT f.sha256, s.sha256 IS NOT NULL, s.feedback_path IS NULL "
-                 "FROM {files} f LEFT OUTER JOIN {submissions} s ON s.sha256 = f.sha256")
-_CACHED_HASHES = ("SELECT path, size, mtime_ns, sha256 FROM {hash_cache} "
-                  "WHERE path LIKE :pattern ESCAPE '!'")
+_LEDGER_STATE = (
+    "SELECT f.sha256, s.sha256 IS NOT NULL, s.feedback_path IS NULL "
+    "FROM {files} f LEFT OUTER JOIN {submissions} s ON s.sha256 = f.sha256"
+)
+_CACHED_HASHES = (
+    "SELECT path, size, mtime_ns, sha256 FROM {hash_cache} WHERE path LIKE :pattern ESCAPE '!'"
+)
 
 
 def _plain_sql(conn: sa.Connection, template: str) -> sa.TextClause:
@@ -152,8 +157,9 @@ def _plain_sql(conn: sa.Connection, template: str) -> sa.TextClause:
     quote = conn.dialect.identifier_preparer
     prefix = f"{quote.quote_schema(schema)}." if schema else ""
     tables = {"files": files, "submissions": submissions, "hash_cache": hash_cache}
-    return sa.text(template.format(**{key: prefix + quote.quote(t.name)
-                                      for key, t in tables.items()}))
+    return sa.text(
+        template.format(**{key: prefix + quote.quote(t.name) for key, t in tables.items()})
+    )
 
 
 def ledger_state(conn: sa.Connection) -> LedgerState:
@@ -188,30 +194,33 @@ def submissions_without_feedback(conn: sa.Connection) -> list[sa.Row]:
     return list(conn.execute(query))
 
 
-def same_return(conn: sa.Connection, submitter: str, quarter_end: dt.date,
-                statuses: tuple[str, ...]) -> list[sa.Row]:
+def same_return(
+    conn: sa.Connection, submitter: str, quarter_end: dt.date, statuses: tuple[str, ...]
+) -> list[sa.Row]:
     """Submissions for one submitter and quarter with one of `statuses`, in intake order."""
     query = (
         sa.select(submissions, files.c.first_seen_at, files.c.original_name)
         .join(files, files.c.sha256 == submissions.c.sha256)
-        .where(submissions.c.submitter == submitter,
-               submissions.c.quarter_end == quarter_end,
-               submissions.c.status.in_(statuses))
+        .where(
+            submissions.c.submitter == submitter,
+            submissions.c.quarter_end == quarter_end,
+            submissions.c.status.in_(statuses),
+        )
         .order_by(submissions.c.seq)
     )
     return list(conn.execute(query))
 
 
-def returns_of(conn: sa.Connection, submitters: set[str],
-               statuses: tuple[str, ...]) -> list[sa.Row]:
+def returns_of(
+    conn: sa.Connection, submitters: set[str], statuses: tuple[str, ...]
+) -> list[sa.Row]:
     """`same_return` for every quarter of many submitters at once, in intake order."""
     if not submitters:
         return []
     query = (
         sa.select(submissions, files.c.first_seen_at, files.c.original_name)
         .join(files, files.c.sha256 == submissions.c.sha256)
-        .where(submissions.c.submitter.in_(sorted(submitters)),
-               submissions.c.status.in_(statuses))
+        .where(submissions.c.submitter.in_(sorted(submitters)), submissions.c.status.in_(statuses))
         .order_by(submissions.c.seq)
     )
     return list(conn.execute(query))
@@ -221,9 +230,12 @@ def cached_hashes(conn: sa.Connection, folder: str) -> dict[str, tuple[int, int,
     """path -> (size, mtime_ns, sha256) for the files of one folder hashed before."""
     prefix = folder.rstrip("/") + "/"
     pattern = prefix.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
-    return {path: (int(size), int(mtime_ns), sha)
-            for path, size, mtime_ns, sha in conn.execute(_plain_sql(conn, _CACHED_HASHES),
-                                                          {"pattern": pattern})}
+    return {
+        path: (int(size), int(mtime_ns), sha)
+        for path, size, mtime_ns, sha in conn.execute(
+            _plain_sql(conn, _CACHED_HASHES), {"pattern": pattern}
+        )
+    }
 
 
 def remember_hashes(conn: sa.Connection, entries: list[dict]) -> None:
