@@ -43,8 +43,6 @@ CSV_COLUMNS = [
     "pending",
     "reason",
 ]
-EXTRA_COLUMNS = ["name", "action", "direction"]
-
 
 # ------------------------------------------------------------------ targets and trajectory
 def target_in_force(m: MeasureDef, quarter_end: dt.date) -> float | None:
