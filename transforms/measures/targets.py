@@ -44,6 +44,7 @@ CSV_COLUMNS = [
     "reason",
 ]
 
+
 # ------------------------------------------------------------------ targets and trajectory
 def target_in_force(m: MeasureDef, quarter_end: dt.date) -> float | None:
     """First milestone due on or after the quarter end (the last once all have passed),
