@@ -7,7 +7,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: setup demo test lint preview serve clean
+.PHONY: setup demo test test-fast lint typecheck wheel-check preview serve clean
 
 setup:
 	@test -x "$(UV)" || $(PYTHON) -m pip install --quiet --user uv
@@ -19,8 +19,23 @@ demo: setup
 test: setup
 	$(UV) run pytest -n auto
 
+# Unit and component tests only: no end-to-end, LibreOffice, PostgreSQL or slow tests.
+test-fast: setup
+	$(UV) run pytest -n auto -m "not e2e and not office and not postgres and not slow"
+
+# Style, formatting, the import rules between stages, and types.
 lint: setup
 	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run lint-imports
+	$(UV) run mypy
+
+typecheck: setup
+	$(UV) run mypy
+
+# The wheel installs and works without the source tree (spec, suites, template as package data).
+wheel-check: setup
+	./scripts/wheel_check.sh
 
 preview: setup
 	$(UV) run python -m transforms.reports.preview output/demo/output
@@ -29,4 +44,4 @@ serve: setup
 	./scripts/serve.sh
 
 clean:
-	rm -rf output/demo .pytest_cache .ruff_cache
+	rm -rf output/demo .pytest_cache .ruff_cache .mypy_cache dist

@@ -38,11 +38,7 @@ def run_partnership(
     from datasummary.settings import Settings
     from flows.common import engine_for
     from transforms.intake.filing import run_intake
-    from transforms.measures.returns_status import write_returns_csv
-    from transforms.measures.targets import write_measures_csv
-    from transforms.quarterly import document_paths, gather, report_inputs
-    from transforms.reports.excel import write_xlsx
-    from transforms.reports.word import write_docx
+    from transforms.quarterly import produce_quarter
     from transforms.spec import default_spec, load_spec
     from transforms.store import history
 
@@ -57,21 +53,13 @@ def run_partnership(
             counts = run_intake(
                 p.inbox, p.output, engine, spec=spec, now=now, stable_wait=stable_wait
             ).counts
-        with engine.connect() as conn:
-            qd = gather(conn, spec, quarter_end, now)
-        out_dir = settings.quarter_dir(quarter_end)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        paths = document_paths(out_dir, quarter_end)
-        write_measures_csv(qd.measures, paths["measures_csv"])
-        write_returns_csv(qd.returns, paths["returns_csv"])
-        for public, docx, xlsx in ((False, "docx", "xlsx"), (True, "public_docx", "public_xlsx")):
-            inputs = report_inputs(qd, spec, public=public)
-            write_docx(inputs, paths[docx])
-            write_xlsx(inputs, paths[xlsx])
         run_id = f"national-{uuid.uuid4().hex[:16]}"
-        with engine.begin() as conn:
-            history.record_figures(conn, run_id, quarter_end, qd.measures)
-            if approve:
+        out = produce_quarter(
+            engine, spec, quarter_end, now, settings.quarter_dir(quarter_end), run_id
+        )
+        qd, paths = out.data, out.paths
+        if approve:
+            with engine.begin() as conn:
                 history.mark_issued(conn, quarter_end, run_id, qd.version, "national run")
     finally:
         engine.dispose()

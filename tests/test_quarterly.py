@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+import sqlalchemy as sa
+
 from tests.returns_builder import valid_sheets, write_workbook
 from transforms.intake.filing import run_intake
-from transforms.quarterly import data_quality_warnings
+from transforms.quarterly import data_quality_warnings, produce_quarter
+from transforms.spec import default_spec
+from transforms.store import history
 from transforms.store.db import create_all, make_engine, sqlite_url
 
 Q2, Q3 = dt.date(2020, 6, 30), dt.date(2020, 9, 30)
@@ -32,4 +37,69 @@ def test_a_warning_on_an_items_row_shows_the_note_the_lead_gave(tmp_path):
     assert len(hit) == 1, warnings
     assert hit.iloc[0]["location"] == "C8"
     assert hit.iloc[0]["note"] == "Register cleansed & re-migrated in August"
+    engine.dispose()
+
+
+def _store_with_one_return(tmp_path):
+    inbox, output = tmp_path / "inbox", tmp_path / "output"
+    inbox.mkdir()
+    engine = make_engine(sqlite_url(output))
+    create_all(engine)
+    write_workbook(valid_sheets("CSW", Q3), inbox / "CSW_Q3.xlsx")
+    run_intake(inbox, output, engine, now=dt.datetime(2020, 10, 13, tzinfo=dt.UTC), stable_wait=0.0)
+    return engine, output
+
+
+def _run_row(engine, run_id):
+    with engine.connect() as conn:
+        return conn.execute(sa.select(history.runs).where(history.runs.c.run_id == run_id)).one()
+
+
+def test_produce_quarter_writes_every_output_and_finishes_its_run(tmp_path):
+    engine, output = _store_with_one_return(tmp_path)
+    stages: list[str] = []
+    out = produce_quarter(
+        engine,
+        default_spec(),
+        Q3,
+        dt.datetime(2020, 10, 22, 7, tzinfo=dt.UTC),
+        output / "2020-09-30",
+        "run-ok",
+        on_stage=stages.append,
+    )
+    assert stages == ["gather", "write", "record"]
+    assert set(out.paths) == {"docx", "xlsx", "public_docx", "public_xlsx"} | {
+        "measures_csv",
+        "returns_csv",
+    }
+    assert all(p.is_file() and p.stat().st_size > 0 for p in out.paths.values())
+    row = _run_row(engine, "run-ok")
+    assert (row.status, row.version) == ("completed", out.data.version)
+    with engine.connect() as conn:
+        kept = conn.execute(
+            sa.select(sa.func.count()).where(history.run_figures.c.run_id == "run-ok")
+        ).scalar()
+    assert kept == len(out.data.measures)
+    engine.dispose()
+
+
+def test_a_run_that_fails_half_way_is_recorded_as_failed(tmp_path, monkeypatch):
+    import transforms.reports.word as word
+
+    engine, output = _store_with_one_return(tmp_path)
+
+    def disk_full(*_args, **_kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(word, "write_docx", disk_full)
+    with pytest.raises(OSError):
+        produce_quarter(
+            engine,
+            default_spec(),
+            Q3,
+            dt.datetime(2020, 10, 22, 7, tzinfo=dt.UTC),
+            output / "2020-09-30",
+            "run-broken",
+        )
+    assert _run_row(engine, "run-broken").status == "failed"
     engine.dispose()

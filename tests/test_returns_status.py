@@ -12,7 +12,6 @@ from transforms.measures.returns_status import (
     RETURNS_COLUMNS,
     expected_returns,
     returns_frame,
-    safe_cell,
     write_returns_csv,
 )
 from transforms.store import ledger
@@ -135,25 +134,6 @@ def test_returns_csv_is_true_false_blank_and_injection_safe(engine, tmp_path):
     assert rows[6]["revision"] == "true" and rows[6]["errors"] == "0"
     assert rows[5]["status"] == "accepted with warnings"
     assert [p.name for p in path.parent.iterdir()] == ["returns.csv"]
-
-
-@pytest.mark.parametrize(
-    "text,expected",
-    [
-        ("=1+1", "'=1+1"),
-        ("+44", "'+44"),
-        ("-3", "'-3"),
-        ("@SUM(A1)", "'@SUM(A1)"),
-        ("\tx", "'\tx"),
-        ("\rx", "'\rx"),
-        ("plain", "plain"),
-        (None, ""),
-        (7, "7"),
-        (False, "false"),
-    ],
-)
-def test_safe_cell(text, expected):
-    assert safe_cell(text) == expected
 
 
 def test_expected_returns_per_submitter(engine):

@@ -23,6 +23,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from transforms.atomic import atomic_write_text
+from transforms.safe_text import csv_safe
 
 log = logging.getLogger(__name__)
 
@@ -318,23 +319,8 @@ def write_reminders(
     flat = frame.drop(columns=["locations"]).assign(
         problems=frame["problems"].map(lambda ms: " | ".join(ms))
     )
-    atomic_write_text(csv, _csv_safe(flat).to_csv(index=False))
+    atomic_write_text(csv, flat.map(csv_safe).to_csv(index=False))
     return {"markdown": md, "csv": csv}
-
-
-def _csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text cells starting with = + - @ tab or CR are prefixed with ' (OWASP CSV injection)."""
-
-    def cell(v: object) -> object:
-        if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
-            return "'" + v
-        return v
-
-    out = frame.copy()
-    for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(cell)
-    return out
 
 
 def email_reminders(

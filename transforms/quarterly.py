@@ -1,13 +1,15 @@
-"""Everything a quarterly report needs, gathered from the store in one place.
+"""The quarterly pipeline: from the store to a quarter's figures, CSVs and documents.
 
-Plain Python so the Prefect flow stays thin wiring: the flow calls these steps as tasks,
-tests call them directly. Each figure comes from accepted, in-force returns only.
+One pipeline for every caller: the quarterly flow, the national flow and tests all call
+`produce_quarter` (or its steps `gather`, `write_quarter_outputs`). Plain Python so the flows
+stay thin wiring. Each figure comes from accepted, in-force returns only.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -33,7 +35,6 @@ class QuarterData:
     revisions: pd.DataFrame
     version: str
     generated_on: dt.date
-    extra: dict = field(default_factory=dict)
 
 
 def generated_on(returns: pd.DataFrame, report_quarter: dt.date) -> dt.date:
@@ -180,3 +181,75 @@ def report_inputs(qd: QuarterData, spec: Spec, *, public: bool):
         generated_on=qd.generated_on,
         spec=spec,
     )
+
+
+#: The documents of a quarter, in the order they are written.
+DOCUMENTS = ("docx", "xlsx", "public_docx", "public_xlsx")
+
+
+def write_quarter_outputs(qd: QuarterData, spec: Spec, out_dir: Path) -> dict[str, Path]:
+    """measures.csv, returns.csv (internal, unsuppressed) and the internal and public Word and
+    Excel packs, each written atomically; returns their paths by role."""
+    from transforms.measures.returns_status import write_returns_csv
+    from transforms.measures.targets import write_measures_csv
+    from transforms.reports.excel import write_xlsx
+    from transforms.reports.word import write_docx
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = document_paths(out_dir, qd.quarter_end)
+    write_measures_csv(qd.measures, paths["measures_csv"])
+    write_returns_csv(qd.returns, paths["returns_csv"])
+    for public in (False, True):
+        inputs = report_inputs(qd, spec, public=public)
+        prefix = "public_" if public else ""
+        write_docx(inputs, paths[f"{prefix}docx"])
+        write_xlsx(inputs, paths[f"{prefix}xlsx"])
+    return paths
+
+
+@dataclass(frozen=True)
+class QuarterOutputs:
+    """What one run of the pipeline produced: the quarter's data and the files written."""
+
+    data: QuarterData
+    paths: dict[str, Path]
+    run_id: str
+
+
+def produce_quarter(
+    engine: sa.Engine,
+    spec: Spec,
+    quarter_end: dt.date,
+    now: dt.datetime,
+    out_dir: Path,
+    run_id: str,
+    on_stage: Callable[[str], None] | None = None,
+) -> QuarterOutputs:
+    """Gather the quarter from the store, write its CSVs and documents, keep its figures.
+
+    The run is recorded in the history's `runs` table as running, then completed (with the
+    version produced) or failed, so a run that died half-way is visible as such.
+    """
+    from transforms.store import history
+
+    def stage(name: str) -> None:
+        if on_stage is not None:
+            on_stage(name)
+
+    with engine.begin() as conn:
+        history.start_run(conn, run_id, quarter_end, started_at=now)
+    try:
+        stage("gather")
+        with engine.connect() as conn:
+            qd = gather(conn, spec, quarter_end, now)
+        stage("write")
+        paths = write_quarter_outputs(qd, spec, out_dir)
+        stage("record")
+        with engine.begin() as conn:
+            history.record_figures(conn, run_id, quarter_end, qd.measures)
+            history.finish_run(conn, run_id, history.RUN_COMPLETED, version=qd.version)
+    except BaseException:
+        with engine.begin() as conn:
+            history.finish_run(conn, run_id, history.RUN_FAILED)
+        raise
+    return QuarterOutputs(data=qd, paths=paths, run_id=run_id)

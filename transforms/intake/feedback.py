@@ -20,12 +20,11 @@ from openpyxl.utils import column_index_from_string
 
 from transforms.atomic import atomic_write
 from transforms.findings import Finding, ParsedReturn
+from transforms.safe_text import cell_text as safe_text
+from transforms.safe_text import needs_quote
 
 HEADERS = ["severity", "sheet", "cell or row", "value found", "expected", "rule code", "message"]
-_RISKY_START = ("=", "+", "-", "@", "\t", "\r", "\n")
-_ERROR_LIKE = re.compile(r"^#[A-Z0-9/_]+[!?A-Z]?$|^#N/A$", re.IGNORECASE)
 _CELL_RE = re.compile(r"^([A-Z]{1,3})(\d+)$")
-MAX_CELL_CHARS = 32_767
 
 
 def default_status_line(parsed: ParsedReturn) -> str:
@@ -70,30 +69,6 @@ def feedback_text(parsed: ParsedReturn, status_line: str | None = None) -> str:
             parts.append(f"Expected: {f.expected}.")
         lines.append(" ".join(parts))
     return "\n".join(lines) + "\n"
-
-
-def safe_text(value: object) -> str:
-    """Text that a spreadsheet will show, not run: no control characters, within Excel's
-    cell limit (32,767 UTF-16 units, so an emoji counts twice). Whether it needs a quote
-    prefix is `needs_quote`."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    text = ILLEGAL_CHARACTERS_RE.sub("", "" if value is None else str(value))[:MAX_CELL_CHARS]
-    if (
-        len(text) > MAX_CELL_CHARS // 2
-        and len(text.encode("utf-16-le", "surrogatepass")) > 2 * MAX_CELL_CHARS
-    ):
-        units = 0
-        for i, char in enumerate(text):  # never split a character above U+FFFF
-            units += 2 if ord(char) > 0xFFFF else 1
-            if units > MAX_CELL_CHARS:
-                return text[:i]
-    return text
-
-
-def needs_quote(text: str) -> bool:
-    """True for text Excel might take as a formula or an error value."""
-    return text.startswith(_RISKY_START) or bool(_ERROR_LIKE.match(text.strip()))
 
 
 # Stored column widths (the `<col width>` openpyxl used to write), A to G.

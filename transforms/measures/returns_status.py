@@ -22,6 +22,7 @@ from transforms.findings import (
     STATUS_WARNINGS,
 )
 from transforms.quarters import LONDON, due_date
+from transforms.safe_text import csv_cell
 from transforms.spec import ReturnSpec, default_spec
 from transforms.store.ledger import files, submissions
 
@@ -40,7 +41,6 @@ RETURNS_COLUMNS = [
 EXPECTED_COLUMNS = ["code", "name", "kind", "status", "late", "received_at", "due_date", "overdue"]
 IN_FORCE = (STATUS_ACCEPTED, STATUS_WARNINGS)
 STATUS_MISSING = "missing"
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _returns_spec(spec: Any) -> ReturnSpec:
@@ -100,25 +100,15 @@ def returns_frame(conn: sa.Connection, up_to: dt.date | None = None) -> pd.DataF
     )
 
 
-def safe_cell(value: Any) -> str:
-    """CSV text that a spreadsheet will not evaluate (OWASP CSV injection): `'` prefix."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def write_csv_atomic(frame: pd.DataFrame, path: Path) -> Path:
     """Write `frame` as UTF-8 CSV, every cell neutralised, atomically."""
 
     def write(tmp: Path) -> None:
         with tmp.open("w", encoding="utf-8", newline="") as fh:
             writer = csv.writer(fh, lineterminator="\n")
-            writer.writerow([safe_cell(c) for c in frame.columns])
+            writer.writerow([csv_cell(c) for c in frame.columns])
             for row in frame.itertuples(index=False, name=None):
-                writer.writerow([safe_cell(v) for v in row])
+                writer.writerow([csv_cell(v) for v in row])
 
     return atomic_write(Path(path), write)
 

@@ -43,7 +43,6 @@ CSV_COLUMNS = [
     "pending",
     "reason",
 ]
-EXTRA_COLUMNS = ["name", "action", "direction"]
 
 
 # ------------------------------------------------------------------ targets and trajectory

@@ -40,6 +40,7 @@ from transforms.reports.context import (
     warning_rows,
 )
 from transforms.reports.inputs import ReportInputs
+from transforms.safe_text import needs_quote
 
 log = logging.getLogger(__name__)
 MAX_CELL = 32_767
@@ -47,7 +48,6 @@ TRUNCATED = " […truncated: see the source return]"
 NUMBER_FORMAT = {"percent": "0.0", "pp": "0.0", "per_1000": "0.0", "days": "0.0", "count": "#,##0"}
 DATE_FORMAT = "dd/mm/yyyy"
 NAVY = "1B365D"
-FORMULA_START = ("=", "+", "-", "@")
 
 
 @dataclass
@@ -67,7 +67,7 @@ class _Sheets:
         c = ws.cell(row=row, column=col)
         c.value = s
         c.data_type = "s"
-        if s.startswith(FORMULA_START):
+        if needs_quote(s):
             c.quotePrefix = True  # Excel keeps it text even when the cell is edited
         return c
 

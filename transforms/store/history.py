@@ -122,12 +122,15 @@ def issued_quarters(conn: sa.Connection) -> set[dt.date]:
     return set(rows)
 
 
+RUN_RUNNING, RUN_COMPLETED, RUN_FAILED = "running", "completed", "failed"
+
+
 def start_run(
     conn: sa.Connection,
     run_id: str,
     report_quarter: dt.date,
     started_at: dt.datetime | None = None,
-    status: str = "running",
+    status: str = RUN_RUNNING,
 ) -> None:
     """Record a run (idempotent: a second call for the same run id changes nothing)."""
     exists = conn.execute(sa.select(runs.c.run_id).where(runs.c.run_id == run_id)).first()
