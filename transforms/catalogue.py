@@ -51,7 +51,7 @@ def catalogue() -> dict[str, Rule]:
     return load_catalogue()
 
 
-class _Blank(dict):
+class _Blank(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return ""
 

@@ -336,7 +336,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     """A spec file, read with libyaml's safe loader where installed (ten times faster)."""
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with path.open(encoding="utf-8") as fh:
-        return yaml.load(fh, Loader=loader)  # noqa: S506 - a safe loader either way
+        data: dict[str, Any] = yaml.load(fh, Loader=loader)  # noqa: S506 - a safe loader either way
+    return data
 
 
 def load_spec(directory: Path | None = None) -> Spec:

@@ -11,10 +11,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import pandas as pd
 
 from transforms.spec import MeasureDef, Spec
+
+if TYPE_CHECKING:
+    import numpy as np
+    from pandas.api.typing import NAType
+
+# A count as the kind functions meet it: a cell of an items or table sheet (a NumPy or Python
+# number, or blank: None, pd.NA or NaN) or a sum of cells.
+Count: TypeAlias = "int | float | np.integer[Any] | NAType | None"
 
 REASON_NOT_RECEIVED = "return not received"
 REASON_NOT_AVAILABLE = "not available"
@@ -96,24 +105,26 @@ def _blank(reason: str, breakdown: str = ALL, **counts: int | None) -> Figure:
 
 
 def ratio_figure(
-    numerator: object,
-    denominator: object,
+    numerator: Count,
+    denominator: Count,
     breakdown: str = ALL,
     scale: float = 100.0,
-    **extra: int | None,
+    *,
+    excluded: int | None = None,
+    pending: int | None = None,
 ) -> Figure:
     """A ratio with the blank rules: NA part -> not available; 0 denominator -> blank."""
     num = None if pd.isna(numerator) else int(numerator)
     den = None if pd.isna(denominator) else int(denominator)
     if num is None or den is None:
-        return Figure(breakdown, num, den, None, reason=REASON_NOT_AVAILABLE, **extra)
+        return Figure(breakdown, num, den, None, excluded, pending, REASON_NOT_AVAILABLE)
     if den == 0:
-        return Figure(breakdown, num, den, None, reason=REASON_ZERO_DENOMINATOR, **extra)
-    return Figure(breakdown, num, den, scale * num / den, **extra)
+        return Figure(breakdown, num, den, None, excluded, pending, REASON_ZERO_DENOMINATOR)
+    return Figure(breakdown, num, den, scale * num / den, excluded, pending)
 
 
 # ------------------------------------------------------------------ items sheets
-def _items(q: QuarterData, sheet: str) -> dict[str, object] | None:
+def _items(q: QuarterData, sheet: str) -> dict[str, Count] | None:
     rows = q.rows(sheet)
     if rows.empty:
         return None
@@ -155,9 +166,12 @@ def _key_column(m: MeasureDef, spec: Spec) -> str:
 
 
 def _select_rows(
-    rows: pd.DataFrame, key: str, spec: Spec, sheet: str, sel: Mapping[str, object]
+    rows: pd.DataFrame, key: str, spec: Spec, sheet: str, sel: Mapping[str, Any]
 ) -> pd.DataFrame:
-    """Rows of a table sheet chosen by `include`, `exclude` or code `group`."""
+    """Rows of a table sheet chosen by `include`, `exclude` or code `group`.
+
+    `sel` is a selection as the measure declares it in YAML (`MeasureDef.param`, untyped).
+    """
     codes = rows[key]
     mask = pd.Series(True, index=rows.index)
     if sel.get("include"):
@@ -216,7 +230,8 @@ def table_share(m: MeasureDef, q: QuarterData) -> list[Figure]:
     for side in ("numerator", "denominator"):
         sel = m.param(side)
         parts.append(_sum(_select_rows(rows, key, q.spec, m.sheet, sel), sel["columns"]))
-    return [ratio_figure(*parts)]
+    numerator, denominator = parts
+    return [ratio_figure(numerator, denominator)]
 
 
 def table_rate(m: MeasureDef, q: QuarterData) -> list[Figure]:

@@ -16,7 +16,7 @@ import random
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from openpyxl import Workbook
 
@@ -103,7 +103,13 @@ def _arrival(rng: random.Random, day: dt.date) -> dt.datetime:
     return local.astimezone(dt.UTC)
 
 
-def _place(n: int, frac: float, ok) -> int | None:
+class _Free(Protocol):
+    """Whether quarter index `i` is free for an event (a lambda binding its submitter)."""
+
+    def __call__(self, i: int, /) -> bool: ...
+
+
+def _place(n: int, frac: float, ok: _Free) -> int | None:
     ideal = round(frac * (n - 1))
     for idx in sorted(range(n), key=lambda i: (abs(i - ideal), i)):
         if ok(idx):
@@ -133,8 +139,8 @@ def plan_deliveries(spec: Spec, quarters: list[dt.date], rng: random.Random, fau
     forced_late = ("HSCP", n // 2)
     plan = _Plan()
     for i, qe in enumerate(quarters):
-        for sub in spec.returns.submitters:
-            key = (sub.code, i)
+        for submitter in spec.returns.submitters:
+            key = (submitter.code, i)
             late = rng.random() < LATE_SHARE or (faults and key == forced_late)
             day = qe + dt.timedelta(days=rng.randint(23, 45) if late else rng.randint(5, 17))
             versions: list[Version] = []
@@ -149,7 +155,7 @@ def plan_deliveries(spec: Spec, quarters: list[dt.date], rng: random.Random, fau
                 versions.append(
                     Version("final", day, _arrival(rng, day), warning="warning" in tags)
                 )
-            plan.versions[(sub.code, qe)] = versions
+            plan.versions[(submitter.code, qe)] = versions
     return plan
 
 
@@ -176,6 +182,7 @@ def _apply_fault(spec: Spec, sub: str, kind: str, content: Content) -> tuple[Con
     records = _first_sheet(spec, sub, "records")
     if kind == "count_text":
         sheet = _first_sheet(spec, sub, "items")
+        assert sheet is not None, f"{sub} sends no items sheet"
         c[sheet][0]["value"] = "NA"
     elif kind == "two_digit_year" and records:
         col = next(x.name for x in spec.returns.sheet_columns(records) if x.inside_quarter)
@@ -194,6 +201,7 @@ def _wrong_figure(spec: Spec, sub: str, content: Content) -> Content:
     """A plausible mistake corrected by the resubmission: one count 10 too high."""
     c = copy.deepcopy(content)
     sheet = _first_sheet(spec, sub, "table") or _first_sheet(spec, sub, "items")
+    assert sheet is not None, f"{sub} sends no table or items sheet"
     row = c[sheet][0]
     col = next(k for k, v in row.items() if isinstance(v, int) and k != "item")
     row[col] += 10

@@ -238,7 +238,7 @@ class Simulator:
         rows, eligible, within_fixed = [], [], 0
         for c in cohort:
             ended = c.end if c.end is not None and c.end <= dc else None
-            row = {
+            row: dict[str, Any] = {
                 "child_ref": c.ref,
                 "date_accommodated": c.start,
                 "date_notified": c.notified,

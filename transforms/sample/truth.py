@@ -210,8 +210,8 @@ def load_truth(out_dir: Path, spec: Spec | None = None) -> dict[str, pd.DataFram
     d = Path(out_dir) / TRUTH_DIR
     types = {"quarter_end": "date", "date_completed": "date", "value": "count"}
     for sheet in spec.returns.sheets:
-        for col in spec.returns.sheet_columns(sheet):
-            types.setdefault(col.name, col.type)
+        for column in spec.returns.sheet_columns(sheet):
+            types.setdefault(column.name, column.type)
     out: dict[str, pd.DataFrame] = {}
     names = {"in_force": "in_force", "items": "items", "mismatches": "mismatches"}
     names |= {s: s.lower() for s, sh in spec.returns.sheets.items() if sh.kind != "items"}

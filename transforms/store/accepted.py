@@ -8,7 +8,7 @@ specification is a column here with no code change.
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # imported where used: a re-run of intake creates no table an
 
     from transforms.spec import ReturnSpec
 
-_SQL_TYPES = {
+_SQL_TYPES: dict[str, type[sa.types.TypeEngine[Any]]] = {
     "count": sa.BigInteger,
     "int": sa.BigInteger,
     "date": sa.Date,
@@ -40,7 +40,7 @@ def _declare(spec: ReturnSpec) -> dict[str, sa.Table]:
         if name in metadata.tables:
             tables[sheet_name] = metadata.tables[name]
             continue
-        cols = [
+        cols: list[sa.Column[Any]] = [
             sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
             sa.Column("sha256", sa.String(64), sa.ForeignKey("ledger_files.sha256"), index=True),
             sa.Column("submitter", sa.String(16), nullable=False),
@@ -111,7 +111,8 @@ def _plain_column(series: pd.Series) -> list[object]:
 
     if pd.api.types.is_datetime64_any_dtype(series):
         return [None if pd.isna(v) else v.date() for v in series.tolist()]
-    values = series.to_numpy(dtype=object, na_value=None).tolist()
+    # pandas-stubs gap: `na_value` is typed without None, which pandas accepts.
+    values = series.to_numpy(dtype=object, na_value=None).tolist()  # type: ignore[call-overload]
     return [v.item() if isinstance(v, np.generic) else v for v in values]
 
 
@@ -139,8 +140,8 @@ def accepted_sheet(
         conn.execute(query).mappings().all(), columns=[c.name for c in table.columns]
     )
     frame = frame.drop(columns=["id"])
-    for col in ("quarter_end", "date_completed"):
-        frame[col] = pd.to_datetime(frame[col])
+    for name in ("quarter_end", "date_completed"):
+        frame[name] = pd.to_datetime(frame[name])
     for col in spec.sheet_columns(sheet_name):
         if col.type in ("count", "int"):
             frame[col.name] = frame[col.name].astype("Int64")

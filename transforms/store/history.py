@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -92,7 +92,8 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _plain(v: object, kind: str) -> object:
+def _plain(v: Any, kind: str) -> object:
+    """`v`, a DataFrame cell (pandas types cells as Any), as a plain value of `kind` or None."""
     import pandas as pd
 
     if v is None or (not isinstance(v, str) and pd.isna(v)):
@@ -159,9 +160,9 @@ def record_figures(
     """Store every figure of a run's measures frame (replacing any stored for that run)."""
     start_run(conn, run_id, report_quarter)
     conn.execute(run_figures.delete().where(run_figures.c.run_id == run_id))
-    rows = []
+    rows: list[dict[str, object]] = []
     for rec in frame.to_dict(orient="records"):
-        row = {"run_id": run_id}
+        row: dict[str, object] = {"run_id": run_id}
         for col in FIGURE_COLUMNS:
             row[col] = _plain(rec.get(col), _KINDS.get(col, "str"))
         rows.append(row)
@@ -193,10 +194,12 @@ def mark_issued(
     conn.execute(
         runs.update().where(runs.c.run_id == run_id).values(status="issued", version=version)
     )
-    return int(result.inserted_primary_key[0])
+    key = result.inserted_primary_key
+    assert key is not None  # an INSERT of one row always has its key
+    return int(key[0])
 
 
-def _figures_query(where) -> sa.Select:
+def _figures_query(where: sa.ColumnElement[bool]) -> sa.Select[*tuple[Any, ...]]:
     return (
         sa.select(
             run_figures.c.measure_id,
@@ -218,7 +221,7 @@ def _figures_query(where) -> sa.Select:
     )
 
 
-def _frame(result) -> pd.DataFrame:
+def _frame(result: sa.Result[*tuple[Any, ...]]) -> pd.DataFrame:
     import pandas as pd
 
     cols = [*FIGURE_COLUMNS, "version", "issued_quarter", "issue_id"]
@@ -239,7 +242,8 @@ def issued_figures(conn: sa.Connection, quarter_end: dt.date) -> pd.DataFrame:
     return frame.sort_values(["measure_id", "quarter_end", "breakdown"]).reset_index(drop=True)
 
 
-def _differs(a: object, b: object) -> bool:
+def _differs(a: Any, b: Any) -> bool:
+    """Whether two DataFrame cells (typed Any by pandas) hold different figures."""
     import pandas as pd
 
     a_blank = a is None or (isinstance(a, float) and math.isnan(a)) or pd.isna(a)
@@ -294,7 +298,7 @@ def revisions(conn: sa.Connection, frame: pd.DataFrame) -> pd.DataFrame:
 
 def next_version(conn: sa.Connection, quarter_end: dt.date, revised: bool) -> str:
     """The version the next issue of `quarter_end`'s report carries (see module docstring)."""
-    last = conn.execute(
+    last: str | None = conn.execute(
         sa.select(issued_reports.c.version)
         .where(issued_reports.c.quarter_end == quarter_end)
         .order_by(issued_reports.c.id.desc())

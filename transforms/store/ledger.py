@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any, TypeAlias
 
 import sqlalchemy as sa
 
@@ -82,6 +83,9 @@ findings = sa.Table(
     sa.Column("value", sa.Text, nullable=True),  # local store only; never logged
 )
 
+# A row of a select over whole tables: its columns are read by name, their types unknown.
+LedgerRow: TypeAlias = "sa.Row[*tuple[Any, ...]]"
+
 
 # ---------------------------------------------------------------- writes and look-ups
 def event_row(
@@ -118,10 +122,11 @@ def record_files(conn: sa.Connection, rows: list[dict[str, object]]) -> list[int
     last, in the order of `rows` (the caller's intake order).
     """
     first = next_seq(conn)
-    numbered = [{**row, "seq": first + i} for i, row in enumerate(rows)]
+    seqs = list(range(first, first + len(rows)))
+    numbered = [{**row, "seq": seq} for row, seq in zip(rows, seqs, strict=True)]
     if numbered:
         conn.execute(files.insert(), numbered)
-    return [row["seq"] for row in numbered]
+    return seqs
 
 
 @dataclass(frozen=True)
@@ -172,7 +177,7 @@ def ledger_state(conn: sa.Connection) -> LedgerState:
     return LedgerState(checked, without)
 
 
-def unchecked_files(conn: sa.Connection) -> list[sa.Row]:
+def unchecked_files(conn: sa.Connection) -> list[LedgerRow]:
     """Ledgered files without a submission row (new, or left by an interrupted run)."""
     query = (
         sa.select(files)
@@ -183,7 +188,7 @@ def unchecked_files(conn: sa.Connection) -> list[sa.Row]:
     return list(conn.execute(query))
 
 
-def submissions_without_feedback(conn: sa.Connection) -> list[sa.Row]:
+def submissions_without_feedback(conn: sa.Connection) -> list[LedgerRow]:
     """Submissions whose feedback file was never written (interrupted or failed write)."""
     query = (
         sa.select(submissions, files.c.original_name, files.c.first_seen_at)
@@ -196,7 +201,7 @@ def submissions_without_feedback(conn: sa.Connection) -> list[sa.Row]:
 
 def same_return(
     conn: sa.Connection, submitter: str, quarter_end: dt.date, statuses: tuple[str, ...]
-) -> list[sa.Row]:
+) -> list[LedgerRow]:
     """Submissions for one submitter and quarter with one of `statuses`, in intake order."""
     query = (
         sa.select(submissions, files.c.first_seen_at, files.c.original_name)
@@ -213,7 +218,7 @@ def same_return(
 
 def returns_of(
     conn: sa.Connection, submitters: set[str], statuses: tuple[str, ...]
-) -> list[sa.Row]:
+) -> list[LedgerRow]:
     """`same_return` for every quarter of many submitters at once, in intake order."""
     if not submitters:
         return []
@@ -238,7 +243,7 @@ def cached_hashes(conn: sa.Connection, folder: str) -> dict[str, tuple[int, int,
     }
 
 
-def remember_hashes(conn: sa.Connection, entries: list[dict]) -> None:
+def remember_hashes(conn: sa.Connection, entries: list[dict[str, object]]) -> None:
     """Store (path, size, mtime_ns, sha256) rows, replacing what was cached for those paths."""
     if not entries:
         return
