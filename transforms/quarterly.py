@@ -157,11 +157,21 @@ def document_paths(out_dir: Path, quarter_end: dt.date) -> dict[str, Path]:
         "public_xlsx": out_dir / f"{stem}_public.xlsx",
         "measures_csv": out_dir / "measures.csv",
         "returns_csv": out_dir / "returns.csv",
+        "measures_public_csv": out_dir / "measures_public.csv",
+        "datapackage": out_dir / "datapackage.json",
     }
 
 
-def report_inputs(qd: QuarterData, spec: Spec, *, public: bool):
-    """The renderers' input for the internal or the public pack."""
+def report_inputs(
+    qd: QuarterData,
+    spec: Spec,
+    *,
+    public: bool,
+    approved_on: dt.date | None = None,
+    approved_by: str | None = None,
+):
+    """The renderers' input for the internal or the public pack; without an approval the
+    documents are a draft and say DRAFT."""
     from transforms.reports.inputs import ReportInputs
 
     return ReportInputs(
@@ -179,4 +189,40 @@ def report_inputs(qd: QuarterData, spec: Spec, *, public: bool):
         version=qd.version,
         generated_on=qd.generated_on,
         spec=spec,
+        approved_on=approved_on,
+        approved_by=approved_by,
     )
+
+
+def render_documents(
+    qd: QuarterData,
+    spec: Spec,
+    out_dir: Path,
+    approved_on: dt.date | None = None,
+    approved_by: str | None = None,
+) -> dict[str, Path]:
+    """The internal and public Word and Excel packs and the open data beside them, each
+    written atomically: a draft, or, given the approval, the issued documents whose cover
+    names the date and the approver."""
+    from transforms.reports.excel import write_xlsx
+    from transforms.reports.open_data import write_open_data
+    from transforms.reports.word import write_docx
+
+    paths = document_paths(out_dir, qd.quarter_end)
+    for public in (False, True):
+        inputs = report_inputs(
+            qd, spec, public=public, approved_on=approved_on, approved_by=approved_by
+        )
+        prefix = "public_" if public else ""
+        write_docx(inputs, paths[f"{prefix}docx"])
+        write_xlsx(inputs, paths[f"{prefix}xlsx"])
+    opened = write_open_data(qd.public_measures, spec, qd.quarter_end, out_dir)
+    return {k: paths[k] for k in ("docx", "xlsx", "public_docx", "public_xlsx")} | opened
+
+
+def run_summary(qd: QuarterData, spec: Spec) -> str:
+    """The markdown summary of a run (Prefect artifact, review step): the internal pack's
+    key messages, so the operator reads the same sentences as COG."""
+    from transforms.reports.context import summary_markdown
+
+    return summary_markdown(report_inputs(qd, spec, public=False))
