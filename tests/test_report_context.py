@@ -288,8 +288,7 @@ def test_key_messages_rank_returns_red_amber_milestones_signals_revisions():
     inputs = example_inputs()
     msgs = key_messages(inputs, normalised_measures(inputs))
     assert msgs[0] == (
-        "8 of 9 expected returns were received (1 late, 1 rejected). Rejected: HSCP. "
-        "Missing: IJB."
+        "8 of 9 expected returns were received (1 late, 1 rejected). Rejected: HSCP. Missing: IJB."
     )
     # S01 78/86 = 90.7% against a 100% trajectory (Red, gap 9.3); M01 109/125 = 87.2%
     # against the 90% standing target (Amber, gap 2.8); H01 is Green and not listed.
