@@ -301,6 +301,7 @@ def test_key_messages_rank_returns_red_amber_milestones_signals_revisions():
     milestone = next(i for i, m in enumerate(msgs) if m.startswith("Milestones:"))
     assert "S01 100.0% by 30 September 2020 (value 90.7%)" in msgs[milestone]
     assert "missed: Multi-agency workshop" in msgs[milestone]
+    assert "(action 3.3, due " in msgs[milestone]  # two milestones may share a text
     signals = [i for i, m in enumerate(msgs) if "run-chart" in m.lower()]
     revisions = [i for i, m in enumerate(msgs) if "revised" in m]
     assert amber < milestone < signals[0] < revisions[0] == len(msgs) - 1

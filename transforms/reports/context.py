@@ -403,10 +403,13 @@ def milestone_message(inputs: ReportInputs, ms: pd.DataFrame) -> str | None:
     statuses = [word(s) for s in mi.get("status", [])]
     texts = [word(x) for x in mi.get("text", [""] * len(statuses))]
     actions = [word(x) for x in mi.get("action", [""] * len(statuses))]
+    dues = [long_date(as_date(x)) for x in mi.get("due", [None] * len(statuses))]
     for kind in ("overdue", "missed"):
         hit = [
-            f"{t} (action {a})" if a else t
-            for t, a, s in zip(texts, actions, statuses, strict=True)
+            f"{t} ({', '.join(filter(None, (a and f'action {a}', d and f'due {d}')))})"
+            if a or d
+            else t
+            for t, a, d, s in zip(texts, actions, dues, statuses, strict=True)
             if s == kind
         ]
         if hit:

@@ -357,7 +357,7 @@ def _charts_sheet(sh: _Sheets, wb, inputs: ReportInputs, ms, marking: str) -> No
 def build_workbook(inputs: ReportInputs):
     """The workbook object (not saved); see module docstring for the rules it keeps."""
     from openpyxl import Workbook
-    from openpyxl.styles import Font
+    from openpyxl.styles import Alignment, Font
     from openpyxl.worksheet.hyperlink import Hyperlink
 
     ctx = header_context(inputs)
@@ -382,6 +382,9 @@ def build_workbook(inputs: ReportInputs):
     if inputs.public:
         cover_rows.append(["Disclosure control", ctx["footnote"]])
     sh.table(cover, "CoverDetails", ["Item", "Detail"], cover_rows, widths={1: 22, 2: 90})
+    for i, (item, _) in enumerate(cover_rows, start=4):
+        if item == "Data as at":  # a date, read like the text around it
+            cover.cell(row=i, column=2).alignment = Alignment(horizontal="left", vertical="top")
 
     sheets: list[tuple[str, str]] = [
         ("Cover", "Title, quarter, marking, version"),
