@@ -103,3 +103,39 @@ def test_public_csv_is_measures_csv_with_suppressed_cells_blank_and_marked(publi
                 assert public_csv.at[i, col] == internal.at[i, col], (i, col)
     # C04 3 of 41 and H01 at home 3 of 7: numerator and value hidden in each.
     assert marked >= 4
+
+
+def test_a_quarterly_render_writes_the_open_data_beside_the_issued_public_pack(tmp_path):
+    """transforms.quarterly.render_documents: both packs and the open data, in one folder;
+    given the approval, the covers name it."""
+    import datetime as dt
+
+    from docx import Document
+    from frictionless import validate
+
+    from transforms.quarterly import QuarterData, document_paths, render_documents
+
+    ex = example_inputs()
+    qd = QuarterData(
+        quarter_end=ex.quarter_end,
+        measures=ex.measures,
+        public_measures=public_measures(ex.measures, ex.spec),
+        returns=ex.returns,
+        expected=ex.expected,
+        progress=ex.progress,
+        milestones=ex.milestones,
+        milestone_results=ex.milestone_results,
+        warnings=ex.warnings,
+        mismatches=ex.mismatches,
+        revisions=ex.revisions,
+        version=ex.version,
+        generated_on=ex.generated_on,
+    )
+    paths = render_documents(qd, ex.spec, tmp_path, dt.date(2020, 11, 2), "Jo Bloggs")
+    expected = document_paths(tmp_path, ex.quarter_end)
+    for role in ("docx", "xlsx", "public_docx", "public_xlsx", "measures_public_csv"):
+        assert paths[role] == expected[role] and paths[role].exists(), role
+    assert validate(str(paths["datapackage"])).valid
+    for role in ("docx", "public_docx"):
+        rows = {r.cells[0].text: r.cells[1].text for r in Document(paths[role]).tables[0].rows}
+        assert rows["Status"] == "Issued: approved on 2 November 2020 by Jo Bloggs", role
