@@ -24,6 +24,9 @@ from prefect.cache_policies import NO_CACHE
 
 from transforms.partnerships import Partnership, load_partnerships
 
+#: Who a national run with --approve records as having approved each partnership's report.
+NATIONAL_APPROVER = "national run"
+
 
 def run_partnership(
     p: Partnership,
@@ -55,12 +58,19 @@ def run_partnership(
             ).counts
         run_id = f"national-{uuid.uuid4().hex[:16]}"
         out = produce_quarter(
-            engine, spec, quarter_end, now, settings.quarter_dir(quarter_end), run_id
+            engine,
+            spec,
+            quarter_end,
+            now,
+            settings.quarter_dir(quarter_end),
+            run_id,
+            approved_on=now.date() if approve else None,
+            approved_by=NATIONAL_APPROVER if approve else None,
         )
         qd, paths = out.data, out.paths
         if approve:
             with engine.begin() as conn:
-                history.mark_issued(conn, quarter_end, run_id, qd.version, "national run")
+                history.mark_issued(conn, quarter_end, run_id, qd.version, NATIONAL_APPROVER)
     finally:
         engine.dispose()
     return {

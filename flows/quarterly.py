@@ -145,64 +145,12 @@ def record_run(settings: Settings, qd, run_id: str) -> None:
         engine.dispose()
 
 
-def key_messages(qd) -> list[str]:
-    """Short messages from the figures: those gathered with the report, else RAG counts."""
-    given = (qd.extra or {}).get("key_messages") if hasattr(qd, "extra") else None
-    if given:
-        return list(given)
-    rag = _headline(qd)["rag"].dropna()
-    rag = rag[rag != ""]
-    if rag.empty:
-        return ["No measure could be rated against a target this quarter."]
-    counts = rag.value_counts()
-    parts = [f"{counts[k]} {k}" for k in ("Green", "Amber", "Red", "Not rated") if k in counts]
-    return [f"{len(rag)} measure(s) with a target: " + ", ".join(parts) + "."]
-
-
-def _headline(qd):
-    m = qd.measures
-    return m[
-        (m["breakdown"] == "all")
-        & (m["quarter_end"].astype(str).str[:10] == qd.quarter_end.isoformat())
-    ]
-
-
 def summary_markdown(qd) -> str:
-    """The run summary an operator reads in the UI: returns, RAG counts, key messages."""
-    from transforms.quarters import quarter_label
+    """The run summary: the report's own key messages (transforms writes them, once)."""
+    from transforms.quarterly import run_summary
+    from transforms.spec import default_spec
 
-    exp = qd.expected
-    counts = exp["status"].value_counts().to_dict() if not exp.empty else {}
-    late = int(exp["late"].fillna(False).astype(bool).sum()) if "late" in exp else 0
-    rag = _headline(qd)["rag"].fillna("").replace("", "no target").value_counts().to_dict()
-    received = int((exp["status"] != "missing").sum()) if not exp.empty else 0
-    lines = [
-        f"# Data Summary — {quarter_label(qd.quarter_end)}",
-        "",
-        f"Version {qd.version}.",
-        "",
-        "## Returns",
-        f"- received: {received} of {len(exp)} expected",
-        *(
-            f"- {k}: {counts.get(k, 0)}"
-            for k in ("accepted", "accepted with warnings", "rejected", "missing")
-        ),
-        f"- late: {late}",
-        "",
-        "## RAG",
-        *(f"- {k}: {v}" for k, v in sorted(rag.items())),
-        "",
-        "## Key messages",
-        *(f"- {m}" for m in key_messages(qd)),
-    ]
-    attention = []
-    if not exp.empty:
-        for r in exp[exp["status"].isin(["missing", "rejected"])].to_dict(orient="records"):
-            attention.append(f"- {r['code']}: {r['status']}")
-    if not qd.revisions.empty:
-        attention.append(f"- {len(qd.revisions)} figure(s) revised since last issue")
-    lines += ["", "## Needs attention", *(attention or ["- nothing"])]
-    return "\n".join(lines)
+    return run_summary(qd, default_spec())
 
 
 def publish_artifacts(qd, paths: dict[str, Path]) -> None:

@@ -39,32 +39,19 @@ def gather(settings: Settings, quarter_end: dt.date, now: dt.datetime):
 
 def write_tables(qd, out_dir: Path) -> dict[str, Path]:
     """measures.csv and returns.csv (internal, unsuppressed)."""
-    from transforms.measures.returns_status import write_returns_csv
-    from transforms.measures.targets import write_measures_csv
-    from transforms.quarterly import document_paths
+    from transforms.quarterly import write_tables as write
 
-    paths = document_paths(out_dir, qd.quarter_end)
-    write_measures_csv(qd.measures, paths["measures_csv"])
-    write_returns_csv(qd.returns, paths["returns_csv"])
-    return {"measures_csv": paths["measures_csv"], "returns_csv": paths["returns_csv"]}
+    return write(qd, out_dir)
 
 
-def render_documents(qd, out_dir: Path) -> dict[str, Path]:
-    """Internal and public Word and Excel packs; each file is written atomically."""
-    from transforms.quarterly import document_paths, report_inputs
-    from transforms.reports.excel import write_xlsx
-    from transforms.reports.word import write_docx
+def render_documents(
+    qd, out_dir: Path, approved_on: dt.date | None = None, approved_by: str | None = None
+) -> dict[str, Path]:
+    """Internal and public Word and Excel packs and the open data; each file atomically."""
+    from transforms.quarterly import render_documents as render
     from transforms.spec import default_spec
 
-    spec = default_spec()
-    paths = document_paths(out_dir, qd.quarter_end)
-    internal = report_inputs(qd, spec, public=False)
-    public = report_inputs(qd, spec, public=True)
-    write_docx(internal, paths["docx"])
-    write_xlsx(internal, paths["xlsx"])
-    write_docx(public, paths["public_docx"])
-    write_xlsx(public, paths["public_xlsx"])
-    return {k: paths[k] for k in ("docx", "xlsx", "public_docx", "public_xlsx")}
+    return render(qd, default_spec(), out_dir, approved_on, approved_by)
 
 
 def record_figures(conn: sa.Connection, run_id: str, qd) -> None:

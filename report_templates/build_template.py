@@ -27,6 +27,7 @@ TEMPLATE = HERE / "data_summary.docx"
 NAVY = "1B365D"
 TEAL = "00797C"
 FONT = "Arial"
+LANGUAGE = "en-GB"
 
 TABLE_STYLE_XML = f"""
 <w:style {nsdecls("w")} w:type="table" w:customStyle="1" w:styleId="DSTable">
@@ -169,6 +170,12 @@ def _styles(doc) -> None:
     cover.base_style = st["Normal"]
     cover.font.size = Pt(12)
     cover.paragraph_format.space_after = Pt(6)
+    draft = st.add_style("Draft Mark", WD_STYLE_TYPE.PARAGRAPH)
+    draft.base_style = st["Normal"]
+    draft.font.bold = True
+    draft.font.size = Pt(28)
+    draft.font.color.rgb = RGBColor.from_string("9C0006")
+    draft.paragraph_format.space_before = Pt(12)
     marking = st.add_style("Marking", WD_STYLE_TYPE.PARAGRAPH)
     marking.base_style = st["Normal"]
     marking.font.bold = True
@@ -176,6 +183,18 @@ def _styles(doc) -> None:
     marking.font.color.rgb = RGBColor.from_string("9C0006")
     marking.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
     doc.styles.element.append(parse_xml(TABLE_STYLE_XML))
+    _language(doc, LANGUAGE)
+
+
+def _language(doc, tag: str) -> None:
+    """The document's language (screen readers pick their voice from it)."""
+    rpr = doc.styles.element.find(qn("w:docDefaults")).find(qn("w:rPrDefault")).find(qn("w:rPr"))
+    lang = rpr.find(qn("w:lang"))
+    if lang is None:
+        lang = OxmlElement("w:lang")
+        rpr.append(lang)
+    for attr in ("w:val", "w:eastAsia", "w:bidi"):
+        lang.set(qn(attr), tag)
 
 
 def par(doc, text: str, style: str | None = None):
@@ -190,6 +209,14 @@ def _repeat_header(row) -> None:
     el = OxmlElement("w:tblHeader")
     el.set(qn("w:val"), "true")
     trpr.append(el)
+
+
+def _cant_split(row) -> None:
+    """A row is never broken across two pages."""
+    trpr = row._tr.get_or_add_trPr()
+    el = OxmlElement("w:cantSplit")
+    el.set(qn("w:val"), "true")
+    trpr.insert(0, el)
 
 
 def loop_table(doc, headers: list[str], cells: list[str], loop: str, widths: list[float]):
@@ -208,6 +235,8 @@ def loop_table(doc, headers: list[str], cells: list[str], loop: str, widths: lis
     table.cell(1, 0).paragraphs[0].add_run(f"{{%tr for {loop} %}}")
     table.cell(3, 0).paragraphs[0].add_run("{%tr endfor %}")
     _repeat_header(table.rows[0])
+    for row in table.rows:
+        _cant_split(row)
     return table
 
 
@@ -248,7 +277,7 @@ def build(path: Path = TEMPLATE) -> Path:
     _section_setup(sec)
     header = sec.header.paragraphs[0]
     header.style = doc.styles["Marking"]
-    header.add_run("{{ marking }}")
+    header.add_run("{{ marking }}{% if draft %} – DRAFT{% endif %}")
     foot = sec.footer.paragraphs[0]
     foot.style = doc.styles["Table Note"]
     foot.add_run("{{ title }} – {{ quarter_short }} – {{ marking }} – page ")
@@ -264,27 +293,29 @@ def build(path: Path = TEMPLATE) -> Path:
     par(doc, "{{ quarter_label }}", "Subtitle")
     par(doc, "{{ partnership }}", "Cover Detail")
     par(doc, "{{ plan_title }}", "Cover Detail")
+    par(doc, "{%p if draft %}")
+    par(doc, "DRAFT", "Draft Mark")
+    par(doc, "{%p endif %}")
     doc.add_paragraph()
-    cover = doc.add_table(rows=5, cols=2)
+    cover_rows = (
+        ("Document detail", "Value"),
+        ("Protective marking", "{{ marking }}"),
+        ("Pack", "{{ pack }}"),
+        ("Quarter end", "{{ quarter_end }}"),
+        ("Data as at", "{{ data_as_at }}"),
+        ("Version", "{{ version }}"),
+        ("Status", "{{ status }}"),
+    )
+    cover = doc.add_table(rows=len(cover_rows), cols=2)
     cover.style = doc.styles["DS Table"]
-    for i, (k, v) in enumerate(
-        (
-            ("Protective marking", "{{ marking }}"),
-            ("Pack", "{{ pack }}"),
-            ("Quarter end", "{{ quarter_end }}"),
-            ("Date generated", "{{ generated }}"),
-            ("Version", "{{ version }}"),
-        )
-    ):
+    for i, (k, v) in enumerate(cover_rows):
         cover.cell(i, 0).paragraphs[0].add_run(k).bold = True
         cover.cell(i, 1).paragraphs[0].add_run(v)
         cover.cell(i, 0).width, cover.cell(i, 1).width = Cm(5), Cm(10)
+        _cant_split(cover.rows[i])
     for col, w in zip(cover._tbl.tblGrid.gridCol_lst, (5, 10), strict=True):
         col.w = Cm(w)
-    tbl_look = cover._tbl.tblPr.find(qn("w:tblLook"))
-    if tbl_look is not None:
-        tbl_look.set(qn("w:firstRow"), "0")
-        tbl_look.set(qn("w:val"), "0000")
+    _repeat_header(cover.rows[0])
     footnote(doc)
     doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
 
@@ -311,19 +342,17 @@ def build(path: Path = TEMPLATE) -> Path:
         "r in rag_rows",
         [5.6, 1.8, 1.9, 3.6, 1.7, 2.0],
     )
+    # The rules' numbers (tolerance, small base, run-chart lengths) come from the spec.
     par(
         doc,
-        "RAG compares the quarter's value with the trajectory (or the standing target): "
-        "Green at or better, Amber worse by no more than the tolerance, Red worse by more; "
-        "Not rated when there is no value or the base is under 10. Trend is against the "
-        "previous quarter.",
+        "{{ rules.rag }} Trend is against the previous quarter. {{ rules.signal }}",
         "Table Note",
     )
     footnote(doc)
-    par(doc, "{%p if has_overview %}")
-    par(doc, "Headline measures over time", "Heading 2")
-    par(doc, "{{ overview }}")
-    par(doc, "{%p endif %}")
+    par(doc, "{%p for part in overview_parts %}")
+    par(doc, "{{ part.title }}", "Heading 2")
+    par(doc, "{{ part.image }}")
+    par(doc, "{%p endfor %}")
 
     # 3. One section per stretch outcome
     par(doc, "{%p for o in outcomes %}")

@@ -102,7 +102,9 @@ def write_tables(qd: QuarterData, out_dir: Path) -> dict[str, Path]:
     return {"measures_csv": paths["measures_csv"], "returns_csv": paths["returns_csv"]}
 
 
-def render_documents(qd: QuarterData, out_dir: Path) -> dict[str, Path]:
+def render_documents(
+    qd: QuarterData, out_dir: Path, approved_on=None, approved_by=None
+) -> dict[str, Path]:
     fail = os.environ.get("FAKE_RENDER_FAIL", "")
     marker = Path(out_dir) / ".failed-once"
     if fail == "error":

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,9 @@ from transforms.reports.excel import write_xlsx
 from transforms.reports.inputs import example_inputs
 from transforms.reports.preview import office_binary, pdf_text, to_pdf
 from transforms.reports.word import write_docx
+
+sys.path.insert(0, str(Path(__file__).parent))
+from report_examples import many_measures_inputs  # noqa: E402
 
 pytestmark = [
     pytest.mark.office,
@@ -100,3 +106,89 @@ def test_feedback_workbook_opens_with_text_kept_and_fits_the_page_width(tmp_path
     for v in values:
         assert v in first_page, v
     assert "last column 5" in first_page  # column G on page 1: fit to the page width
+
+
+# ------------------------------------------------------------------ pages (issue 14)
+#: Header and footer bands (fractions of the page height; A4 margins are 2 cm, the running
+#: header and footer sit 1 cm from the edge) left out of a page's body text.
+HEADER_BAND, FOOTER_BAND = 0.05, 0.94
+#: A page whose body has fewer characters than this, and no picture, is near-empty.
+NEAR_EMPTY_CHARS = 80
+
+
+def pdf_pages(pdf: Path, work: Path) -> list[dict]:
+    """Per page: its size, the body text (between header and footer bands) and the boxes of
+    its pictures, from `pdftohtml -xml` (poppler)."""
+    work.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["pdftohtml", "-xml", "-q", "-nodrm", str(pdf), str(work / "pages")],
+        check=True,
+        timeout=120,
+    )
+    root = ET.parse(work / "pages.xml").getroot()
+    pages = []
+    for page in root.iter("page"):
+        h, w = float(page.get("height")), float(page.get("width"))
+        body = " ".join(
+            "".join(t.itertext())
+            for t in page.iter("text")
+            if HEADER_BAND * h < float(t.get("top")) < FOOTER_BAND * h
+        )
+        images = [
+            tuple(float(i.get(k)) for k in ("left", "top", "width", "height"))
+            for i in page.iter("image")
+        ]
+        pages.append(
+            {"number": int(page.get("number")), "w": w, "h": h, "body": body, "images": images}
+        )
+    return pages
+
+
+@pytest.fixture(scope="module")
+def many_pdfs(tmp_path_factory) -> dict[str, Path]:
+    """Reports with every spec measure charted: the overview runs over several parts."""
+    if shutil.which("pdftohtml") is None:
+        pytest.skip("pdftohtml (poppler-utils) not installed")
+    out = tmp_path_factory.mktemp("office-many")
+    docs = [
+        write_docx(many_measures_inputs(), out / "many.docx"),
+        write_docx(many_measures_inputs(public=True), out / "many_public.docx"),
+    ]
+    return {d.name: to_pdf(d, out / "pdf") for d in docs}
+
+
+@pytest.mark.parametrize("name", ["many.docx", "many_public.docx"])
+def test_no_page_is_near_empty_and_every_picture_lies_within_its_page(many_pdfs, tmp_path, name):
+    pages = pdf_pages(many_pdfs[name], tmp_path / "xml")
+    assert len(pages) > 10
+    pictures = 0
+    for p in pages:
+        body = re.sub(r"\s+", "", p["body"])
+        charts = [im for im in p["images"] if im[2] > 0.3 * p["w"]]  # not the small logo
+        assert len(body) >= NEAR_EMPTY_CHARS or p["images"], (
+            f"page {p['number']} is near-empty: {p['body'].strip()[:80]!r}"
+        )
+        for left, top, width, height in p["images"]:
+            assert left >= 0 and top >= 0, (p["number"], left, top)
+            assert left + width <= p["w"] and top + height <= p["h"], (
+                f"page {p['number']}: a picture runs off the page"
+            )
+        pictures += len(charts)
+    assert pictures >= 24 + 4  # a chart per measure and four overview parts
+
+
+def test_every_overview_part_shares_its_page_with_its_heading(many_pdfs, tmp_path):
+    pages = pdf_pages(many_pdfs["many.docx"], tmp_path / "xml")
+    parts = [p for p in pages if "Headline measures over time (" in re.sub(r"\s+", " ", p["body"])]
+    titles = [
+        m
+        for p in parts
+        for m in re.findall(
+            r"Headline measures over time \(\d of \d\)", re.sub(r"\s+", " ", p["body"])
+        )
+    ]
+    assert titles == [f"Headline measures over time ({k} of 4)" for k in range(1, 5)]
+    for p in parts:
+        n = len(re.findall(r"Headline measures over time \(", re.sub(r"\s+", " ", p["body"])))
+        big = [im for im in p["images"] if im[2] > 0.3 * p["w"]]
+        assert len(big) >= n, f"page {p['number']}: a heading without its picture"

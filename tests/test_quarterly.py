@@ -71,6 +71,8 @@ def test_produce_quarter_writes_every_output_and_finishes_its_run(tmp_path):
     assert set(out.paths) == {"docx", "xlsx", "public_docx", "public_xlsx"} | {
         "measures_csv",
         "returns_csv",
+        "measures_public_csv",
+        "datapackage",
     }
     assert all(p.is_file() and p.stat().st_size > 0 for p in out.paths.values())
     row = _run_row(engine, "run-ok")

@@ -82,14 +82,17 @@ def test_n_of_d_keeps_the_symbol():
     assert fmt_n_of_d(None, None) == ""
 
 
-def test_headline_key_message_from_figures():
-    msgs = key_messages(example_inputs(), normalised_measures(example_inputs()))
+def test_headline_measure_message_from_figures():
+    # Issue 14: key messages now carry only measures off trajectory or target, so H01
+    # (Green) is checked through its measure sentence rather than the key messages.
+    inputs = example_inputs()
+    msg = measure_message(inputs, normalised_measures(inputs), "H01")
     # H01: 25 of 40 = 62.5%, previous quarter 22 of 44 = 50.0%; trajectory reaches the 50%
     # target at the quarter end; 62.5 >= 50 is Green.
-    assert (
+    assert msg == (
         "H01 (Initial health assessment within 4 weeks of accommodation) rose to 62.5% "
         "(25 of 40), above the 50.0% trajectory (Green)."
-    ) in msgs
+    )
 
 
 def test_message_for_a_falling_amber_measure():
@@ -267,3 +270,81 @@ def test_a_chart_is_drawn_once_per_series_and_a_changed_series_is_drawn_again() 
     assert len(drawn) == 2 and again == first
     assert hidden[0] != first[0] and hidden[0][:8] == b"\x89PNG\r\n\x1a\n"
     assert first == real(s)  # the same bytes as drawn afresh
+
+
+# ------------------------------------------------------------------ key messages (issue 14)
+def _everything_rated(spec):
+    """The spec with a standing target on every measure, so each one is rated."""
+    measures = [
+        m if m.has_target else m.model_copy(update={"standing_target": 1.0})
+        for m in spec.measures.measures
+    ]
+    return spec.model_copy(
+        update={"measures": spec.measures.model_copy(update={"measures": measures})}
+    )
+
+
+def test_key_messages_rank_returns_red_amber_milestones_signals_revisions():
+    inputs = example_inputs()
+    msgs = key_messages(inputs, normalised_measures(inputs))
+    assert msgs[0] == (
+        "8 of 9 expected returns were received (1 late, 1 rejected). Rejected: HSCP. Missing: IJB."
+    )
+    # S01 78/86 = 90.7% against a 100% trajectory (Red, gap 9.3); M01 109/125 = 87.2%
+    # against the 90% standing target (Amber, gap 2.8); H01 is Green and not listed.
+    red = next(i for i, m in enumerate(msgs) if m.startswith("S01 "))
+    amber = next(i for i, m in enumerate(msgs) if m.startswith("M01 "))
+    assert red < amber
+    assert msgs[red].endswith("(Red), a gap of 9.3 percentage points.")
+    assert msgs[amber].endswith("(Amber), a gap of 2.8 percentage points.")
+    assert not any(m.startswith("H01 (") for m in msgs)
+    milestone = next(i for i, m in enumerate(msgs) if m.startswith("Milestones:"))
+    assert "S01 100.0% by 30 September 2020 (value 90.7%)" in msgs[milestone]
+    assert "missed: Multi-agency workshop" in msgs[milestone]
+    assert "(action 3.3, due " in msgs[milestone]  # two milestones may share a text
+    signals = [i for i, m in enumerate(msgs) if "run-chart" in m.lower()]
+    revisions = [i for i, m in enumerate(msgs) if "revised" in m]
+    assert amber < milestone < signals[0] < revisions[0] == len(msgs) - 1
+    assert len(signals) == 1 and len(msgs) <= 8
+
+
+def test_key_messages_stay_at_eight_with_many_measures_off_target():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from report_examples import many_measures_inputs
+
+    inputs = many_measures_inputs(spec=_everything_rated(default_spec()))
+    ms = normalised_measures(inputs)
+    msgs = key_messages(inputs, ms)
+    assert len(msgs) == 8
+    # Independently: the quarter's Red and Amber measures, straight from the frame.
+    q = ms[(ms["quarter_end"] == Q2) & (ms["breakdown"] == "all")]
+    red = set(q.loc[q["rag"] == "Red", "measure_id"])
+    amber = set(q.loc[q["rag"] == "Amber", "measure_id"])
+    assert len(red) + len(amber) > 5  # more than there is room for
+    named = " ".join(msgs)
+    for mid in red | amber:
+        assert re.search(rf"\b{mid}\b", named), mid  # each is named, if only in the group
+    sentences = [m.split(" ")[0] for m in msgs[2:]]
+    firsts_red = [s for s in sentences if s in red]
+    firsts_amber = [s for s in sentences if s in amber]
+    assert firsts_red and all(
+        sentences.index(r) < sentences.index(a) for r in firsts_red for a in firsts_amber
+    )
+    assert any(m.startswith("Also off trajectory or target: ") for m in msgs)
+    signal_sentences = [m for m in msgs if "run-chart signal" in m.lower()]
+    assert len(signal_sentences) == 1
+    assert "a shift (6 or more quarters" in signal_sentences[0]
+    assert "a trend (5 or more quarters" in signal_sentences[0]
+
+
+def test_summary_markdown_carries_the_reports_key_messages():
+    from transforms.reports.context import summary_markdown
+
+    inputs = example_inputs()
+    text = summary_markdown(inputs)
+    for m in key_messages(inputs, normalised_measures(inputs)):
+        assert f"- {m}" in text
+    assert "- received: 8 of 9 expected" in text and "- missing: 1" in text

@@ -158,11 +158,21 @@ def document_paths(out_dir: Path, quarter_end: dt.date) -> dict[str, Path]:
         "public_xlsx": out_dir / f"{stem}_public.xlsx",
         "measures_csv": out_dir / "measures.csv",
         "returns_csv": out_dir / "returns.csv",
+        "measures_public_csv": out_dir / "measures_public.csv",
+        "datapackage": out_dir / "datapackage.json",
     }
 
 
-def report_inputs(qd: QuarterData, spec: Spec, *, public: bool):
-    """The renderers' input for the internal or the public pack."""
+def report_inputs(
+    qd: QuarterData,
+    spec: Spec,
+    *,
+    public: bool,
+    approved_on: dt.date | None = None,
+    approved_by: str | None = None,
+):
+    """The renderers' input for the internal or the public pack; without an approval the
+    documents are a draft and say DRAFT."""
     from transforms.reports.inputs import ReportInputs
 
     return ReportInputs(
@@ -180,6 +190,8 @@ def report_inputs(qd: QuarterData, spec: Spec, *, public: bool):
         version=qd.version,
         generated_on=qd.generated_on,
         spec=spec,
+        approved_on=approved_on,
+        approved_by=approved_by,
     )
 
 
@@ -187,24 +199,61 @@ def report_inputs(qd: QuarterData, spec: Spec, *, public: bool):
 DOCUMENTS = ("docx", "xlsx", "public_docx", "public_xlsx")
 
 
-def write_quarter_outputs(qd: QuarterData, spec: Spec, out_dir: Path) -> dict[str, Path]:
-    """measures.csv, returns.csv (internal, unsuppressed) and the internal and public Word and
-    Excel packs, each written atomically; returns their paths by role."""
+def render_documents(
+    qd: QuarterData,
+    spec: Spec,
+    out_dir: Path,
+    approved_on: dt.date | None = None,
+    approved_by: str | None = None,
+) -> dict[str, Path]:
+    """The internal and public Word and Excel packs and the open data beside them, each
+    written atomically: a draft, or, given the approval, the issued documents whose cover
+    names the date and the approver."""
+    from transforms.reports.excel import write_xlsx
+    from transforms.reports.open_data import write_open_data
+    from transforms.reports.word import write_docx
+
+    paths = document_paths(out_dir, qd.quarter_end)
+    for public in (False, True):
+        inputs = report_inputs(
+            qd, spec, public=public, approved_on=approved_on, approved_by=approved_by
+        )
+        prefix = "public_" if public else ""
+        write_docx(inputs, paths[f"{prefix}docx"])
+        write_xlsx(inputs, paths[f"{prefix}xlsx"])
+    opened = write_open_data(qd.public_measures, spec, qd.quarter_end, out_dir)
+    return {k: paths[k] for k in DOCUMENTS} | opened
+
+
+def run_summary(qd: QuarterData, spec: Spec) -> str:
+    """The markdown summary of a run (Prefect artifact, review step): the internal pack's
+    key messages, so the operator reads the same sentences as COG."""
+    from transforms.reports.context import summary_markdown
+
+    return summary_markdown(report_inputs(qd, spec, public=False))
+
+
+def write_tables(qd: QuarterData, out_dir: Path) -> dict[str, Path]:
+    """measures.csv and returns.csv (internal, unsuppressed), each written atomically."""
     from transforms.measures.returns_status import write_returns_csv
     from transforms.measures.targets import write_measures_csv
-    from transforms.reports.excel import write_xlsx
-    from transforms.reports.word import write_docx
 
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = document_paths(out_dir, qd.quarter_end)
     write_measures_csv(qd.measures, paths["measures_csv"])
     write_returns_csv(qd.returns, paths["returns_csv"])
-    for public in (False, True):
-        inputs = report_inputs(qd, spec, public=public)
-        prefix = "public_" if public else ""
-        write_docx(inputs, paths[f"{prefix}docx"])
-        write_xlsx(inputs, paths[f"{prefix}xlsx"])
-    return paths
+    return {k: paths[k] for k in ("measures_csv", "returns_csv")}
+
+
+def write_quarter_outputs(
+    qd: QuarterData,
+    spec: Spec,
+    out_dir: Path,
+    approved_on: dt.date | None = None,
+    approved_by: str | None = None,
+) -> dict[str, Path]:
+    """Every file of a quarter: the CSVs, the four documents and the open data, by role."""
+    return write_tables(qd, out_dir) | render_documents(qd, spec, out_dir, approved_on, approved_by)
 
 
 @dataclass(frozen=True)
@@ -224,6 +273,8 @@ def produce_quarter(
     out_dir: Path,
     run_id: str,
     on_stage: Callable[[str], None] | None = None,
+    approved_on: dt.date | None = None,
+    approved_by: str | None = None,
 ) -> QuarterOutputs:
     """Gather the quarter from the store, write its CSVs and documents, keep its figures.
 
@@ -243,7 +294,7 @@ def produce_quarter(
         with engine.connect() as conn:
             qd = gather(conn, spec, quarter_end, now)
         stage("write")
-        paths = write_quarter_outputs(qd, spec, out_dir)
+        paths = write_quarter_outputs(qd, spec, out_dir, approved_on, approved_by)
         stage("record")
         with engine.begin() as conn:
             history.record_figures(conn, run_id, quarter_end, qd.measures)

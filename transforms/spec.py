@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from transforms.resources import data_path
 
@@ -283,7 +283,14 @@ class Disclosure(_Model):
     min_count: int
     max_count: int
     symbol: str
+    #: May name `{symbol}`, `{min_count}` and `{max_count}`: the published explanation then
+    #: follows the rule when the rule changes.
     footnote: str
+
+    @field_validator("footnote")
+    @classmethod
+    def _footnote_from_the_rule(cls, text: str, info: ValidationInfo) -> str:
+        return text.format(**{k: info.data[k] for k in ("symbol", "min_count", "max_count")})
 
 
 class MeasureSpec(_Model):

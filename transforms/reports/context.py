@@ -40,10 +40,8 @@ BREAKDOWN_TEXT = {
     "away_from_home": "Looked after away from home",
     "care_experienced": "Care experienced",
 }
-SIGNAL_TEXT = {
-    "shift": "a shift (6 or more quarters on one side of the median)",
-    "trend": "a trend (5 or more quarters each rising or each falling)",
-}
+MAX_KEY_MESSAGES = 8
+OVERVIEW_PER_PART = 6
 NO_DATA = "no data"
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
@@ -314,54 +312,194 @@ def returns_summary(inputs: ReportInputs) -> dict[str, Any]:
     }
 
 
-def key_messages(inputs: ReportInputs, ms: pd.DataFrame) -> list[str]:
-    """Short sentences written from the figures: returns, RAG counts, each rated measure,
-    run-chart signals, milestone results and overdue milestones."""
-    out = [returns_summary(inputs)["text"]]
+def rule_texts(spec) -> dict[str, str]:
+    """The rules explained in words, every number from the spec (tolerance, small base,
+    run-chart rules), so changing `spec/measures.yaml` changes the published explanation."""
+    d = spec.measures.defaults
+    rc = d.run_chart
+    tol = f"{d.tolerance_pp:g} percentage point{'' if d.tolerance_pp == 1 else 's'}"
+    shift = f"a shift ({rc.shift_length} or more quarters on one side of the median)"
+    trend = f"a trend ({rc.trend_length} or more quarters each rising or each falling)"
+    return {
+        "tolerance": tol,
+        "small_base": f"under {d.small_base}",
+        "shift": shift,
+        "trend": trend,
+        "min_points": f"{rc.min_points} or more",
+        "rag": (
+            "RAG compares the quarter's value with the trajectory where there is one, else the "
+            "standing target: Green at or better; Amber worse by no more than the tolerance "
+            f"({tol} unless stated); Red worse by more; Not rated when there is no value or "
+            f"the denominator is under {d.small_base}."
+        ),
+        "signal": (
+            f"Signal: run-chart rules ({shift}; {trend}), once {rc.min_points} or more "
+            "quarters have a value."
+        ),
+    }
+
+
+def _listed(items: list[str]) -> str:
+    """'A', 'A and B', 'A, B and C'."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _gap_text(v: float, ref: float, unit: str) -> str:
+    """The distance from the reference in the measure's own unit ('2.8 percentage points')."""
+    gap = abs(v - ref)
+    if unit in ("percent", "pp"):
+        return f"{gap:.1f} percentage points"
+    return fmt_value(gap, unit)
+
+
+def off_track_messages(inputs: ReportInputs, ms: pd.DataFrame) -> list[tuple[str, str]]:
+    """(measure id, sentence) for each rated measure that is Red, then each Amber, with value,
+    trajectory or target, and the gap."""
+    out: dict[str, list[tuple[str, str]]] = {"Red": [], "Amber": []}
+    for mid in measure_ids(inputs, ms):
+        m = _measure_def(inputs, mid)
+        row = _row(ms, mid, inputs.quarter_end)
+        if m is None or not m.has_target or row is None or row["rag"] not in out:
+            continue
+        sentence = measure_message(inputs, ms, mid)
+        if sentence is None:
+            continue
+        ref = row["trajectory"] if m.targets and isinstance(row["trajectory"], float) else None
+        ref = ref if ref is not None else row["target"]
+        if isinstance(row["value"], float) and isinstance(ref, float):
+            sentence = sentence[:-1] + f", a gap of {_gap_text(row['value'], ref, _unit(m, row))}."
+        out[row["rag"]].append((mid, sentence))
+    return out["Red"] + out["Amber"]
+
+
+def rag_count_message(inputs: ReportInputs, ms: pd.DataFrame) -> str | None:
+    """'Of 12 measures with targets: 3 Red, 2 Amber, 6 Green and 1 Not rated.'"""
     rated = [
-        mid
-        for mid in measure_ids(inputs, ms)
-        if (m := _measure_def(inputs, mid)) is not None and m.has_target
+        mid for mid in measure_ids(inputs, ms) if (m := _measure_def(inputs, mid)) and m.has_target
     ]
-    rags = [(_row(ms, mid, inputs.quarter_end) or {}).get("rag", "") for mid in rated]
-    counts = {r: rags.count(r) for r in ("Green", "Amber", "Red", "Not rated") if rags.count(r)}
-    if rated:
-        parts = [f"{n} {r}" for r, n in counts.items()]
-        listed = (
-            (", ".join(parts[:-1]) + " and " + parts[-1])
-            if len(parts) > 1
-            else (parts[0] if parts else "none rated")
-        )
-        out.append(f"Of {len(rated)} measures with targets: {listed}.")
-    out += [s for mid in rated if (s := measure_message(inputs, ms, mid))]
+    if not rated:
+        return None
+    rags = [
+        (_row(ms, mid, inputs.quarter_end) or {}).get("rag", "") or "Not rated" for mid in rated
+    ]
+    parts = [
+        f"{rags.count(r)} {r}" for r in ("Red", "Amber", "Green", "Not rated") if rags.count(r)
+    ]
+    return f"Of {len(rated)} measures with targets: {_listed(parts)}."
+
+
+def milestone_message(inputs: ReportInputs, ms: pd.DataFrame) -> str | None:
+    """One sentence on what fell behind: measure targets not met this quarter, plan
+    milestones missed or overdue."""
+    parts = []
+    not_met = [
+        f"{r['id']} {r['target']} by {r['date']} (value {r['value']})"
+        for r in target_milestone_rows(inputs, ms)
+        if r["date_value"] == inputs.quarter_end and r["met"] == "Not met"
+    ]
+    if not_met:
+        parts.append(f"measure target{'s' if len(not_met) > 1 else ''} not met: {_listed(not_met)}")
+    mi = inputs.milestones
+    statuses = [word(s) for s in mi.get("status", [])]
+    texts = [word(x) for x in mi.get("text", [""] * len(statuses))]
+    actions = [word(x) for x in mi.get("action", [""] * len(statuses))]
+    dues = [long_date(as_date(x)) for x in mi.get("due", [None] * len(statuses))]
+    for kind in ("overdue", "missed"):
+        hit = [
+            f"{t} ({', '.join(filter(None, (a and f'action {a}', d and f'due {d}')))})"
+            if a or d
+            else t
+            for t, a, d, s in zip(texts, actions, dues, statuses, strict=True)
+            if s == kind
+        ]
+        if hit:
+            n = len(hit)
+            parts.append(
+                f"{n} action plan milestone{'s' if n > 1 else ''} {kind}: {'; '.join(hit)}"
+            )
+    if not parts:
+        return None
+    text = "Milestones: " + "; ".join(parts) + "."
+    return text
+
+
+def signal_message(inputs: ReportInputs, ms: pd.DataFrame) -> str | None:
+    """ONE sentence grouping this quarter's run-chart signals by kind."""
+    rules = rule_texts(inputs.spec)
+    by_kind: dict[str, list[str]] = {}
     for mid in measure_ids(inputs, ms):
         row = _row(ms, mid, inputs.quarter_end)
         if row and row["signal"]:
-            kinds = [SIGNAL_TEXT.get(k.strip(), k.strip()) for k in row["signal"].split(",")]
-            out.append(
-                f"{mid} shows a run-chart signal, {' and '.join(kinds)}: "
-                "a change that is unlikely to be chance."
-            )
-    for r in target_milestone_rows(inputs, ms):
-        if r["date_value"] == inputs.quarter_end and r["met"] in ("Met", "Not met"):
-            out.append(
-                f"{r['id']}: the milestone target of {r['target']} by "
-                f"{r['date']} was {'met' if r['met'] == 'Met' else 'not met'} "
-                f"({r['value']})."
-            )
-    overdue = [
-        word(t)
-        for t, s in zip(
-            inputs.milestones.get("text", []), inputs.milestones.get("status", []), strict=True
+            for k in (k.strip() for k in row["signal"].split(",")):
+                if k:
+                    by_kind.setdefault(k, []).append(mid)
+    if not by_kind:
+        return None
+    parts = [f"{rules.get(k, k)} in {_listed(ids)}" for k, ids in by_kind.items()]
+    return "Run-chart signals, changes unlikely to be chance: " + "; ".join(parts) + "."
+
+
+def revision_message(inputs: ReportInputs) -> str | None:
+    """How many issued figures were revised, and of which measures."""
+    rv = inputs.revisions
+    if not len(rv):
+        return None
+    mids = sorted({word(x) for x in rv["measure_id"]})
+    n = len(rv)
+    return (
+        f"{n} figure{'s were' if n > 1 else ' was'} revised since the last report "
+        f"({_listed(mids)}); see the data-quality annex."
+    )
+
+
+def key_messages(inputs: ReportInputs, ms: pd.DataFrame) -> list[str]:
+    """At most `MAX_KEY_MESSAGES` sentences, the most important first: returns; measures
+    off trajectory or target (Red, then Amber); milestones missed or overdue; run-chart
+    signals in one sentence; revisions. Off-track measures beyond the room left are grouped
+    into one closing sentence of their own."""
+    head = [returns_summary(inputs)["text"]]
+    if (counts := rag_count_message(inputs, ms)) is not None:
+        head.append(counts)
+    tail = [
+        s
+        for s in (
+            milestone_message(inputs, ms),
+            signal_message(inputs, ms),
+            revision_message(inputs),
         )
-        if word(s) == "overdue"
+        if s
     ]
-    if overdue:
-        out.append(
-            f"{len(overdue)} action plan milestone{'s are' if len(overdue) > 1 else ' is'}"
-            f" overdue: {'; '.join(overdue)}."
-        )
-    return out
+    off = off_track_messages(inputs, ms)
+    room = MAX_KEY_MESSAGES - len(head) - len(tail)
+    if len(off) > room:
+        shown, rest = off[: room - 1], off[room - 1 :]
+        grouped = f"Also off trajectory or target: {_listed([mid for mid, _ in rest])}."
+        measures = [s for _, s in shown] + [grouped]
+    else:
+        measures = [s for _, s in off]
+    return head + measures + tail
+
+
+def summary_markdown(inputs: ReportInputs) -> str:
+    """The run summary an operator reads in the Prefect UI: the report's key messages
+    (the same sentences as the documents) and what needs attention."""
+    ms = normalised_measures(inputs)
+    rs = returns_summary(inputs)
+    lines = [
+        f"# Data Summary — {quarter_label(inputs.quarter_end)}",
+        "",
+        f"Version {clean_text(inputs.version)}.",
+        "",
+        "## Returns",
+        f"- received: {rs['received']} of {rs['expected']} expected",
+        f"- late: {rs['late']}",
+        f"- missing: {rs['missing']}",
+        f"- rejected: {rs['rejected']}",
+        "",
+        "## Key messages",
+        *(f"- {m}" for m in key_messages(inputs, ms)),
+    ]
+    return "\n".join(lines)
 
 
 # ------------------------------------------------------------------ tables
@@ -693,6 +831,27 @@ def charts_for(inputs: ReportInputs, ms: pd.DataFrame, ids: list[str]) -> list[C
 
 
 # ------------------------------------------------------------------ the context
+def overview_parts(
+    headline: list[ChartSeries], embed: Callable[[Chart], Any]
+) -> list[dict[str, Any]]:
+    """The small multiples split into parts of `OVERVIEW_PER_PART` charts, each small enough
+    to sit on a page under its own heading ('Headline measures over time (2 of 4)')."""
+    chunks = [
+        headline[i : i + OVERVIEW_PER_PART] for i in range(0, len(headline), OVERVIEW_PER_PART)
+    ]
+    parts = []
+    for k, chunk in enumerate(chunks, start=1):
+        png, alt = overview_chart(chunk)
+        title = "Headline measures over time"
+        if len(chunks) > 1:
+            title += f" ({k} of {len(chunks)})"
+        ids = f"{chunk[0].measure_id} to {chunk[-1].measure_id}"
+        parts.append(
+            {"title": title, "image": embed(Chart(f"overview-{k}", f"{title}: {ids}", png, alt))}
+        )
+    return parts
+
+
 def build_context(
     inputs: ReportInputs, image: Callable[[Chart], Any] | None = None
 ) -> dict[str, Any]:
@@ -720,17 +879,15 @@ def build_context(
             }
         )
     headline = [s for mid in ids if (s := chart_series(inputs, ms, mid)) is not None]
-    overview = None
-    if headline:
-        png, alt = overview_chart(headline)
-        overview = embed(Chart("overview", "Headline measures", png, alt))
+    overview = overview_parts(headline, embed)
     rated = [mid for mid in ids if (m := _measure_def(inputs, mid)) and m.has_target]
     return {
         **header_context(inputs),
         "key_messages": key_messages(inputs, ms),
         "rag_rows": [measure_row(inputs, ms, mid) for mid in rated],
-        "overview": overview,
-        "has_overview": overview is not None,
+        "overview_parts": overview,
+        "has_overview": bool(overview),
+        "rules": rule_texts(inputs.spec),
         "outcomes": outcomes,
         "action_plan": actions,
         "milestones": milestone_rows(inputs),
@@ -748,9 +905,15 @@ def build_context(
 
 
 def header_context(inputs: ReportInputs) -> dict[str, Any]:
-    """Cover facts both packs print: title, quarter, partnership, marking, version."""
+    """Cover facts both packs print: title, quarter, partnership, marking, data as at
+    (the latest receipt), version, and DRAFT or the approval date and approver."""
     plan, spec = inputs.spec.plan, inputs.spec
     marking = plan.protective_marking if not inputs.public else f"{plan.public_marking} – public"
+    if inputs.approved_on is None:
+        status = "DRAFT – not yet approved for issue"
+    else:
+        by = clean_text(inputs.approved_by).strip() or "not recorded"
+        status = f"Issued: approved on {long_date(inputs.approved_on)} by {by}"
     return {
         "title": TITLE,
         "quarter_label": quarter_label(inputs.quarter_end),
@@ -763,7 +926,9 @@ def header_context(inputs: ReportInputs) -> dict[str, Any]:
         "public": inputs.public,
         "pack": "Public pack (disclosure-controlled)" if inputs.public else "Internal pack",
         "footnote": spec.measures.disclosure.footnote if inputs.public else "",
-        "generated": long_date(inputs.generated),
+        "data_as_at": long_date(inputs.generated),
         "version": clean_text(inputs.version),
+        "draft": inputs.approved_on is None,
+        "status": status,
         "returns": returns_summary(inputs),
     }

@@ -9,9 +9,11 @@ error value, and it cuts cells over 32,767 characters silently (we cut visibly a
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import logging
+import textwrap
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +21,7 @@ from typing import Any
 
 from transforms.atomic import atomic_write_bytes, reproducible_zip
 from transforms.quarters import quarter_short
+from transforms.reports.charts import alt_text
 from transforms.reports.context import (
     RAG_FILL,
     RAG_FONT,
@@ -35,6 +38,7 @@ from transforms.reports.context import (
     mismatch_rows,
     normalised_measures,
     revision_rows,
+    rule_texts,
     target_milestone_rows,
     warning_counts,
     warning_rows,
@@ -48,6 +52,10 @@ TRUNCATED = " […truncated: see the source return]"
 NUMBER_FORMAT = {"percent": "0.0", "pp": "0.0", "per_1000": "0.0", "days": "0.0", "count": "#,##0"}
 DATE_FORMAT = "dd/mm/yyyy"
 NAVY = "1B365D"
+#: Characters of body text per unit of column width (a unit is one "0" of the default font;
+#: text averages a little narrower, but LibreOffice's metrics differ: keep it conservative).
+CHARS_PER_WIDTH = 0.95
+LINE_HEIGHT_PT = 15.0
 
 
 @dataclass
@@ -121,21 +129,47 @@ class _Sheets:
         for i, row in enumerate(rows, start=top + 1):
             for j, v in enumerate(row, start=1):
                 fmt = row_fmt[j - 1] if (row_fmt := _row_formats(formats, row)) else None
-                self.put(ws, i, j, v, fmt)
+                c = self.put(ws, i, j, v, fmt)
+                # top-aligned, so a row grown for wrapped text still reads across
+                c.alignment = Alignment(horizontal=c.alignment.horizontal, vertical="top")
         last = top + len(rows)
         ref = f"A{top}:{get_column_letter(len(headers))}{last}"
         t = Table(displayName=name, ref=ref)
         t.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
         ws.add_table(t)
         ws.freeze_panes = f"A{top + 1}"
+        wrapped: dict[int, float] = {}
         for j, h in enumerate(headers, start=1):
             longest = max([len(h)] + [len(str(r[j - 1])) for r in rows if r[j - 1] is not None])
             width = (widths or {}).get(j, min(max(longest + 2, 9), 60))
             ws.column_dimensions[get_column_letter(j)].width = width
             if width >= 40:
+                wrapped[j] = width
                 for i in range(top + 1, last + 1):
                     ws.cell(row=i, column=j).alignment = Alignment(wrap_text=True, vertical="top")
+        for i in range(top + 1, last + 1):
+            lines = max(
+                [1]
+                + [
+                    wrapped_lines(ws.cell(row=i, column=j).value, width)
+                    for j, width in wrapped.items()
+                ]
+            )
+            if lines > 1:  # neither Excel nor LibreOffice grows a row for wrapped text itself
+                ws.row_dimensions[i].height = lines * LINE_HEIGHT_PT + 3
         return ref
+
+
+def wrapped_lines(value: Any, width: float) -> int:
+    """How many lines a wrapped cell of `width` characters needs for `value` (erring long:
+    a row a little too tall reads fine, one too short hides text)."""
+    if value is None:
+        return 1
+    per_line = max(1, int(width * CHARS_PER_WIDTH))
+    lines = 0
+    for para in str(value).split("\n"):
+        lines += max(1, len(textwrap.wrap(para, per_line, break_long_words=True)))
+    return lines
 
 
 def _row_formats(formats: list[str | None] | None, row: list[Any]) -> list[str | None] | None:
@@ -311,13 +345,19 @@ def _charts_sheet(sh: _Sheets, wb, inputs: ReportInputs, ms, marking: str) -> No
         if len(chart.series) > 1:
             chart.series[1].graphicalProperties.line.dashStyle = "dash"
         chart.series[0].marker.symbol = "circle"
+        # What this chart draws (no milestone stars or standing-target line, unlike the
+        # Word chart); written into the drawing by `_with_chart_alt_text`.
+        chart.ds_alt = (
+            f"{s.measure_id} {s.name}",
+            alt_text(dataclasses.replace(s, milestones=[], standing_target=None)),
+        )
         ws.add_chart(chart, f"{get_column_letter(anchor_col)}{top + 15 * k}")
 
 
 def build_workbook(inputs: ReportInputs):
     """The workbook object (not saved); see module docstring for the rules it keeps."""
     from openpyxl import Workbook
-    from openpyxl.styles import Font
+    from openpyxl.styles import Alignment, Font
     from openpyxl.worksheet.hyperlink import Hyperlink
 
     ctx = header_context(inputs)
@@ -334,13 +374,17 @@ def build_workbook(inputs: ReportInputs):
         ["Partnership", ctx["partnership"]],
         ["Protective marking", marking],
         ["Pack", ctx["pack"]],
-        ["Date generated", inputs.generated],
+        ["Data as at", inputs.generated],
         ["Version", ctx["version"]],
+        ["Status", ctx["status"]],
         ["Action plan", ctx["plan_title"]],
     ]
     if inputs.public:
         cover_rows.append(["Disclosure control", ctx["footnote"]])
     sh.table(cover, "CoverDetails", ["Item", "Detail"], cover_rows, widths={1: 22, 2: 90})
+    for i, (item, _) in enumerate(cover_rows, start=4):
+        if item == "Data as at":  # a date, read like the text around it
+            cover.cell(row=i, column=2).alignment = Alignment(horizontal="left", vertical="top")
 
     sheets: list[tuple[str, str]] = [
         ("Cover", "Title, quarter, marking, version"),
@@ -385,18 +429,15 @@ def build_workbook(inputs: ReportInputs):
 
     notes = wb.create_sheet("Notes")
     _title(sh, notes, "Notes", marking)
+    rules = rule_texts(inputs.spec)
     note_rows = [
         "Percentages are 100 × numerator / denominator, stored unrounded and shown to one "
         "decimal place.",
         "A blank figure means no data (never zero); the Reason column says why.",
-        "RAG compares the quarter's value with the trajectory where there is one, else the "
-        "standing target: Green at or better; Amber worse by no more than the tolerance "
-        "(5 percentage points unless stated); Red worse by more; Not rated when there is no "
-        "value or the denominator is under 10.",
+        rules["rag"],
         "Trend compares with the previous quarter and with the same quarter a year earlier: "
         "improving, stable or worsening (context measures: up, stable, down).",
-        "Signal: run-chart rules (shift: 6 or more points on one side of the median; trend: 5 "
-        "or more points each rising or each falling), once 8 or more values exist.",
+        rules["signal"],
         f"Protective marking: {marking}.",
     ]
     if inputs.public:
@@ -687,7 +728,37 @@ def render_xlsx_bytes(inputs: ReportInputs) -> bytes:
     buf = io.BytesIO()
     archive = zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
     ExcelWriter(wb, archive).save()  # unlike save_workbook, keeps `modified` as set
-    return reproducible_zip(buf.getvalue())
+    return reproducible_zip(_with_chart_alt_text(buf.getvalue(), wb))
+
+
+def _with_chart_alt_text(data: bytes, wb) -> bytes:
+    """The workbook with each chart's alt text in its drawing's `cNvPr` (descr and title),
+    which openpyxl cannot set: screen readers read it, Excel shows it under Alt Text."""
+    from xml.sax.saxutils import quoteattr
+
+    drawn = [ws for ws in wb.worksheets if ws._charts or ws._images]
+    alts = {
+        f"xl/drawings/drawing{k}.xml": [getattr(c, "ds_alt", None) for c in ws._charts]
+        for k, ws in enumerate(drawn, start=1)
+    }
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            for i, described in enumerate(alts.get(info.filename, []), start=1):
+                if not described:
+                    continue
+                title, alt = described
+                old = f'<cNvPr id="{i}" name="Chart {i}"/>'.encode()
+                new = (
+                    f'<cNvPr id="{i}" name="Chart {i}" descr={quoteattr(alt)} '
+                    f"title={quoteattr(title)}/>"
+                ).encode()
+                assert body.count(old) == 1, (info.filename, i)
+                body = body.replace(old, new)
+            dst.writestr(info, body)
+    return out.getvalue()
 
 
 def write_xlsx(inputs: ReportInputs, path: Path) -> Path:

@@ -92,10 +92,13 @@ class ReportInputs:
     version: str = "1"
     generated_on: dt.date | None = None
     spec: Spec = field(default_factory=default_spec)
+    #: Set once the report is issued: the cover then shows the approval instead of DRAFT.
+    approved_on: dt.date | None = None
+    approved_by: str | None = None
 
     @property
     def generated(self) -> dt.date:
-        """The date shown as 'generated' (from the run's data; the quarter end if not given)."""
+        """The 'data as at' date: the latest receipt (the quarter end if not given)."""
         return self.generated_on or self.quarter_end
 
     @property

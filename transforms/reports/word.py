@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,9 @@ from transforms.resources import data_path
 log = logging.getLogger(__name__)
 TEMPLATE = data_path("report_templates", "data_summary.docx")
 CHART_WIDTH_CM = 16.5
+#: The tallest a picture may be: the A4 text area (29.7 cm less 2 cm margins) less room for
+#: its heading and the running header and footer, so it always fits on one page.
+CHART_MAX_HEIGHT_CM = 21.0
 AUTHOR = "Business Intelligence Unit"
 
 
@@ -58,6 +62,17 @@ def _alt_image_class():
     return AltTextImage
 
 
+def png_size(png: bytes) -> tuple[int, int]:
+    """(width, height) in pixels from the PNG header."""
+    return struct.unpack(">II", png[16:24])
+
+
+def fitted_width_cm(png: bytes) -> float:
+    """The chart width: the full text width unless that would make it taller than fits."""
+    w, h = png_size(png)
+    return round(min(CHART_WIDTH_CM, CHART_MAX_HEIGHT_CM * w / h), 2)
+
+
 def render_context(inputs: ReportInputs, tpl) -> dict[str, Any]:
     """The template context with charts as alt-texted inline images for `tpl`."""
     from docx.shared import Cm
@@ -66,7 +81,11 @@ def render_context(inputs: ReportInputs, tpl) -> dict[str, Any]:
 
     def embed(chart: Chart):
         return image_cls(
-            tpl, io.BytesIO(chart.png), descr=chart.alt, title=chart.title, width=Cm(CHART_WIDTH_CM)
+            tpl,
+            io.BytesIO(chart.png),
+            descr=chart.alt,
+            title=chart.title,
+            width=Cm(fitted_width_cm(chart.png)),
         )
 
     return build_context(inputs, image=embed)
