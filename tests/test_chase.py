@@ -43,7 +43,7 @@ def _expected() -> pd.DataFrame:
                 "status": s,
                 "late": False,
                 "received_at": None,
-                "due": due,
+                "due_date": due,
                 "overdue": s != "accepted",
             }
             for c, n, k, s in rows
