@@ -80,13 +80,15 @@ def served(prefect_harness, tmp_path_factory):
 
 
 def _artifacts(flow_run_id):
+    """A run's artifacts, oldest first (so a dict by key keeps each key's latest)."""
     from prefect import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
     with get_client(sync_client=True) as client:
-        return client.read_artifacts(
+        arts = client.read_artifacts(
             artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
         )
+    return sorted(arts, key=lambda a: a.created)
 
 
 def test_deployments_are_registered_with_their_schedules(served):
@@ -170,11 +172,39 @@ def test_quarterly_deployment_run_through_the_api(served):
     assert "Quarter 2 2026/27" in arts["data-summary"].data
     assert "rejected: 1" in arts["data-summary"].data
     assert arts["measures"].type == "table"
-    # Prefect stores a link artifact as a markdown link: [text](uri).
-    assert arts["report-docx"].data.startswith("[Data_Summary_2026-09-30.docx](file://")
-    assert arts["report-docx"].data.endswith("/2026-09-30/Data_Summary_2026-09-30.docx)")
     published = served / "output" / "published" / "2026-09-30" / "Data_Summary_2026-09-30.docx"
     assert published.exists()
+    # After approval the document artifacts show the published copy, as a path to copy
+    # (no DATASUMMARY_PUBLISH_URL here): never a file:// link a browser cannot open.
+    assert "file://" not in arts["report-docx"].data
+    assert f"`{published}`" in arts["report-docx"].data
+    assert "published to COG" in arts["report-docx"].description
+    assert run.state.name == "Approved"
+
+
+def test_every_parameter_a_deployment_shows_is_described(served):
+    from prefect import get_client
+
+    with get_client(sync_client=True) as client:
+        deployments = [
+            client.read_deployment_by_name(name)
+            for name in (
+                "quarterly-data-summary/quarterly-data-summary",
+                "chase-returns/chase-returns",
+                "intake/intake",
+            )
+        ]
+    for dep in deployments:
+        props = dep.parameter_openapi_schema["properties"]
+        assert props and not {"now", "stable_wait", "run_intake", "db_url"} & set(props)
+        for name, prop in props.items():
+            assert len(prop.get("description", "")) > 15, (dep.name, name)
+        assert "db_url" not in dep.parameters
+    quarterly = deployments[0].parameter_openapi_schema["properties"]
+    assert quarterly["quarter_end"]["type"] == "string"
+    assert quarterly["quarter_end"]["format"] == "date"
+    assert "quarter just ended" in quarterly["quarter_end"]["description"]
+    assert quarterly["review_timeout_days"]["default"] == 14
 
 
 def test_a_bad_quarter_through_the_api_fails_with_the_reason(served):
@@ -190,7 +220,8 @@ def test_a_bad_quarter_through_the_api_fails_with_the_reason(served):
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(run.id)
     assert run.state.is_failed(), run.state
-    assert "not a quarter end" in run.state.message
+    assert run.state.message.startswith("2026-09-29 is not a quarter end")
+    assert run.name == "data-summary-2026-09-29"
     assert not (served / "output" / "2026-09-29").exists()
 
 
