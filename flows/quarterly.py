@@ -22,24 +22,21 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import AfterValidator, WithJsonSchema
 
 from datasummary.settings import Settings, default_inbox, default_output
-from flows.common import document_artifacts, engine_for, expected_failure, table_rows
+from flows.common import document_artifacts, engine_for, expected_failure
 from flows.intake import file_new_returns, is_transient_io_error
 from flows.steps import step
 
 #: A pause for review lasts at most this many days before the run fails as unreviewed.
 REVIEW_DAYS = 14.0
-MEASURE_COLUMNS = [
-    "measure_id",
-    "breakdown",
-    "numerator",
-    "denominator",
-    "value",
-    "target",
-    "trajectory",
-    "rag",
-    "trend",
-    "reason",
-]
+#: The measures artifact's columns: the report's own wording (transforms.reports.context).
+MEASURE_TABLE = {
+    "label": "Measure",
+    "value": "Value",
+    "n_of_d": "n of N",
+    "target": "Target",
+    "rag": "RAG",
+    "trend": "Trend",
+}
 
 
 class QuarterAlreadyRunning(RuntimeError):
@@ -223,18 +220,29 @@ def summary_markdown(qd) -> str:
     return "\n".join(lines)
 
 
+def measure_table(qd) -> list[dict[str, str]]:
+    """The quarter's measures as the report prints them: name, value with its unit and
+    rounding, n of N, target, RAG in words, trend (the report's own formatting functions)."""
+    from transforms.quarterly import report_inputs
+    from transforms.reports.context import measure_ids, measure_row, normalised_measures
+    from transforms.spec import default_spec
+
+    inputs = report_inputs(qd, default_spec(), public=False)
+    ms = normalised_measures(inputs)
+    rows = [measure_row(inputs, ms, mid) for mid in measure_ids(inputs, ms)]
+    return [{title: row[field] for field, title in MEASURE_TABLE.items()} for row in rows]
+
+
 def publish_artifacts(qd, paths: dict[str, Path]) -> None:
     """Keyed artifacts: the summary, the quarter's headline measures, links to documents."""
     quarter_end = qd.quarter_end
     create_markdown_artifact(
         key="data-summary", markdown=summary_markdown(qd), description=f"Run summary {quarter_end}"
     )
-    headline = qd.measures[
-        qd.measures["quarter_end"].astype(str).str[:10] == quarter_end.isoformat()
-    ]
-    cols = [c for c in MEASURE_COLUMNS if c in headline.columns]
     create_table_artifact(
-        key="measures", table=table_rows(headline[cols]), description=f"Measures {quarter_end}"
+        key="measures",
+        table=measure_table(qd),
+        description=f"Measures {quarter_end}, as the report shows them",
     )
     document_artifacts(paths, quarter_end)
 

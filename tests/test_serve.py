@@ -299,8 +299,19 @@ def test_quarterly_deployment_runs_the_real_pipeline_on_the_sample(
         & (csv["breakdown"] == "all")
         & (csv["quarter_end"] == "2022-09-30")
     ].iloc[0]
+    import json
+
+    rows = json.loads(arts["measures"].data)
+    [h01_row] = [r for r in rows if r["Measure"].startswith("H01 ")]
+    # measures.md: percentages to one decimal place; the RAG in words.
+    assert h01["unit"] == "percent"
+    assert h01_row["Value"] == f"{float(h01['value']):.1f}%", "the artifact rounds as the report"
+    assert (
+        h01_row["n of N"] == f"{int(float(h01['numerator']))} of {int(float(h01['denominator']))}"
+    )
+    assert h01_row["RAG"] == h01["rag"] and h01["rag"] in ("Red", "Amber", "Green")
+    assert "Initial health assessment" in h01_row["Measure"]
     text = str(arts["measures"].data)
-    assert "H01" in text and h01["value"][:6] in text, "the table artifact shows measures.csv"
     assert "AC0" not in text and "AC0" not in arts["data-summary"].data, (
         "no child reference may reach an artifact"
     )
