@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 from pathlib import Path
@@ -35,6 +36,25 @@ def table_rows(frame: pd.DataFrame) -> list[dict]:
     return json.loads(frame.to_json(orient="records", date_format="iso"))
 
 
+#: Messages of this process's expected failures: the engine's traceback for them is dropped.
+_EXPECTED_MESSAGES: set[str] = set()
+
+
+class _NoTracebackForExpectedFailures(logging.Filter):
+    """Drops the engine's "exited with unexpected exception" traceback for an expected failure.
+
+    A deployment's run subprocess re-raises a Failed state's exception when it ends; the one
+    line logged by `expected_failure` already says everything the operator needs.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return exc is None or str(exc) not in _EXPECTED_MESSAGES
+
+
+_FILTER = _NoTracebackForExpectedFailures()
+
+
 def expected_failure(exc: Exception):
     """A Failed state with `exc`'s one-line message, logged once, without a traceback.
 
@@ -46,6 +66,10 @@ def expected_failure(exc: Exception):
     from prefect.states import Failed
 
     message = str(exc)
+    _EXPECTED_MESSAGES.add(message)
+    flow_runs = logging.getLogger("prefect.flow_runs")
+    if _FILTER not in flow_runs.filters:
+        flow_runs.addFilter(_FILTER)
     get_run_logger().error(message)
     return Failed(message=message, data=exc)
 

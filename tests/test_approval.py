@@ -427,3 +427,32 @@ def test_a_missing_inbox_fails_the_run_and_creates_nothing(fakes, kind):
     assert _flow_run(state.state_details.flow_run_id).name == "intake-typo-inbox"
     assert inbox.exists() == (kind == "file")
     assert not (fakes / "output").exists()
+
+
+def test_intake_summary_per_inbox_only_when_something_changed(fakes):
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    from flows.common import inbox_key
+    from flows.intake import intake_flow
+
+    inbox, output = fakes / "inbox", fakes / "output"
+    key = inbox_key(inbox)
+    assert key.startswith("intake-inbox-") and key != inbox_key(fakes / "other" / "inbox")
+
+    def summaries() -> list:
+        with get_client(sync_client=True) as client:
+            return client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
+            )
+
+    (inbox / "broken.xlsx").write_bytes(b"not a workbook at all")
+    state = intake_flow(inbox=inbox, output=output, stable_wait=0.0, return_state=True)
+    assert state.is_completed()
+    assert _flow_run(state.state_details.flow_run_id).name == "intake-inbox"
+    [first] = summaries()
+    assert "broken.xlsx" in first.data and "Intake filed 1 workbook(s)" in first.data
+
+    state = intake_flow(inbox=inbox, output=output, stable_wait=0.0, return_state=True)
+    assert state.is_completed() and state.message.startswith("Nothing new since ")
+    assert len(summaries()) == 1  # nothing new: no second summary

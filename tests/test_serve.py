@@ -223,6 +223,14 @@ def test_a_bad_quarter_through_the_api_fails_with_the_reason(served):
     assert run.state.message.startswith("2026-09-29 is not a quarter end")
     assert run.name == "data-summary-2026-09-29"
     assert not (served / "output" / "2026-09-29").exists()
+    # The operator's view: one ERROR line with the reason, no engine traceback (the run's
+    # subprocess has ended, so its logs have been sent).
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
+    assert [lg.message for lg in logs if lg.level >= 40] == [run.state.message]
+    assert not any("Traceback" in lg.message or "unexpected exception" in lg.message for lg in logs)
 
 
 def test_scheduled_style_run_waits_for_review_and_resumes(served):
