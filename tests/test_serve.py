@@ -227,8 +227,17 @@ def test_a_bad_quarter_through_the_api_fails_with_the_reason(served):
     # subprocess has ended, so its logs have been sent).
     from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 
-    with get_client(sync_client=True) as client:
-        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
+    def run_logs():
+        with get_client(sync_client=True) as client:
+            return client.read_logs(
+                log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id]))
+            )
+
+    deadline = time.monotonic() + 30
+    while not any(lg.level >= 40 for lg in run_logs()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    time.sleep(5)  # the engine's exception log, if any, comes just after the final state
+    logs = run_logs()
     assert [lg.message for lg in logs if lg.level >= 40] == [run.state.message]
     assert not any("Traceback" in lg.message or "unexpected exception" in lg.message for lg in logs)
 
