@@ -3,8 +3,10 @@
 A scheduled quarterly run writes its documents as a draft in OUTPUT/<quarter-end>/ and pauses
 for a `ReviewDecision`. "approve" copies the documents to the COG distribution folder,
 e-mails them when SMTP is configured, and records who approved (history + ledger event);
-"send back" publishes nothing and records the comment. Runs by hand can approve with a flag
-(no pause); command-line runs never wait for input.
+"send back" publishes nothing and records the comment. Either needs the reviewer's name: the
+input model requires a non-blank one, so the Prefect server refuses a blank name (the run
+stays paused). Runs by hand can approve with a flag and a name (no pause); command-line runs
+never wait for input.
 """
 
 from __future__ import annotations

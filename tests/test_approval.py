@@ -456,3 +456,37 @@ def test_intake_summary_per_inbox_only_when_something_changed(fakes):
     state = intake_flow(inbox=inbox, output=output, stable_wait=0.0, return_state=True)
     assert state.is_completed() and state.message.startswith("Nothing new since ")
     assert len(summaries()) == 1  # nothing new: no second summary
+
+
+def test_published_documents_link_to_the_configured_share(fakes, monkeypatch):
+    """With DATASUMMARY_PUBLISH_URL the published copies are https links, drafts stay paths."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    from flows.quarterly import quarterly_flow
+
+    monkeypatch.setenv("DATASUMMARY_PUBLISH_DIR", str(fakes / "cog share"))
+    monkeypatch.setenv("DATASUMMARY_PUBLISH_URL", "https://intranet.example.org/cog/")
+    q = dt.date(2023, 12, 31)
+    state = quarterly_flow(
+        **_kwargs(fakes, q, approve=True, approved_by="J. A."), return_state=True
+    )
+    assert state.is_completed()
+    with get_client(sync_client=True) as client:
+        arts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])
+            )
+        )
+    latest = {a.key: a for a in sorted(arts, key=lambda a: a.created)}
+    assert latest["report-docx"].data == (
+        "[Data_Summary_2023-12-31.docx]"
+        "(https://intranet.example.org/cog/2023-12-31/Data_Summary_2023-12-31.docx)"
+    )
+    assert latest["report-public-xlsx"].data.endswith(
+        "/2023-12-31/Data_Summary_2023-12-31_public.xlsx)"
+    )
+    # Not published: the tables stay in the output folder, shown as a path to copy.
+    measures_csv = fakes / "output" / "2023-12-31" / "measures.csv"
+    assert f"`{measures_csv}`" in latest["report-measures-csv"].data
+    assert not any("file://" in str(a.data) for a in arts)
