@@ -133,7 +133,13 @@ def main(argv: list[str] | None = None) -> int:
         "watch": _watch,
         "national": _national,
     }[args.command]
-    return handler(args)
+    from transforms.folders import FolderProblem
+
+    try:
+        return handler(args)
+    except FolderProblem as exc:  # a mistyped inbox or an unusable output folder
+        print(exc, file=sys.stderr)
+        return 2
 
 
 def _templates(args: argparse.Namespace) -> int:
