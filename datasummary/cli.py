@@ -59,6 +59,11 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--output", type=Path, default=None)
     r.add_argument("--db-url", default=None)
     r.add_argument("--approve", action="store_true", help="mark the documents issued")
+    r.add_argument(
+        "--approved-by",
+        default=None,
+        help="the approver's name recorded with --approve (default: your login name)",
+    )
     r.add_argument("--stable-wait", type=float, default=2.0)
 
     s = sub.add_parser(
@@ -128,7 +133,13 @@ def main(argv: list[str] | None = None) -> int:
         "watch": _watch,
         "national": _national,
     }[args.command]
-    return handler(args)
+    from transforms.folders import FolderProblem
+
+    try:
+        return handler(args)
+    except FolderProblem as exc:  # a mistyped inbox or an unusable output folder
+        print(exc, file=sys.stderr)
+        return 2
 
 
 def _templates(args: argparse.Namespace) -> int:
@@ -176,6 +187,8 @@ def _count(n: int, word: str) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    import getpass
+
     from flows.quarterly import quarterly_flow
     from transforms.quarters import latest_due_quarter
 
@@ -186,6 +199,7 @@ def _run(args: argparse.Namespace) -> int:
         output=(args.output or default_output()).resolve(),
         db_url=args.db_url,
         approve=args.approve,
+        approved_by=(args.approved_by or getpass.getuser()) if args.approve else None,
         stable_wait=args.stable_wait,
     )
     for path in paths.values():

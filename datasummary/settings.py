@@ -22,16 +22,41 @@ QUIET_ENV = {
 }
 
 
+#: Prefect's logging settings (PREFECT_LOGGING_<path>): the flows' and tasks' own INFO messages
+#: (what was filed, the draft, the decision and who took it) reach the run's logs in the UI;
+#: the console handler stays at WARNING, so a command's output is what the user asked for.
+RUN_LOG_ENV = {
+    "PREFECT_LOGGING_LOGGERS_PREFECT_FLOW_RUNS_LEVEL": "INFO",
+    "PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL": "INFO",
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
+}
+
+
 def quiet_environment() -> None:
     """Set the no-analytics environment (without overriding what the operator set).
 
     GX's INFO chatter (temporary docs folders, progress) is turned down to warnings so a
     command's output is what the user asked for.
     """
-    import logging
-
     for key, value in QUIET_ENV.items():
         os.environ.setdefault(key, value)
+    run_log_levels()
+
+
+def run_log_levels() -> None:
+    """The one place log levels are set: INFO for Prefect run logs, WARNING for the rest.
+
+    Through the environment (before Prefect configures logging, and inherited by the
+    runner's subprocesses) and on the loggers themselves (when Prefect is already set up).
+    Operators override any of it with the same PREFECT_LOGGING_* variables.
+    """
+    import logging
+
+    for key, value in RUN_LOG_ENV.items():
+        os.environ.setdefault(key, value)
+    for name in ("prefect.flow_runs", "prefect.task_runs"):
+        level = os.environ["PREFECT_LOGGING_LOGGERS_" + name.upper().replace(".", "_") + "_LEVEL"]
+        logging.getLogger(name).setLevel(level)
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 

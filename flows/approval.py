@@ -3,8 +3,10 @@
 A scheduled quarterly run writes its documents as a draft in OUTPUT/<quarter-end>/ and pauses
 for a `ReviewDecision`. "approve" copies the documents to the COG distribution folder,
 e-mails them when SMTP is configured, and records who approved (history + ledger event);
-"send back" publishes nothing and records the comment. Runs by hand can approve with a flag
-(no pause); command-line runs never wait for input.
+"send back" publishes nothing and records the comment. Either needs the reviewer's name: the
+input model requires a non-blank one, so the Prefect server refuses a blank name (the run
+stays paused). Runs by hand can approve with a flag and a name (no pause); command-line runs
+never wait for input.
 """
 
 from __future__ import annotations
@@ -13,16 +15,17 @@ import datetime as dt
 import os
 import shutil
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import sqlalchemy as sa
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.input import RunInput
+from pydantic import Field, StringConstraints
 
 from datasummary.settings import Settings
-from flows.common import engine_for
+from flows.common import document_artifacts, engine_for
 from flows.intake import is_transient_io_error
 from flows.steps import step
 
@@ -32,12 +35,35 @@ REVIEW_POLL_ENV = "DATASUMMARY_REVIEW_POLL_SECONDS"
 PUBLISHED_ROLES = ("docx", "xlsx", "public_docx", "public_xlsx")
 
 
+#: A person's name: something other than spaces (checked by the server against the schema,
+#: so a blank name is refused at the Resume form and through the API alike).
+ReviewerName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, pattern=r"\S"),
+    Field(
+        title="Reviewer",
+        description="Your name, recorded with the decision (required).",
+    ),
+]
+
+
 class ReviewDecision(RunInput):
     """The analyst's decision on a draft report, given in the Prefect UI."""
 
-    decision: Literal["approve", "send back"]
-    reviewer: str
-    comment: str = ""
+    decision: Literal["approve", "send back"] = Field(
+        title="Decision", description="Approve to publish to COG; send back to publish nothing."
+    )
+    reviewer: ReviewerName
+    comment: str = Field(
+        "", title="Comment", description="Why it was sent back, or a note on the approval."
+    )
+
+
+def blank_reviewer_message(approved_by: str | None) -> str | None:
+    """Why `approved_by` cannot approve a report (None when it names someone)."""
+    if approved_by and approved_by.strip():
+        return None
+    return "Approving needs the approver's name: give approved_by (it is recorded with the report)."
 
 
 def publish_root(settings: Settings) -> Path:
@@ -153,9 +179,7 @@ def wait_for_review(quarter_end: dt.date, summary: str, timeout: int) -> ReviewD
     )
     poll = int(os.environ.get(REVIEW_POLL_ENV, "10") or 10)
     return pause_flow_run(
-        wait_for_input=ReviewDecision.with_initial_data(
-            description=description, reviewer="", comment=""
-        ),
+        wait_for_input=ReviewDecision.with_initial_data(description=description),
         timeout=timeout,
         poll_interval=poll,
     )
@@ -175,6 +199,7 @@ def apply_decision(
         published = publish_documents(settings, quarter_end, paths)
     record_decision(settings, quarter_end, version, run_id, decision)
     if published:
+        document_artifacts(published, quarter_end, publish_root(settings))
         email_documents(quarter_end, published)
     lines = [
         f"# Review — {quarter_end.isoformat()}",
@@ -186,7 +211,9 @@ def apply_decision(
     if decision.comment:
         lines.append(f"- comment: {decision.comment}")
     if published:
-        lines += ["", "Published:", *(f"- {p.name}" for p in published.values())]
+        lines += ["", "Published:", *(f"- `{p.resolve()}`" for p in published.values())]
+    else:
+        lines += ["", "Nothing was published."]
     create_markdown_artifact(
         key="review-decision",
         markdown="\n".join(lines),

@@ -17,9 +17,9 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from datasummary.settings import Settings, default_inbox, default_output
-from flows.common import engine_for
+from flows.common import engine_for, expected_failure
 from flows.intake import is_transient_io_error
-from flows.quarterly import QuarterEnd, _quarter_end
+from flows.quarterly import QuarterParameter, _quarter_end
 from flows.steps import step
 
 
@@ -101,22 +101,36 @@ def email_reminder_messages(frame: pd.DataFrame, quarter_end: dt.date, today: dt
 
 @flow(name="chase-returns", flow_run_name=chase_run_name)
 def chase_flow(
-    quarter_end: QuarterEnd | None = None,
+    quarter_end: QuarterParameter = None,
     inbox: Path | None = None,
     output: Path | None = None,
     db_url: str | None = None,
     now: dt.datetime | None = None,
-) -> dict[str, Path]:
-    """Reminders for the quarter whose deadline is near or just passed (or `quarter_end`)."""
+):
+    """Reminders for the quarter whose deadline is near or just passed (or `quarter_end`).
+
+    Args:
+        quarter_end: The quarter to chase (blank: the one whose deadline is nearest).
+        inbox: The folder leads drop their workbooks in (named in the reminders).
+        output: The folder the store is under; reminders go to its reminders/ folder.
+        db_url: The store's database URL (default: SQLite under the output folder).
+        now: The clock of the run (tests and replays only).
+    """
+    from transforms.folders import FolderProblem, check_output
     from transforms.notify import reminder_markdown
 
     logger = get_run_logger()
     now = now or dt.datetime.now(dt.UTC)
     today = _today(now)
-    quarter = _quarter_end(quarter_end) if quarter_end else quarter_to_chase(today)
-    settings = Settings(
-        inbox=Path(inbox or default_inbox()), output=Path(output or default_output()), db_url=db_url
-    )
+    try:
+        quarter = _quarter_end(quarter_end) if quarter_end else quarter_to_chase(today)
+        settings = Settings(
+            inbox=Path(inbox or default_inbox()),
+            output=check_output(Path(output or default_output())),
+            db_url=db_url,
+        )
+    except (ValueError, FolderProblem) as exc:
+        return expected_failure(exc)
     frame = outstanding_returns(settings, quarter, now)
     files = write_reminder_files(frame, settings.output / "reminders", quarter, today)
     create_markdown_artifact(
@@ -125,5 +139,7 @@ def chase_flow(
         description=f"Returns outstanding for {quarter} on {today}",
     )
     sent = email_reminder_messages(frame, quarter, today)
-    logger.info("%d return(s) outstanding for %s; %d e-mail(s) sent", len(frame), quarter, sent)
+    codes = ", ".join(sorted(frame["code"].astype(str))) if len(frame) else "none"
+    logger.info("%d return(s) outstanding for %s (%s)", len(frame), quarter, codes)
+    logger.info("Reminders written to %s; %d e-mail(s) sent", files.get("csv", files), sent)
     return files

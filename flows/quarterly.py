@@ -17,33 +17,26 @@ from pathlib import Path
 from typing import Annotated
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import (
-    create_link_artifact,
-    create_markdown_artifact,
-    create_table_artifact,
-)
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
-from pydantic import AfterValidator
+from pydantic import AfterValidator, WithJsonSchema
 
 from datasummary.settings import Settings, default_inbox, default_output
-from flows.common import engine_for, table_rows
+from flows.common import document_artifacts, engine_for, expected_failure
 from flows.intake import file_new_returns, is_transient_io_error
 from flows.steps import step
 
-#: A pause for review lasts at most this long (seconds) before the run fails as unreviewed.
-REVIEW_TIMEOUT = 14 * 24 * 3600
-MEASURE_COLUMNS = [
-    "measure_id",
-    "breakdown",
-    "numerator",
-    "denominator",
-    "value",
-    "target",
-    "trajectory",
-    "rag",
-    "trend",
-    "reason",
-]
+#: A pause for review lasts at most this many days before the run fails as unreviewed.
+REVIEW_DAYS = 14.0
+#: The measures artifact's columns: the report's own wording (transforms.reports.context).
+MEASURE_TABLE = {
+    "label": "Measure",
+    "value": "Value",
+    "n_of_d": "n of N",
+    "target": "Target",
+    "rag": "RAG",
+    "trend": "Trend",
+}
 
 
 class QuarterAlreadyRunning(RuntimeError):
@@ -58,6 +51,22 @@ def _quarter_end(value: dt.date) -> dt.date:
 
 #: A date that must be a quarter end; the error is `parse_quarter`'s message.
 QuarterEnd = Annotated[dt.date, AfterValidator(_quarter_end)]
+
+#: A quarter-end parameter as the deployment forms show it: a date, blank for the default.
+#: Checked inside the flow (not by the parameter validator) so a wrong date still gives a
+#: run with its proper name and a one-line reason.
+QuarterParameter = Annotated[
+    dt.date | None,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date",
+            "title": "Quarter end",
+            "description": "The last day of the quarter, e.g. 2026-09-30. "
+            "Leave blank for the quarter just ended (the last one whose deadline has passed).",
+        }
+    ),
+]
 
 
 def default_quarter(today: dt.date | None = None) -> dt.date:
@@ -85,11 +94,17 @@ def one_run_per_quarter(quarter_end: dt.date) -> Iterator[None]:
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
     from prefect.concurrency._asyncio import ConcurrencySlotAcquisitionError
     from prefect.concurrency.sync import concurrency
-    from prefect.exceptions import ObjectAlreadyExists
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
     name = f"quarterly-{quarter_end.isoformat()}"
-    with get_client(sync_client=True) as client, suppress(ObjectAlreadyExists):
-        client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+    with get_client(sync_client=True) as client:
+        try:  # read first: creating one that exists logs an IntegrityError on the server
+            client.read_global_concurrency_limit_by_name(name)
+        except ObjectNotFound:
+            with suppress(ObjectAlreadyExists):
+                client.create_global_concurrency_limit(
+                    GlobalConcurrencyLimitCreate(name=name, limit=1)
+                )
     with ExitStack() as stack:
         try:
             stack.enter_context(concurrency(name, occupy=1, max_retries=0, strict=True))
@@ -153,78 +168,193 @@ def summary_markdown(qd) -> str:
     return run_summary(qd, default_spec())
 
 
+def measure_table(qd) -> list[dict[str, str]]:
+    """The quarter's measures as the report prints them: name, value with its unit and
+    rounding, n of N, target, RAG in words, trend (the report's own formatting functions)."""
+    from transforms.quarterly import report_inputs
+    from transforms.reports.context import measure_ids, measure_row, normalised_measures
+    from transforms.spec import default_spec
+
+    inputs = report_inputs(qd, default_spec(), public=False)
+    ms = normalised_measures(inputs)
+    rows = [measure_row(inputs, ms, mid) for mid in measure_ids(inputs, ms)]
+    return [{title: row[field] for field, title in MEASURE_TABLE.items()} for row in rows]
+
+
 def publish_artifacts(qd, paths: dict[str, Path]) -> None:
     """Keyed artifacts: the summary, the quarter's headline measures, links to documents."""
     quarter_end = qd.quarter_end
     create_markdown_artifact(
         key="data-summary", markdown=summary_markdown(qd), description=f"Run summary {quarter_end}"
     )
-    headline = qd.measures[
-        qd.measures["quarter_end"].astype(str).str[:10] == quarter_end.isoformat()
-    ]
-    cols = [c for c in MEASURE_COLUMNS if c in headline.columns]
     create_table_artifact(
-        key="measures", table=table_rows(headline[cols]), description=f"Measures {quarter_end}"
+        key="measures",
+        table=measure_table(qd),
+        description=f"Measures {quarter_end}, as the report shows them",
     )
-    for name, path in paths.items():
-        create_link_artifact(
-            key=f"report-{name.replace('_', '-')}",
-            link=Path(path).resolve().as_uri(),
-            link_text=Path(path).name,
-            description=f"{Path(path).name} ({quarter_end}, draft)",
-        )
+    document_artifacts(paths, quarter_end)
+
+
+def returns_log_line(qd) -> str:
+    """'Returns for Quarter 2 2026/27: 5 of 8 received (1 late); missing: EDU, ICSB; …'.
+
+    Submitter codes and counts only: never a child-level value.
+    """
+    from transforms.quarters import quarter_label
+
+    exp = qd.expected
+    if exp.empty:
+        return f"Returns for {quarter_label(qd.quarter_end)}: none expected"
+    received = int((exp["status"] != "missing").sum())
+    late = int(exp["late"].fillna(False).astype(bool).sum()) if "late" in exp else 0
+    parts = [
+        f"Returns for {quarter_label(qd.quarter_end)}: {received} of {len(exp)} received "
+        f"({late} late)"
+    ]
+    for status in ("missing", "rejected"):
+        codes = sorted(exp.loc[exp["status"] == status, "code"].astype(str))
+        parts.append(f"{status}: {', '.join(codes) if codes else 'none'}")
+    return "; ".join(parts)
+
+
+def checked_settings(
+    quarter_end: dt.date | None,
+    inbox: Path | None,
+    output: Path | None,
+    db_url: str | None,
+    approve: bool,
+    approved_by: str | None,
+    run_intake: bool,
+) -> tuple[dt.date, Settings]:
+    """The quarter and folders of a run, or ValueError saying what is wrong (nothing made)."""
+    from flows.approval import blank_reviewer_message
+    from transforms.folders import check_inbox, check_output
+
+    quarter = _quarter_end(quarter_end) if quarter_end else default_quarter()
+    if approve and (problem := blank_reviewer_message(approved_by)):
+        raise ValueError(problem)
+    settings = Settings(
+        inbox=Path(inbox or default_inbox()), output=Path(output or default_output()), db_url=db_url
+    )
+    check_output(settings.output)
+    if run_intake:
+        check_inbox(settings.inbox)
+    return quarter, settings
 
 
 @flow(name="quarterly-data-summary", flow_run_name=quarterly_run_name)
 def quarterly_flow(
-    quarter_end: QuarterEnd | None = None,
+    quarter_end: QuarterParameter = None,
     inbox: Path | None = None,
     output: Path | None = None,
-    db_url: str | None = None,
+    wait_for_review: bool = False,
+    review_timeout_days: float = REVIEW_DAYS,
     approve: bool = False,
     approved_by: str | None = None,
-    wait_for_review: bool = False,
-    review_timeout: int = REVIEW_TIMEOUT,
+    db_url: str | None = None,
     now: dt.datetime | None = None,
     stable_wait: float = 2.0,
     run_intake: bool = True,
-) -> dict[str, Path]:
+):
     """Intake, then measures and documents for `quarter_end` in OUTPUT/<quarter-end>/.
 
     Documents are a draft until approved: `approve=True` approves at once (runs by hand,
     the demo); `wait_for_review=True` (the schedule) pauses for an analyst's decision;
-    otherwise the draft stays a draft (command line without --approve).
+    otherwise the draft stays a draft (command line without --approve). Wrong inputs (a
+    date that is not a quarter end, a missing inbox, an unusable output folder, approval
+    without a name, the quarter already running) end the run Failed with one sentence.
+
+    Args:
+        quarter_end: The last day of the quarter (blank: the quarter just ended).
+        inbox: The folder leads drop their workbooks in; new ones are filed first.
+        output: The folder the draft documents, the archive and the store go under.
+        wait_for_review: Pause when the draft is ready, for an analyst to approve it or
+            send it back (Resume on the run's page).
+        review_timeout_days: How many days the draft waits for a decision before the run
+            fails as unreviewed.
+        approve: Approve at once, without a pause (give approved_by).
+        approved_by: Who approves when approve is set; recorded with the report.
+        db_url: The store's database URL (default: SQLite under the output folder).
+        now: The clock of the run (tests and replays only).
+        stable_wait: Seconds a workbook must stay unchanged before intake takes it.
+        run_intake: File new workbooks from the inbox before the report.
     """
+    from prefect.states import Completed
+
+    logger = get_run_logger()
+    try:
+        quarter, settings = checked_settings(
+            quarter_end, inbox, output, db_url, approve, approved_by, run_intake
+        )
+    except ValueError as exc:
+        return expected_failure(exc)
+    try:
+        with one_run_per_quarter(quarter):
+            paths, decision, published = produce_and_review(
+                settings,
+                quarter,
+                now or dt.datetime.now(dt.UTC),
+                approve=approve,
+                approved_by=approved_by,
+                wait=wait_for_review,
+                timeout_days=review_timeout_days,
+                stable_wait=stable_wait,
+                run_intake=run_intake,
+            )
+    except QuarterAlreadyRunning as exc:
+        return expected_failure(exc)
+    result = paths | {f"published_{k}": v for k, v in published.items()}
+    if decision is None:
+        return result
+    who = decision.reviewer
+    if decision.decision == "approve":
+        where = next(iter(published.values())).parent if published else None
+        logger.info("Approved by %s; published to %s", who, where)
+        return Completed(name="Approved", message=f"Approved by {who}", data=result)
+    note = f": {decision.comment}" if decision.comment else ""
+    logger.info("Sent back by %s%s; nothing was published", who, note)
+    return Completed(name="Sent back", message=f"Sent back by {who}{note}", data=result)
+
+
+def produce_and_review(
+    settings: Settings,
+    quarter: dt.date,
+    now: dt.datetime,
+    *,
+    approve: bool,
+    approved_by: str | None,
+    wait: bool,
+    timeout_days: float,
+    stable_wait: float,
+    run_intake: bool,
+):
+    """The run's work while it holds the quarter's slot: (paths, decision, published)."""
     from prefect.runtime import flow_run
 
     from flows.approval import ReviewDecision, apply_decision
     from flows.approval import wait_for_review as pause_for_review
+    from flows.intake import intake_log_line
 
     logger = get_run_logger()
-    quarter_end = _quarter_end(quarter_end) if quarter_end else default_quarter()
-    settings = Settings(
-        inbox=Path(inbox or default_inbox()), output=Path(output or default_output()), db_url=db_url
-    )
-    now = now or dt.datetime.now(dt.UTC)
     run_id = str(flow_run.id or "local")
-    with one_run_per_quarter(quarter_end):
-        if run_intake:
-            file_new_returns(settings, now, stable_wait)
-        out_dir = settings.quarter_dir(quarter_end)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        qd = gather_quarter(settings, quarter_end, now)
-        paths = write_tables(qd, out_dir)
-        paths |= render_documents(qd, out_dir)
-        record_run(settings, qd, run_id)
-        publish_artifacts(qd, paths)
-        if approve:
-            decision = ReviewDecision(decision="approve", reviewer=approved_by or "command line")
-        elif wait_for_review:
-            logger.info("Draft for %s written; waiting for review", quarter_end)
-            decision = pause_for_review(quarter_end, summary_markdown(qd), review_timeout)
-        else:
-            logger.info("Draft for %s written (not approved)", quarter_end)
-            return paths
-        logger.info("Review of %s: %s by %s", quarter_end, decision.decision, decision.reviewer)
-        published = apply_decision(settings, quarter_end, qd.version, run_id, decision, paths)
-    return paths | {f"published_{k}": v for k, v in published.items()}
+    if run_intake:
+        logger.info(intake_log_line(file_new_returns(settings, now, stable_wait)))
+    out_dir = settings.quarter_dir(quarter)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    qd = gather_quarter(settings, quarter, now)
+    logger.info(returns_log_line(qd))
+    paths = write_tables(qd, out_dir)
+    paths |= render_documents(qd, out_dir)
+    record_run(settings, qd, run_id)
+    publish_artifacts(qd, paths)
+    logger.info("Draft version %s written to %s", qd.version, out_dir)
+    if approve:
+        decision = ReviewDecision(decision="approve", reviewer=str(approved_by).strip())
+    elif wait:
+        logger.info("Waiting for review: Resume this run to approve or send it back")
+        decision = pause_for_review(quarter, summary_markdown(qd), int(timeout_days * 86400))
+    else:
+        logger.info("The draft is not approved (approve it with a review run)")
+        return paths, None, {}
+    published = apply_decision(settings, quarter, qd.version, run_id, decision, paths)
+    return paths, decision, published

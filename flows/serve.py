@@ -24,12 +24,23 @@ CHASE_HOUR = 9
 CHASE_DAYS_BEFORE = 7
 
 
+#: Parameters for tests and replays, not for operators: kept out of the Run forms (they can
+#: still be given through the API). The store's URL is configuration, not a parameter.
+INTERNAL_PARAMETERS = ("now", "stable_wait", "run_intake", "db_url")
+
+
 def _location(settings: Settings) -> dict[str, str | None]:
-    return {
-        "inbox": str(settings.inbox.resolve()),
-        "output": str(settings.output.resolve()),
-        "db_url": settings.db_url,
-    }
+    return {"inbox": str(settings.inbox.resolve()), "output": str(settings.output.resolve())}
+
+
+def without_internals(deployment: RunnerDeployment) -> RunnerDeployment:
+    """`deployment` with INTERNAL_PARAMETERS removed from the schema the forms are drawn from."""
+    schema = deployment._parameter_openapi_schema
+    for name in INTERNAL_PARAMETERS:
+        schema.properties.pop(name, None)
+        if name in schema.required:
+            schema.required.remove(name)
+    return deployment
 
 
 def intake_schedules(minutes: float, timezone: str) -> list[Schedule]:
@@ -74,7 +85,7 @@ def build_deployments(
         limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
     )
     common = {"entrypoint_type": EntrypointType.MODULE_PATH, "tags": ["datasummary"]}
-    return [
+    deployments = [
         intake_flow.to_deployment(
             "intake",
             schedules=intake_schedules(minutes, periods.timezone),
@@ -101,10 +112,13 @@ def build_deployments(
             **common,
         ),
     ]
+    return [without_internals(d) for d in deployments]
 
 
 def serve(settings: Settings, intake_minutes: float | None = None) -> None:
     """Register the deployments and run them until interrupted (needs a Prefect API)."""
     import prefect
 
+    if settings.db_url:  # the runs' subprocesses find the store through the environment
+        os.environ["DATASUMMARY_DB_URL"] = settings.db_url
     prefect.serve(*build_deployments(settings, intake_minutes))

@@ -56,16 +56,19 @@ def watch_inbox(
 ) -> int:
     """Run intake at start and whenever the inbox changes; returns the number of intakes run.
 
+    FolderProblem (a ValueError) when the inbox is not a readable folder.
     `stop_event` ends the watch (tests, services); `max_runs` stops after that many intakes.
     """
     import watchfiles
 
     from datasummary.settings import Settings
     from flows.common import engine_for
+    from transforms.folders import check_inbox, check_output
     from transforms.intake.filing import run_intake
 
     inbox, output = Path(inbox).resolve(), Path(output).resolve()
-    inbox.mkdir(parents=True, exist_ok=True)
+    check_inbox(inbox)  # a mistyped inbox is an error, never a new empty folder
+    check_output(output)
     engine = engine_for(Settings(inbox=inbox, output=output, db_url=db_url))
     runs = 0
 

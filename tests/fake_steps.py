@@ -45,7 +45,7 @@ def expected_returns(conn, quarter_end: dt.date, now: dt.datetime, spec) -> pd.D
                 "status": status,
                 "late": s.code == "CPC",
                 "received_at": None if status == "missing" else pd.Timestamp(due, tz="UTC"),
-                "due": pd.Timestamp(due),
+                "due_date": due.isoformat(),
                 "overdue": status in ("missing", "rejected") and now.date() > due,
             }
         )

@@ -7,6 +7,7 @@ its tasks, the pause for input, the concurrency limit and the store writes are r
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import time
 from pathlib import Path
@@ -166,7 +167,7 @@ def test_review_approve_publishes_and_a_second_run_is_refused(fakes):
 
     # The same quarter while the first run waits: refused at once, not queued.
     with pytest.raises(QuarterAlreadyRunning, match="already running"):
-        quarterly_flow(**_kwargs(fakes, q, approve=True))
+        quarterly_flow(**_kwargs(fakes, q, approve=True, approved_by="J. Analyst"))
 
     resume_flow_run(
         run.id,
@@ -288,3 +289,204 @@ def test_approved_documents_are_emailed_when_smtp_is_configured(fakes, smtp_serv
     assert "Quarter 4 2024/25" in msg["Subject"]
     names = sorted(part.get_filename() for part in msg.iter_attachments())
     assert names == ["Data_Summary_2025-03-31.docx", "Data_Summary_2025-03-31.xlsx"]
+
+
+def _run_logs(flow_run_id, until: str = "", timeout: float = 30) -> list[tuple[str, str]]:
+    """(level name, message) of a run's logs on the server; waits until `until` is there."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while True:
+            logs = client.read_logs(
+                log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id]))
+            )
+            found = [(logging.getLevelName(lg.level), lg.message) for lg in logs]
+            if not until or any(until in m for _, m in found) or time.monotonic() > deadline:
+                return found
+            time.sleep(0.5)
+
+
+def _flow_run(flow_run_id):
+    from prefect import get_client
+
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(flow_run_id)
+
+
+def test_a_blank_reviewer_is_refused_and_the_run_stays_paused(fakes):
+    """The Resume form marks the reviewer required; blank or spaces through the API is refused."""
+    import json
+
+    from prefect import get_client
+    from prefect.flow_runs import resume_flow_run
+
+    from flows.quarterly import quarterly_flow
+
+    q = dt.date(2024, 12, 31)
+    thread, out = _in_thread(quarterly_flow, **_kwargs(fakes, q, wait_for_review=True))
+    run = _paused_run("data-summary-2024-12-31")
+    keyset = run.state.state_details.run_input_keyset
+    with get_client(sync_client=True) as client:
+        schema = json.loads(client.read_flow_run_input(run.id, keyset["schema"]))
+    assert "reviewer" in schema["required"] and "default" not in schema["properties"]["reviewer"]
+
+    for blank in ("", "   ", "\t"):
+        with pytest.raises(RuntimeError, match="Cannot resume"):
+            resume_flow_run(run.id, run_input={"decision": "approve", "reviewer": blank})
+        assert _flow_run(run.id).state.is_paused()
+    with pytest.raises(RuntimeError, match="Cannot resume"):
+        resume_flow_run(run.id, run_input={"decision": "send back", "comment": "no name"})
+    assert _flow_run(run.id).state.is_paused()
+    assert not (fakes / "output" / "published").exists()
+    assert _issued(fakes) == [] and _events(fakes) == []
+
+    resume_flow_run(
+        run.id, run_input={"decision": "send back", "reviewer": "K. Reviewer", "comment": "M02?"}
+    )
+    thread.join(60)
+    assert "error" not in out, out.get("error")
+    state = _flow_run(run.id).state
+    assert state.is_completed() and state.name == "Sent back", state
+    assert "K. Reviewer" in state.message and "M02?" in state.message
+    assert not (fakes / "output" / "published").exists()
+    assert _events(fakes) == [("report sent back", "2024-12-31 version 1.0 by K. Reviewer: M02?")]
+
+
+@pytest.mark.parametrize("name", [None, "", "  "])
+def test_approving_without_a_name_fails_and_creates_nothing(fakes, name):
+    from flows.quarterly import quarterly_flow
+
+    q = dt.date(2024, 9, 30)
+    state = quarterly_flow(**_kwargs(fakes, q, approve=True, approved_by=name), return_state=True)
+    assert state.is_failed()
+    assert "approver's name" in state.message
+    assert not (fakes / "output").exists()
+    assert _flow_run(state.state_details.flow_run_id).name == "data-summary-2024-09-30"
+
+
+def test_approved_run_is_named_and_logs_what_happened(fakes):
+    """The run's logs on the server: returns, draft, decision and approver; no child values."""
+    from flows.quarterly import quarterly_flow
+
+    q = dt.date(2024, 6, 30)
+    state = quarterly_flow(
+        **_kwargs(fakes, q, approve=True, approved_by="J. Analyst"), return_state=True
+    )
+    assert state.is_completed() and state.name == "Approved", state
+    logs = _run_logs(state.state_details.flow_run_id, until="Approved by")
+    text = "\n".join(m for _, m in logs)
+    # The fake quarter (tests/fake_steps.py STATUSES): 9 submitters, EDU and ICSB missing,
+    # NHSG rejected, CPC late.
+    assert "7 of 9 received (1 late); missing: EDU, ICSB; rejected: NHSG" in text
+    assert f"Draft version 1.0 written to {fakes / 'output' / '2024-06-30'}" in text
+    assert (
+        f"Approved by J. Analyst; published to {fakes / 'output' / 'published' / '2024-06-30'}"
+        in text
+    )
+    assert not [m for level, m in logs if level == "ERROR"]
+
+
+def test_expected_failures_end_failed_with_one_line_and_their_name(fakes):
+    from flows.quarterly import quarterly_flow
+
+    state = quarterly_flow(**_kwargs(fakes, dt.date(2026, 9, 29)), return_state=True)
+    assert state.is_failed()
+    assert state.message.startswith("2026-09-29 is not a quarter end")
+    run_id = state.state_details.flow_run_id
+    assert _flow_run(run_id).name == "data-summary-2026-09-29"
+    logs = _run_logs(run_id, until="not a quarter end")
+    errors = [m for level, m in logs if level == "ERROR"]
+    assert errors == [state.message]
+    assert not any("Traceback" in m for _, m in logs)
+
+    (fakes / "not-a-folder").write_text("x")
+    state = quarterly_flow(
+        **_kwargs(fakes, dt.date(2026, 9, 30), output=fakes / "not-a-folder"), return_state=True
+    )
+    assert state.is_failed() and "is a file, not a folder" in state.message
+
+
+@pytest.mark.parametrize("kind", ["missing", "file"])
+def test_a_missing_inbox_fails_the_run_and_creates_nothing(fakes, kind):
+    from flows.intake import intake_flow
+    from flows.quarterly import quarterly_flow
+
+    inbox = fakes / "typo-inbox"
+    if kind == "file":
+        inbox.write_text("not a folder")
+    expected = "does not exist" if kind == "missing" else "is a file, not a folder"
+    q = dt.date(2026, 9, 30)
+    state = quarterly_flow(
+        **_kwargs(fakes, q, inbox=inbox, run_intake=True, stable_wait=0.0), return_state=True
+    )
+    assert state.is_failed() and expected in state.message and str(inbox) in state.message
+    state = intake_flow(inbox=inbox, output=fakes / "output", stable_wait=0.0, return_state=True)
+    assert state.is_failed() and expected in state.message
+    assert _flow_run(state.state_details.flow_run_id).name == "intake-typo-inbox"
+    assert inbox.exists() == (kind == "file")
+    assert not (fakes / "output").exists()
+
+
+def test_intake_summary_per_inbox_only_when_something_changed(fakes):
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    from flows.common import inbox_key
+    from flows.intake import intake_flow
+
+    inbox, output = fakes / "inbox", fakes / "output"
+    key = inbox_key(inbox)
+    assert key.startswith("intake-inbox-") and key != inbox_key(fakes / "other" / "inbox")
+
+    def summaries() -> list:
+        with get_client(sync_client=True) as client:
+            return client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
+            )
+
+    (inbox / "broken.xlsx").write_bytes(b"not a workbook at all")
+    state = intake_flow(inbox=inbox, output=output, stable_wait=0.0, return_state=True)
+    assert state.is_completed()
+    assert _flow_run(state.state_details.flow_run_id).name == "intake-inbox"
+    [first] = summaries()
+    assert "broken.xlsx" in first.data and "Intake filed 1 workbook(s)" in first.data
+
+    state = intake_flow(inbox=inbox, output=output, stable_wait=0.0, return_state=True)
+    assert state.is_completed() and state.message.startswith("Nothing new since ")
+    assert len(summaries()) == 1  # nothing new: no second summary
+
+
+def test_published_documents_link_to_the_configured_share(fakes, monkeypatch):
+    """With DATASUMMARY_PUBLISH_URL the published copies are https links, drafts stay paths."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    from flows.quarterly import quarterly_flow
+
+    monkeypatch.setenv("DATASUMMARY_PUBLISH_DIR", str(fakes / "cog share"))
+    monkeypatch.setenv("DATASUMMARY_PUBLISH_URL", "https://intranet.example.org/cog/")
+    q = dt.date(2023, 12, 31)
+    state = quarterly_flow(
+        **_kwargs(fakes, q, approve=True, approved_by="J. A."), return_state=True
+    )
+    assert state.is_completed()
+    with get_client(sync_client=True) as client:
+        arts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])
+            )
+        )
+    latest = {a.key: a for a in sorted(arts, key=lambda a: a.created)}
+    assert latest["report-docx"].data == (
+        "[Data_Summary_2023-12-31.docx]"
+        "(https://intranet.example.org/cog/2023-12-31/Data_Summary_2023-12-31.docx)"
+    )
+    assert latest["report-public-xlsx"].data.endswith(
+        "/2023-12-31/Data_Summary_2023-12-31_public.xlsx)"
+    )
+    # Not published: the tables stay in the output folder, shown as a path to copy.
+    measures_csv = fakes / "output" / "2023-12-31" / "measures.csv"
+    assert f"`{measures_csv}`" in latest["report-measures-csv"].data
+    assert not any("file://" in str(a.data) for a in arts)

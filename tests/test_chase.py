@@ -43,7 +43,7 @@ def _expected() -> pd.DataFrame:
                 "status": s,
                 "late": False,
                 "received_at": None,
-                "due": due,
+                "due_date": due,
                 "overdue": s != "accepted",
             }
             for c, n, k, s in rows
@@ -252,3 +252,54 @@ def test_chase_flow_without_smtp_writes_files_only(prefect_harness, tmp_path, mo
     )
     assert files["markdown"].name == "2026-09-30-2026-10-14.md"
     assert "NHSG" in files["markdown"].read_text()
+
+
+@pytest.mark.prefect
+def test_due_dates_reach_the_artifact_the_csv_and_the_emails(
+    prefect_harness, smtp_server, tmp_path, monkeypatch
+):
+    """The real expected-returns step (no fakes): every reminder says when it was due."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    from flows.chase import chase_flow
+    from transforms.spec import default_spec
+
+    port, inbox = smtp_server
+    contacts = tmp_path / "contacts.yaml"
+    contacts.write_text("EDU: edu@example.org\n")
+    monkeypatch.delenv("DATASUMMARY_QUARTERLY_STEPS", raising=False)
+    monkeypatch.delenv("DATASUMMARY_DB_URL", raising=False)
+    monkeypatch.setenv("DATASUMMARY_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("DATASUMMARY_SMTP_PORT", str(port))
+    monkeypatch.setenv("DATASUMMARY_SMTP_TO", "biu@example.org")
+    monkeypatch.setenv("DATASUMMARY_CONTACTS", str(contacts))
+    state = chase_flow(
+        quarter_end=Q,
+        inbox=tmp_path / "inbox",
+        output=tmp_path / "output",
+        now=NOW,
+        return_state=True,
+    )
+    assert state.is_completed(), state
+    files = state.result()
+    # Returns for the quarter ending 30 September 2026 are due 21 October 2026 (returns.md:
+    # 21 days after the quarter end); nothing was received, so every submitter is chased.
+    codes = {s.code for s in default_spec().returns.submitters}
+    csv = pd.read_csv(files["csv"], dtype=str, keep_default_na=False)
+    assert set(csv["code"]) == codes
+    assert set(csv["due"]) == {"2026-10-21"}
+    text = files["markdown"].read_text()
+    assert "due ?" not in text and text.count("due 2026-10-21") == len(codes)
+
+    with get_client(sync_client=True) as client:
+        arts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["chase-returns"]))
+        )
+    [mine] = [a for a in arts if a.flow_run_id == state.state_details.flow_run_id]
+    assert "due ?" not in mine.data and mine.data.count("due 2026-10-21") == len(codes)
+
+    by_rcpt = {tuple(r): m for r, m in inbox.messages}
+    assert "2026-10-21" in by_rcpt[("edu@example.org",)].get_content()
+    digest = by_rcpt[("biu@example.org",)].get_content()
+    assert "due ?" not in digest and digest.count("due 2026-10-21") == len(codes)

@@ -88,3 +88,12 @@ def test_run_files_the_inbox_and_writes_the_quarter_folder(tmp_path):
     )
     assert again.returncode == 0, again.stderr
     assert "0 workbook(s) filed" in again.stdout
+
+
+def test_a_mistyped_inbox_is_an_error_and_is_not_created(tmp_path):
+    missing = tmp_path / "inbx"
+    out = _run(["intake", "--inbox", str(missing), "--output", str(tmp_path / "out")], tmp_path)
+    assert out.returncode == 2
+    assert f"The inbox {missing} does not exist" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert not missing.exists() and not (tmp_path / "out").exists()

@@ -80,13 +80,15 @@ def served(prefect_harness, tmp_path_factory):
 
 
 def _artifacts(flow_run_id):
+    """A run's artifacts, oldest first (so a dict by key keeps each key's latest)."""
     from prefect import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
     with get_client(sync_client=True) as client:
-        return client.read_artifacts(
+        arts = client.read_artifacts(
             artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
         )
+    return sorted(arts, key=lambda a: a.created)
 
 
 def test_deployments_are_registered_with_their_schedules(served):
@@ -170,11 +172,39 @@ def test_quarterly_deployment_run_through_the_api(served):
     assert "Quarter 2 2026/27" in arts["data-summary"].data
     assert "rejected: 1" in arts["data-summary"].data
     assert arts["measures"].type == "table"
-    # Prefect stores a link artifact as a markdown link: [text](uri).
-    assert arts["report-docx"].data.startswith("[Data_Summary_2026-09-30.docx](file://")
-    assert arts["report-docx"].data.endswith("/2026-09-30/Data_Summary_2026-09-30.docx)")
     published = served / "output" / "published" / "2026-09-30" / "Data_Summary_2026-09-30.docx"
     assert published.exists()
+    # After approval the document artifacts show the published copy, as a path to copy
+    # (no DATASUMMARY_PUBLISH_URL here): never a file:// link a browser cannot open.
+    assert "file://" not in arts["report-docx"].data
+    assert f"`{published}`" in arts["report-docx"].data
+    assert "published to COG" in arts["report-docx"].description
+    assert run.state.name == "Approved"
+
+
+def test_every_parameter_a_deployment_shows_is_described(served):
+    from prefect import get_client
+
+    with get_client(sync_client=True) as client:
+        deployments = [
+            client.read_deployment_by_name(name)
+            for name in (
+                "quarterly-data-summary/quarterly-data-summary",
+                "chase-returns/chase-returns",
+                "intake/intake",
+            )
+        ]
+    for dep in deployments:
+        props = dep.parameter_openapi_schema["properties"]
+        assert props and not {"now", "stable_wait", "run_intake", "db_url"} & set(props)
+        for name, prop in props.items():
+            assert len(prop.get("description", "")) > 15, (dep.name, name)
+        assert "db_url" not in dep.parameters
+    quarterly = deployments[0].parameter_openapi_schema["properties"]
+    assert quarterly["quarter_end"]["type"] == "string"
+    assert quarterly["quarter_end"]["format"] == "date"
+    assert "quarter just ended" in quarterly["quarter_end"]["description"]
+    assert quarterly["review_timeout_days"]["default"] == 14
 
 
 def test_a_bad_quarter_through_the_api_fails_with_the_reason(served):
@@ -190,8 +220,26 @@ def test_a_bad_quarter_through_the_api_fails_with_the_reason(served):
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(run.id)
     assert run.state.is_failed(), run.state
-    assert "not a quarter end" in run.state.message
+    assert run.state.message.startswith("2026-09-29 is not a quarter end")
+    assert run.name == "data-summary-2026-09-29"
     assert not (served / "output" / "2026-09-29").exists()
+    # The operator's view: one ERROR line with the reason, no engine traceback (the run's
+    # subprocess has ended, so its logs have been sent).
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    def run_logs():
+        with get_client(sync_client=True) as client:
+            return client.read_logs(
+                log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id]))
+            )
+
+    deadline = time.monotonic() + 30
+    while not any(lg.level >= 40 for lg in run_logs()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    time.sleep(5)  # the engine's exception log, if any, comes just after the final state
+    logs = run_logs()
+    assert [lg.message for lg in logs if lg.level >= 40] == [run.state.message]
+    assert not any("Traceback" in lg.message or "unexpected exception" in lg.message for lg in logs)
 
 
 def test_scheduled_style_run_waits_for_review_and_resumes(served):
@@ -268,8 +316,19 @@ def test_quarterly_deployment_runs_the_real_pipeline_on_the_sample(
         & (csv["breakdown"] == "all")
         & (csv["quarter_end"] == "2022-09-30")
     ].iloc[0]
+    import json
+
+    rows = json.loads(arts["measures"].data)
+    [h01_row] = [r for r in rows if r["Measure"].startswith("H01 ")]
+    # measures.md: percentages to one decimal place; the RAG in words.
+    assert h01["unit"] == "percent"
+    assert h01_row["Value"] == f"{float(h01['value']):.1f}%", "the artifact rounds as the report"
+    assert (
+        h01_row["n of N"] == f"{int(float(h01['numerator']))} of {int(float(h01['denominator']))}"
+    )
+    assert h01_row["RAG"] == h01["rag"] and h01["rag"] in ("Red", "Amber", "Green")
+    assert "Initial health assessment" in h01_row["Measure"]
     text = str(arts["measures"].data)
-    assert "H01" in text and h01["value"][:6] in text, "the table artifact shows measures.csv"
     assert "AC0" not in text and "AC0" not in arts["data-summary"].data, (
         "no child reference may reach an artifact"
     )

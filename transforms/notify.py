@@ -142,7 +142,8 @@ def reminder_frame(
     """The expected returns not yet accepted, with what is wrong with any rejected one.
 
     `expected` is `transforms.measures.returns_status.expected_returns(...)`: one row per submitter
-    with code, name, kind, status, late, received_at, due, overdue.
+    with code, name, kind, status, late, received_at, due_date, overdue (its `due_date`
+    becomes the reminder's `due`).
     """
     contacts = contacts or {}
     pending = expected[~expected["status"].isin(ACCEPTED_STATUSES)]
@@ -159,7 +160,7 @@ def reminder_frame(
                 "name": r.get("name"),
                 "kind": r.get("kind"),
                 "status": r["status"],
-                "due": _as_date(r.get("due")),
+                "due": _as_date(r.get("due_date")),
                 "overdue": _as_bool(r.get("overdue")),
                 "late": _as_bool(r.get("late")),
                 "file": problem["file"] if problem else None,
