@@ -144,9 +144,12 @@ def write_tables(qd, out_dir: Path) -> dict[str, Path]:
     retry_delay_seconds=[2, 10],
     retry_condition_fn=is_transient_io_error,
 )
-def render_documents(qd, out_dir: Path) -> dict[str, Path]:
-    """Internal and public packs; each file written atomically by the renderers."""
-    return step("render_documents")(qd, out_dir)
+def render_documents(
+    qd, out_dir: Path, approved_on: dt.date | None = None, approved_by: str | None = None
+) -> dict[str, Path]:
+    """Internal and public packs and the open data, each file written atomically: a draft,
+    or with an approval the issued documents, whose cover names the date and approver."""
+    return step("render_documents")(qd, out_dir, approved_on, approved_by)
 
 
 @task(name="Record this run's figures", cache_policy=NO_CACHE)
@@ -334,6 +337,7 @@ def produce_and_review(
     from flows.approval import ReviewDecision, apply_decision
     from flows.approval import wait_for_review as pause_for_review
     from flows.intake import intake_log_line
+    from transforms.quarters import LONDON
 
     logger = get_run_logger()
     run_id = str(flow_run.id or "local")
@@ -356,5 +360,10 @@ def produce_and_review(
     else:
         logger.info("The draft is not approved (approve it with a review run)")
         return paths, None, {}
+    if decision.decision == "approve":
+        # The issued documents say who approved them and when (the run's clock for a run
+        # approved at once, so a replay gives the same bytes; the decision's date otherwise).
+        decided = now if approve else dt.datetime.now(dt.UTC)
+        paths |= render_documents(qd, out_dir, decided.astimezone(LONDON).date(), decision.reviewer)
     published = apply_decision(settings, quarter, qd.version, run_id, decision, paths)
     return paths, decision, published

@@ -116,7 +116,8 @@ def render_documents(
     out = {}
     for role in ("docx", "xlsx", "public_docx", "public_xlsx"):
         tmp = paths[role].with_suffix(".tmp")
-        tmp.write_text(f"{role} {qd.quarter_end} version {qd.version}\n", encoding="utf-8")
+        status = f"approved on {approved_on} by {approved_by}" if approved_by else "DRAFT"
+        tmp.write_text(f"{role} {qd.quarter_end} version {qd.version} {status}\n", encoding="utf-8")
         os.replace(tmp, paths[role])
         out[role] = paths[role]
     return out

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from transforms.quarters import LONDON
+
 pytestmark = pytest.mark.prefect
 
 NOW = dt.datetime(2026, 10, 22, 6, 0, tzinfo=dt.UTC)
@@ -137,6 +139,10 @@ def test_approve_flag_publishes_and_records(fakes):
     assert (published / "Data_Summary_2026-09-30.docx").read_text() == (
         fakes / "output" / "2026-09-30" / "Data_Summary_2026-09-30.docx"
     ).read_text()
+    # What COG receives was rendered again as issued: it names the approver and the date.
+    issued_on = NOW.astimezone(LONDON).date()
+    for name in names:
+        assert f"approved on {issued_on} by J. Analyst" in (published / name).read_text(), name
     assert not [p for p in published.iterdir() if p.name.startswith(".")]  # no temp files
     assert _issued(fakes) == [(q, "1.0", "J. Analyst", "")]
     assert [e for e, _ in _events(fakes)] == ["report approved"]
@@ -150,7 +156,7 @@ def test_draft_without_approval_publishes_nothing_and_does_not_wait(fakes):
     start = time.monotonic()
     paths = quarterly_flow(**_kwargs(fakes, dt.date(2026, 6, 30)))
     assert time.monotonic() - start < 60
-    assert paths["docx"].exists()
+    assert paths["docx"].read_text().rstrip().endswith("DRAFT")
     assert not (fakes / "output" / "published").exists()
     assert _issued(fakes) == [] and _events(fakes) == []
 
@@ -175,7 +181,9 @@ def test_review_approve_publishes_and_a_second_run_is_refused(fakes):
     )
     thread.join(60)
     assert "error" not in out, out.get("error")
-    assert out["result"]["published_docx"].exists()
+    # Issued as of the day the reviewer decided (today), naming the reviewer.
+    today = dt.datetime.now(LONDON).date()
+    assert f"approved on {today} by K. Reviewer" in out["result"]["published_docx"].read_text()
     assert _issued(fakes) == [(q, "1.0", "K. Reviewer", "Fine to go")]
     assert _events(fakes) == [
         ("report approved", "2026-03-31 version 1.0 by K. Reviewer: Fine to go")
