@@ -249,7 +249,7 @@ def test_report_failure_fails_the_run_keeps_previous_documents_and_rerun_complet
     monkeypatch.delenv("FAKE_RENDER_FAIL")
     state = quarterly_flow(**_kwargs(fakes, q), return_state=True)
     assert state.is_completed()
-    assert previous.read_text() == "docx 2025-09-30 version 1.0\n"
+    assert previous.read_text() == "docx 2025-09-30 version 1.0 DRAFT\n"
 
 
 def test_transient_io_error_is_retried(fakes, monkeypatch):
