@@ -28,6 +28,7 @@ from pydantic import AfterValidator
 from datasummary.settings import Settings, default_inbox, default_output
 from flows.common import engine_for, table_rows
 from flows.intake import file_new_returns, is_transient_io_error
+from flows.progress import reporter
 from flows.steps import step
 
 #: A pause for review lasts at most this long (seconds) before the run fails as unreviewed.
@@ -259,14 +260,18 @@ def quarterly_flow(
     )
     now = now or dt.datetime.now(dt.UTC)
     run_id = str(flow_run.id or "local")
+    report = reporter()
     with one_run_per_quarter(quarter_end):
         if run_intake:
             file_new_returns(settings, now, stable_wait)
         out_dir = settings.quarter_dir(quarter_end)
         out_dir.mkdir(parents=True, exist_ok=True)
+        report("computing the measures", 0, None)
         qd = gather_quarter(settings, quarter_end, now)
+        report("writing measures.csv and returns.csv", 0, None)
         paths = write_tables(qd, out_dir)
         paths |= render_documents(qd, out_dir)
+        report("recording this run's figures", 0, None)
         record_run(settings, qd, run_id)
         publish_artifacts(qd, paths)
         if approve:

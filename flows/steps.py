@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from datasummary.settings import Settings
 from flows.common import engine_for
+from flows.progress import reporter
 
 STEPS_ENV = "DATASUMMARY_QUARTERLY_STEPS"
 
@@ -60,10 +61,19 @@ def render_documents(qd, out_dir: Path) -> dict[str, Path]:
     paths = document_paths(out_dir, qd.quarter_end)
     internal = report_inputs(qd, spec, public=False)
     public = report_inputs(qd, spec, public=True)
-    write_docx(internal, paths["docx"])
-    write_xlsx(internal, paths["xlsx"])
-    write_docx(public, paths["public_docx"])
-    write_xlsx(public, paths["public_xlsx"])
+    progress, stage = reporter(), "writing the Word and Excel documents"
+    progress(stage, 0, 4)
+    for n, (write, inputs, key) in enumerate(
+        (
+            (write_docx, internal, "docx"),
+            (write_xlsx, internal, "xlsx"),
+            (write_docx, public, "public_docx"),
+            (write_xlsx, public, "public_xlsx"),
+        ),
+        start=1,
+    ):
+        write(inputs, paths[key])
+        progress(stage, n, 4)
     return {k: paths[k] for k in ("docx", "xlsx", "public_docx", "public_xlsx")}
 
 
