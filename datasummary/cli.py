@@ -292,6 +292,8 @@ def console_logging(verbose: bool, debug: bool) -> None:
     verbose = verbose or debug
     if verbose:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
+    else:  # Prefect's machinery logs to its own stderr handler, not through the root logger
+        os.environ.setdefault("PREFECT_INTERNAL_LOGGING_LEVEL", "CRITICAL")
     root = logging.getLogger()
     for h in list(root.handlers):
         if type(h).__name__ in ("PrefectConsoleHandler", "ConsoleLogHandler"):
