@@ -247,3 +247,15 @@ def test_intake_then_run_summaries_and_exit_codes_off_a_terminal(tmp_path):
     assert quiet.stdout.splitlines()[0] == f"0 workbook(s) filed from {inbox}"
     # The three filed and the copy of CSW's (its content is filed): all unchanged now.
     assert "  unchanged               4" in quiet.stdout.splitlines()
+
+
+def test_a_failure_is_one_line_and_exit_1_with_the_traceback_under_debug(tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    args = ["templates", "--quarter", "2020-09-30", "--out", str(tmp_path / "a-file" / "t")]
+    plain = _run(args, tmp_path)
+    assert plain.returncode == 1
+    assert plain.stderr.splitlines()[-2].startswith("datasummary templates: error: ")
+    assert "Traceback" not in plain.stderr
+    debug = _run([*args, "--debug"], tmp_path)
+    assert debug.returncode == 1
+    assert "Traceback (most recent call last)" in debug.stderr
