@@ -117,6 +117,7 @@ def gx_checked_workbooks(
     today = today or london_today()
     items = list(files)
     parsed: list[Parsed] = []
+    progress(READING, 0, len(items))
     for item in items:
         path, name = (item, None) if isinstance(item, Path) else (Path(item[0]), item[1])
         parsed.append(_read_one(path, name, spec, today, limits, sandbox))
