@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
+import os
 import sys
 from pathlib import Path
 
@@ -23,23 +25,116 @@ def _quarter(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+EXIT_CODES = """exit codes:
+  0  done
+  1  a workbook was rejected, or the command failed: something you must act on
+  2  usage: a wrong option or value (nothing was done)"""
+
+INBOX_HELP = "folder the leads drop workbooks in (default: DATASUMMARY_INBOX, else ./inbox)"
+OUTPUT_HELP = (
+    "folder for the store, archive and documents (default: DATASUMMARY_OUTPUT, else ./output)"
+)
+
+#: The first stage of a command that runs a flow: importing Prefect, starting its local API.
+STARTING = "starting Prefect"
+
+#: Loggers of this project; every other logger is a library's.
+OWN_LOGGERS = ("transforms", "flows", "datasummary")
+
+
+def _global_options() -> argparse.ArgumentParser:
+    """--quiet/--verbose/--debug, accepted before or after the sub-command."""
+    g = argparse.ArgumentParser(add_help=False)
+    out = g.add_argument_group("output")
+    out.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="no progress display or stage lines (the summary is still printed)",
+    )
+    out.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="also show the libraries' messages (Prefect, Great Expectations, SQLAlchemy)",
+    )
+    out.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="as --verbose, with debug messages and the full traceback of any error",
+    )
+    return g
+
+
+def _sub(sub, name: str, help: str, example: str, parent) -> argparse.ArgumentParser:
+    """A sub-command whose --help ends with an example and the exit codes."""
+    return sub.add_parser(
+        name,
+        help=help,
+        description=help[:1].upper() + help[1:] + ".",
+        epilog=f"example:\n  {example}\n\n{EXIT_CODES}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[parent],
+    )
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("datasummary")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        from datasummary import __version__
+
+        return __version__
+
+
 def _parser() -> argparse.ArgumentParser:
+    common = _global_options()
     p = argparse.ArgumentParser(
         prog="datasummary",
         description="Quarterly Data Summary pipeline: returns in, checked, measured, reported.",
+        epilog="example:\n  datasummary demo --dir /tmp/demo\n\n"
+        "Run `datasummary COMMAND --help` for a command's options and an example. "
+        "Progress goes to stderr\n(a live display on a terminal, a line per stage "
+        "otherwise); the summary goes to stdout.\n\n" + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
     )
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    t = sub.add_parser("templates", help="write a blank return workbook for each submitter")
+    t = _sub(
+        sub,
+        "templates",
+        "write a blank return workbook for each submitter",
+        "datasummary templates --quarter 2020-09-30 --out templates/",
+        common,
+    )
     t.add_argument("--quarter", type=_quarter, required=True, help="quarter end, e.g. 2020-09-30")
     t.add_argument("--out", type=Path, required=True, help="folder to write the workbooks to")
 
-    c = sub.add_parser("check", help="validate one workbook without filing it (exit 1: rejected)")
+    c = _sub(
+        sub,
+        "check",
+        "validate one workbook without filing it (exit 1: rejected)",
+        "datasummary check inbox/EDU_2020-09-30.xlsx",
+        common,
+    )
     c.add_argument("file", type=Path)
 
-    i = sub.add_parser("intake", help="file every new or changed workbook in the inbox")
-    i.add_argument("--inbox", type=Path, default=None)
-    i.add_argument("--output", type=Path, default=None)
+    i = _sub(
+        sub,
+        "intake",
+        "file every new or changed workbook in the inbox",
+        "datasummary intake --inbox inbox/ --output output/",
+        common,
+    )
+    i.add_argument("--inbox", type=Path, default=None, help=INBOX_HELP)
+    i.add_argument("--output", type=Path, default=None, help=OUTPUT_HELP)
     i.add_argument("--db-url", default=None, help="store URL (default: SQLite under OUTPUT)")
     i.add_argument(
         "--stable-wait",
@@ -48,15 +143,21 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds between the two looks that tell a file has finished arriving",
     )
 
-    r = sub.add_parser("run", help="intake, then the quarterly report for a quarter")
+    r = _sub(
+        sub,
+        "run",
+        "intake, then the quarterly report for a quarter",
+        "datasummary run --quarter 2020-09-30 --inbox inbox/ --output output/",
+        common,
+    )
     r.add_argument(
         "--quarter",
         type=_quarter,
         default=None,
         help="quarter end (default: the last quarter whose deadline has passed)",
     )
-    r.add_argument("--inbox", type=Path, default=None)
-    r.add_argument("--output", type=Path, default=None)
+    r.add_argument("--inbox", type=Path, default=None, help=INBOX_HELP)
+    r.add_argument("--output", type=Path, default=None, help=OUTPUT_HELP)
     r.add_argument("--db-url", default=None)
     r.add_argument("--approve", action="store_true", help="mark the documents issued")
     r.add_argument(
@@ -66,13 +167,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--stable-wait", type=float, default=2.0)
 
-    s = sub.add_parser(
+    s = _sub(
+        sub,
         "serve",
-        help="register the scheduled deployments and run them "
-        "(needs a Prefect server: PREFECT_API_URL)",
+        "register the scheduled deployments and run them (needs a Prefect server: PREFECT_API_URL)",
+        "PREFECT_API_URL=http://127.0.0.1:4200/api datasummary serve --inbox inbox/",
+        common,
     )
-    s.add_argument("--inbox", type=Path, default=None)
-    s.add_argument("--output", type=Path, default=None)
+    s.add_argument("--inbox", type=Path, default=None, help=INBOX_HELP)
+    s.add_argument("--output", type=Path, default=None, help=OUTPUT_HELP)
     s.add_argument("--db-url", default=None)
     s.add_argument(
         "--intake-minutes",
@@ -81,10 +184,13 @@ def _parser() -> argparse.ArgumentParser:
         help="minutes between intake runs (default 10, DATASUMMARY_INTAKE_MINUTES)",
     )
 
-    ch = sub.add_parser(
+    ch = _sub(
+        sub,
         "chase",
-        help="list (and e-mail, if SMTP is set) returns not yet "
+        "list (and e-mail, if SMTP is set) returns not yet "
         "accepted for the quarter whose deadline is nearest",
+        "datasummary chase --quarter 2020-09-30",
+        common,
     )
     ch.add_argument(
         "--quarter",
@@ -92,23 +198,41 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="quarter end (default: the quarter whose deadline is nearest)",
     )
-    ch.add_argument("--inbox", type=Path, default=None)
-    ch.add_argument("--output", type=Path, default=None)
+    ch.add_argument("--inbox", type=Path, default=None, help=INBOX_HELP)
+    ch.add_argument("--output", type=Path, default=None, help=OUTPUT_HELP)
     ch.add_argument("--db-url", default=None)
-    w = sub.add_parser("watch", help="run intake whenever a workbook lands in the inbox")
-    w.add_argument("--inbox", type=Path, default=None)
-    w.add_argument("--output", type=Path, default=None)
+    w = _sub(
+        sub,
+        "watch",
+        "run intake whenever a workbook lands in the inbox",
+        "datasummary watch --inbox inbox/ --output output/",
+        common,
+    )
+    w.add_argument("--inbox", type=Path, default=None, help=INBOX_HELP)
+    w.add_argument("--output", type=Path, default=None, help=OUTPUT_HELP)
     w.add_argument("--db-url", default=None)
     w.add_argument("--stable-wait", type=float, default=1.0)
 
-    n = sub.add_parser("national", help="intake and report for every partnership in a config")
+    n = _sub(
+        sub,
+        "national",
+        "intake and report for every partnership in a config",
+        "datasummary national --config partnerships.yaml --quarter 2020-09-30 --workers 2",
+        common,
+    )
     n.add_argument("--config", type=Path, required=True, help="partnerships YAML or TOML")
     n.add_argument("--quarter", type=_quarter, default=None)
     n.add_argument("--workers", type=int, default=2, help="local Dask worker processes")
     n.add_argument("--address", default=None, help="an existing Dask scheduler's address")
     n.add_argument("--stable-wait", type=float, default=2.0)
 
-    d = sub.add_parser("demo", help="generate sample returns and run the pipeline on them")
+    d = _sub(
+        sub,
+        "demo",
+        "generate sample returns and run the pipeline on them",
+        "datasummary demo --dir /tmp/demo",
+        common,
+    )
     d.add_argument(
         "--dir",
         type=Path,
@@ -118,9 +242,100 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _flag(args: argparse.Namespace, name: str) -> bool:
+    return bool(getattr(args, name, False))
+
+
+class ConsoleLogHandler(logging.StreamHandler):
+    """The console's log handler: stderr as it is at each message (a live display swaps it).
+
+    Installed on the root logger before Prefect is imported, so Prefect keeps it and adds
+    no console handler of its own (prefect.logging.configuration.setup_logging).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self):  # noqa: D102
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+class OwnMessagesOnly(logging.Filter):
+    """Without --verbose the console shows this project's messages, not the libraries'."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.name.startswith(OWN_LOGGERS)
+
+
+class ConsoleFormatter(logging.Formatter):
+    """A message per line; the traceback only when asked for (--debug)."""
+
+    def __init__(self, fmt: str, tracebacks: bool) -> None:
+        super().__init__(fmt, "%H:%M:%S")
+        self.tracebacks = tracebacks
+
+    def format(self, record: logging.LogRecord) -> str:
+        if self.tracebacks or not (record.exc_info or record.exc_text or record.stack_info):
+            return super().format(record)
+        bare = {**record.__dict__, "exc_info": None, "exc_text": None, "stack_info": None}
+        return super().format(logging.makeLogRecord(bare))
+
+
+def console_logging(verbose: bool, debug: bool) -> None:
+    """What reaches the console: by default only this project's warnings and errors.
+
+    Library chatter (GX's "Created temporary directory", Prefect's engine messages,
+    SQLAlchemy) is hidden unless --verbose; --debug adds debug messages and tracebacks.
+    Only the console is filtered: what Prefect sends to its API (the run logs in the UI)
+    is decided by the loggers' levels and Prefect's own handlers, which this leaves alone.
+    """
+    verbose = verbose or debug
+    if verbose:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
+    else:  # Prefect's machinery logs to its own stderr handler, not through the root logger
+        os.environ.setdefault("PREFECT_INTERNAL_LOGGING_LEVEL", "CRITICAL")
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        if type(h).__name__ in ("PrefectConsoleHandler", "ConsoleLogHandler"):
+            root.removeHandler(h)
+    handler = ConsoleLogHandler()
+    handler.setLevel(logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING)
+    handler.setFormatter(
+        ConsoleFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", debug)
+        if verbose
+        else ConsoleFormatter("%(levelname)s: %(message)s", debug)
+    )
+    if not verbose:
+        handler.addFilter(OwnMessagesOnly())
+    root.addHandler(handler)
+    if verbose:
+        root.setLevel(logging.INFO)
+    for name in OWN_LOGGERS:
+        if debug:
+            logging.getLogger(name).setLevel(logging.DEBUG)
+    logging.captureWarnings(True)  # library warnings are chatter too: shown with --verbose
+
+
+def _console_shows_info() -> None:
+    """Let this project's INFO messages through (watch reports each intake as it runs)."""
+    root = logging.getLogger()
+    if root.level > logging.INFO:
+        root.setLevel(logging.INFO)
+    for h in root.handlers:
+        if isinstance(h, ConsoleLogHandler) and h.level > logging.INFO:
+            h.setLevel(logging.INFO)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the console script."""
+    """Entry point of the console script; the exit code is in EXIT_CODES."""
     args = _parser().parse_args(argv)
+    verbose, debug = _flag(args, "verbose"), _flag(args, "debug")
+    console_logging(verbose, debug)
     quiet_environment()
     handler = {
         "templates": _templates,
@@ -137,16 +352,35 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return handler(args)
-    except FolderProblem as exc:  # a mistyped inbox or an unusable output folder
-        print(exc, file=sys.stderr)
+    except FolderProblem as exc:  # a mistyped inbox or an unusable output folder: usage
+        print(f"datasummary {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("datasummary: interrupted", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        if debug:
+            raise
+        print(f"datasummary {args.command}: error: {exc}", file=sys.stderr)
+        print("(run again with --debug for the full traceback)", file=sys.stderr)
+        return 1
+
+
+def _progress(args: argparse.Namespace):
+    """The progress display this command's options and stderr call for."""
+    from datasummary.progress import progress_display
+
+    return progress_display(_flag(args, "quiet"), _flag(args, "verbose") or _flag(args, "debug"))
 
 
 def _templates(args: argparse.Namespace) -> int:
     from transforms.intake.templates import write_templates
 
-    for path in write_templates(args.quarter, args.out):
+    with _progress(args) as progress:
+        paths = write_templates(args.quarter, args.out, progress=progress)
+    for path in paths:
         print(path)
+    print(f"{len(paths)} template(s) for quarter end {args.quarter} in {args.out}")
     return 0
 
 
@@ -164,47 +398,56 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _intake(args: argparse.Namespace) -> int:
-    from flows.intake import intake_flow
+    from datasummary.summaries import intake_exit_code, intake_lines
+    from flows.progress import reporting_to
 
-    result = intake_flow(
-        inbox=(args.inbox or default_inbox()).resolve(),
-        output=(args.output or default_output()).resolve(),
-        db_url=args.db_url,
-        stable_wait=args.stable_wait,
-    )
-    for p in result.processed:
-        print(
-            f"{p.original_name}: {p.status} ({_count(p.errors, 'error')}, "
-            f"{_count(p.warnings, 'warning')})"
+    inbox = (args.inbox or default_inbox()).resolve()
+    with _progress(args) as progress, reporting_to(progress):
+        progress(STARTING, 0, None)
+        from flows.intake import intake_flow
+
+        result = intake_flow(
+            inbox=inbox,
+            output=(args.output or default_output()).resolve(),
+            db_url=args.db_url,
+            stable_wait=args.stable_wait,
         )
-    print(f"{len(result.processed)} workbook(s) filed")
-    return 0
-
-
-def _count(n: int, word: str) -> str:
-    """'1 error', '2 errors'."""
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+    every_file = _flag(args, "verbose") or _flag(args, "debug")
+    print("\n".join(intake_lines(result, inbox, every_file=every_file)))
+    return intake_exit_code(result)
 
 
 def _run(args: argparse.Namespace) -> int:
     import getpass
 
-    from flows.quarterly import quarterly_flow
+    from datasummary.settings import Settings
+    from datasummary.summaries import expected_returns_now, run_summary
+    from flows.progress import reporting_to
     from transforms.quarters import latest_due_quarter
 
     quarter = args.quarter or latest_due_quarter(dt.date.today())
-    paths = quarterly_flow(
-        quarter_end=quarter,
+    settings = Settings(
         inbox=(args.inbox or default_inbox()).resolve(),
         output=(args.output or default_output()).resolve(),
         db_url=args.db_url,
-        approve=args.approve,
-        approved_by=(args.approved_by or getpass.getuser()) if args.approve else None,
-        stable_wait=args.stable_wait,
     )
-    for path in paths.values():
-        print(path)
-    return 0
+    with _progress(args) as progress, reporting_to(progress):
+        progress(STARTING, 0, None)
+        from flows.quarterly import quarterly_flow
+
+        paths = quarterly_flow(
+            quarter_end=quarter,
+            inbox=settings.inbox,
+            output=settings.output,
+            db_url=args.db_url,
+            approve=args.approve,
+            approved_by=(args.approved_by or getpass.getuser()) if args.approve else None,
+            stable_wait=args.stable_wait,
+        )
+    expected = expected_returns_now(settings.database_url, quarter)
+    summary = run_summary(quarter, paths, expected, approved=args.approve)
+    print("\n".join(summary.lines()))
+    return summary.exit_code
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -249,11 +492,10 @@ def _chase(args: argparse.Namespace) -> int:
 
 def _watch(args: argparse.Namespace) -> int:
     import contextlib
-    import logging
 
     from flows.watch import watch_inbox
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    _console_shows_info()
     inbox = (args.inbox or default_inbox()).resolve()
     print(f"watching {inbox} (Ctrl+C to stop)")
     with contextlib.suppress(KeyboardInterrupt):
@@ -267,25 +509,33 @@ def _watch(args: argparse.Namespace) -> int:
 
 
 def _national(args: argparse.Namespace) -> int:
-    from flows.national import national_flow
+    from flows.progress import reporting_to
     from transforms.quarters import latest_due_quarter
 
     quarter = args.quarter or latest_due_quarter(dt.date.today())
-    for r in national_flow(
-        args.config,
-        quarter,
-        workers=args.workers,
-        address=args.address,
-        stable_wait=args.stable_wait,
-    ):
-        print(f"{r['name']}: version {r['version']}, {r['paths']['docx']}")
-    return 0
+    with _progress(args) as progress, reporting_to(progress):
+        progress(STARTING, 0, None)
+        from flows.national import national_flow
+
+        results = national_flow(
+            args.config,
+            quarter,
+            workers=args.workers,
+            address=args.address,
+            stable_wait=args.stable_wait,
+        )
+    for r in results:
+        intake = r["intake"]
+        print(
+            f"{r['name']}: version {r['version']}, {intake.get('processed', 0)} workbook(s) "
+            f"filed ({intake.get('rejected', 0)} rejected), {r['paths']['docx']}"
+        )
+    print(f"{len(results)} partnership(s), quarter end {quarter}")
+    return 1 if any(r["intake"].get("rejected") for r in results) else 0
 
 
 def _demo(args: argparse.Namespace) -> int:
     import shutil
-
-    from flows.demo import demo_flow
 
     base = args.dir.resolve()
     marker = base / ".datasummary-demo"
@@ -299,11 +549,24 @@ def _demo(args: argparse.Namespace) -> int:
         shutil.rmtree(base)
     base.mkdir(parents=True)
     marker.touch()
-    paths = demo_flow(base)
-    print("Documents:")
-    for path in paths.values():
-        print(f"  {path}")
-    return 0
+    from datasummary.settings import Settings
+    from datasummary.summaries import expected_returns_now, run_summary
+    from flows.progress import reporting_to
+
+    with _progress(args) as progress, reporting_to(progress):
+        progress(STARTING, 0, None)
+        from flows.demo import demo_flow
+
+        paths = demo_flow(base)
+    quarter = dt.date.fromisoformat(Path(paths["docx"]).parent.name)
+    settings = Settings(inbox=base / "inbox", output=base / "output")
+    summary = run_summary(
+        quarter, paths, expected_returns_now(settings.database_url, quarter), approved=True
+    )
+    print("\n".join(summary.lines()))
+    print(f"Feedback the leads got: {base / 'inbox' / 'feedback'}")
+    print(f"Open the report: {paths['docx']}")
+    return 0  # the sample's faulty workbooks are rejected on purpose
 
 
 if __name__ == "__main__":

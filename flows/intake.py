@@ -11,6 +11,7 @@ from prefect.cache_policies import NO_CACHE
 
 from datasummary.settings import Settings, default_inbox
 from flows.common import engine_for, expected_failure, folder_name, inbox_key
+from flows.progress import reporter
 
 
 def is_transient_io_error(task, task_run, state) -> bool:
@@ -40,7 +41,14 @@ def file_new_returns(settings: Settings, now: dt.datetime | None, stable_wait: f
 
     engine = engine_for(settings)
     try:
-        return run_intake(settings.inbox, settings.output, engine, now=now, stable_wait=stable_wait)
+        return run_intake(
+            settings.inbox,
+            settings.output,
+            engine,
+            now=now,
+            stable_wait=stable_wait,
+            progress=reporter(),
+        )
     finally:
         engine.dispose()
 

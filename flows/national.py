@@ -22,6 +22,7 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows.progress import reporter
 from transforms.partnerships import Partnership, load_partnerships
 
 #: Who a national run with --approve records as having approved each partnership's report.
@@ -103,7 +104,11 @@ def _national(
     futures = [
         partnership_task.submit(p, quarter_end, now, stable_wait, approve) for p in partnerships
     ]
-    results = [f.result() for f in futures]
+    report, results = reporter(), []
+    report("partnerships done", 0, len(futures))
+    for future in futures:
+        results.append(future.result())
+        report("partnerships done", len(results), len(futures))
     lines = ["# National run", "", "| partnership | version | processed |", "|---|---|---|"]
     lines += [
         f"| {r['name']} | {r['version']} | {r['intake'].get('processed', 0)} |" for r in results

@@ -24,6 +24,7 @@ from pydantic import AfterValidator, WithJsonSchema
 from datasummary.settings import Settings, default_inbox, default_output
 from flows.common import document_artifacts, engine_for, expected_failure
 from flows.intake import file_new_returns, is_transient_io_error
+from flows.progress import reporter
 from flows.steps import step
 
 #: A pause for review lasts at most this many days before the run fails as unreviewed.
@@ -345,10 +346,14 @@ def produce_and_review(
         logger.info(intake_log_line(file_new_returns(settings, now, stable_wait)))
     out_dir = settings.quarter_dir(quarter)
     out_dir.mkdir(parents=True, exist_ok=True)
+    report = reporter()
+    report("computing the measures", 0, None)
     qd = gather_quarter(settings, quarter, now)
     logger.info(returns_log_line(qd))
+    report("writing measures.csv and returns.csv", 0, None)
     paths = write_tables(qd, out_dir)
     paths |= render_documents(qd, out_dir)
+    report("recording this run's figures", 0, None)
     record_run(settings, qd, run_id)
     publish_artifacts(qd, paths)
     logger.info("Draft version %s written to %s", qd.version, out_dir)

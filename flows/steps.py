@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from datasummary.settings import Settings
 from flows.common import engine_for
+from flows.progress import reporter
 
 STEPS_ENV = "DATASUMMARY_QUARTERLY_STEPS"
 
@@ -51,7 +52,7 @@ def render_documents(
     from transforms.quarterly import render_documents as render
     from transforms.spec import default_spec
 
-    return render(qd, default_spec(), out_dir, approved_on, approved_by)
+    return render(qd, default_spec(), out_dir, approved_on, approved_by, reporter())
 
 
 def record_figures(conn: sa.Connection, run_id: str, qd) -> None:

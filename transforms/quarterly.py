@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
+from transforms.progress import Progress, no_progress
 from transforms.spec import Spec
 
 
@@ -197,6 +198,7 @@ def report_inputs(
 
 #: The documents of a quarter, in the order they are written.
 DOCUMENTS = ("docx", "xlsx", "public_docx", "public_xlsx")
+WRITING_DOCUMENTS = "writing the Word and Excel documents"
 
 
 def render_documents(
@@ -205,6 +207,7 @@ def render_documents(
     out_dir: Path,
     approved_on: dt.date | None = None,
     approved_by: str | None = None,
+    progress: Progress = no_progress,
 ) -> dict[str, Path]:
     """The internal and public Word and Excel packs and the open data beside them, each
     written atomically: a draft, or, given the approval, the issued documents whose cover
@@ -214,13 +217,16 @@ def render_documents(
     from transforms.reports.word import write_docx
 
     paths = document_paths(out_dir, qd.quarter_end)
+    progress(WRITING_DOCUMENTS, 0, len(DOCUMENTS))
     for public in (False, True):
         inputs = report_inputs(
             qd, spec, public=public, approved_on=approved_on, approved_by=approved_by
         )
         prefix = "public_" if public else ""
         write_docx(inputs, paths[f"{prefix}docx"])
+        progress(WRITING_DOCUMENTS, 2 * public + 1, len(DOCUMENTS))
         write_xlsx(inputs, paths[f"{prefix}xlsx"])
+        progress(WRITING_DOCUMENTS, 2 * public + 2, len(DOCUMENTS))
     opened = write_open_data(qd.public_measures, spec, qd.quarter_end, out_dir)
     return {k: paths[k] for k in DOCUMENTS} | opened
 

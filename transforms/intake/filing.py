@@ -41,6 +41,7 @@ from transforms.findings import (
 )
 from transforms.intake.archive import ArchiveError, archive_file, archive_relpath, verified
 from transforms.intake.arrival import Candidate, Skipped, sha256_file, stable_files, unchanged_since
+from transforms.progress import READING, Progress, no_progress
 from transforms.quarters import LONDON, due_date, is_late, previous_quarter
 from transforms.store import accepted as accepted_store
 from transforms.store import ledger
@@ -391,12 +392,20 @@ def _default_checker() -> Checker:
     return check_workbook
 
 
-def gx_stage_of(located: list[tuple[sa.Row, Path]], spec: Any, today: dt.date) -> list[Any]:
+def gx_stage_of(
+    located: list[tuple[sa.Row, Path]],
+    spec: Any,
+    today: dt.date,
+    progress: Progress = no_progress,
+) -> list[Any]:
     """Pre-flight, parse and GX-check the archived copies (one GX run per sheet type)."""
     from transforms.intake.validate import gx_checked_workbooks
 
     return gx_checked_workbooks(
-        [(path, row.original_name) for row, path in located], spec=spec, today=today
+        [(path, row.original_name) for row, path in located],
+        spec=spec,
+        today=today,
+        progress=progress,
     )
 
 
@@ -488,6 +497,9 @@ class _Filing:
 # ---------------------------------------------------------------- the run
 class _Intake:
     """State of one run; `run_intake` is the public entry point."""
+
+    progress: Progress = no_progress  # told of each workbook filed
+    to_file = 0  # workbooks pending at the last look (the total `progress` is told)
 
     def __init__(
         self,
@@ -662,6 +674,7 @@ class _Intake:
             return []
         with self.engine.connect() as conn:
             rows = list(ledger.unchecked_files(conn))
+        self.to_file = len(rows)
         if rows and not self.sheet_tables:
             create_all(self.engine)  # checking reads them, filing writes them
             self.sheet_tables = True
@@ -778,6 +791,7 @@ class _Intake:
                     feedback=feedback,
                 )
             )
+            self.progress("filing and writing feedback", len(self.result.processed), self.to_file)
 
     def fail(self, row: sa.Row, reason: str) -> None:
         self.result.failed.append(Skipped(row.original_name, reason))
@@ -1105,6 +1119,7 @@ def run_intake(
     feedback_text: FeedbackText | None = None,
     sleep: Callable[[float], None] = time.sleep,
     batch_size: int = BATCH_SIZE,
+    progress: Progress = no_progress,
 ) -> IntakeResult:
     """File every new or changed workbook in `inbox` and write feedback; safe to re-run.
 
@@ -1114,6 +1129,7 @@ def run_intake(
     `now` fixes the clock (first seen, late, processed times). With the default checker,
     pending files are checked `batch_size` at a time (one GX run per sheet type per batch,
     `transforms.intake.validate.gx_checked_workbooks`); each is still filed in its own transaction.
+    `progress(stage, done, total)` is told of each stage and workbook (`transforms.progress`).
     """
     return run_intakes(
         [IntakeFolder(Path(inbox), Path(output), engine)],
@@ -1125,6 +1141,7 @@ def run_intake(
         feedback_text=feedback_text,
         sleep=sleep,
         batch_size=batch_size,
+        progress=progress,
     )[0]
 
 
@@ -1139,6 +1156,7 @@ def run_intakes(
     feedback_text: FeedbackText | None = None,
     sleep: Callable[[float], None] = time.sleep,
     batch_size: int = BATCH_SIZE,
+    progress: Progress = no_progress,
 ) -> list[IntakeResult]:
     """`run_intake` for many partnerships in one process; one result per folder, in order.
 
@@ -1150,7 +1168,8 @@ def run_intakes(
     then run folder by folder, in intake order.
     """
     runs = []
-    for folder in folders:
+    for n, folder in enumerate(folders):
+        progress("looking for new workbooks", n, len(folders) if len(folders) > 1 else None)
         create_all(folder.engine, sheets=False)  # the sheets' tables: when there is work
         (folder.inbox / FEEDBACK_DIR).mkdir(parents=True, exist_ok=True)
         run = _Intake(
@@ -1163,6 +1182,7 @@ def run_intakes(
             feedback_writer=feedback_writer,
             feedback_text=feedback_text,
         )
+        run.progress = progress
         ready, skipped = stable_files(folder.inbox, stable_wait, sleep, known=run.known)
         run.result.skipped.extend(skipped)
         run.arrive(ready)
@@ -1172,16 +1192,28 @@ def run_intakes(
         for run in runs:
             run.check_pending()
     else:
-        _check_across(runs, batch_size)
+        _check_across(runs, batch_size, progress)
     for run in runs:
         run.final_statuses()
         log.info("intake: %s", run.result.counts)
     return [run.result for run in runs]
 
 
-def _check_across(runs: list[_Intake], batch_size: int) -> None:
+def _check_across(runs: list[_Intake], batch_size: int, progress: Progress = no_progress) -> None:
     """Check every run's pending files in shared GX batches, then file them run by run."""
     work = [(run, row) for run in runs for row in run.pending()]
+
+    def overall(start: int) -> Progress:
+        """Workbooks read counted over all batches, not within this one."""
+
+        def report(stage: str, done: int, total: int | None) -> None:
+            if stage == READING:
+                progress(stage, start + done, len(work))
+            else:
+                progress(stage, done, total)
+
+        return report
+
     for start in range(0, len(work), batch_size):
         chunk = work[start : start + batch_size]
         located = [
@@ -1192,7 +1224,9 @@ def _check_across(runs: list[_Intake], batch_size: int) -> None:
         if not located:
             continue
         try:
-            prepared = gx_stage_of([found for _, found in located], runs[0].spec, runs[0].today())
+            prepared = gx_stage_of(
+                [found for _, found in located], runs[0].spec, runs[0].today(), overall(start)
+            )
         except Exception as exc:  # the checker should never raise: fall back to one by one
             log.error("intake: batch check failed (%s); checking one by one", type(exc).__name__)
             for run, (row, _) in located:

@@ -24,6 +24,7 @@ from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from transforms.progress import Progress, no_progress
 from transforms.quarters import due_date, quarter_label, quarter_start
 from transforms.spec import Column, Spec, default_spec
 
@@ -424,15 +425,23 @@ def template_workbook(
     return wb
 
 
-def write_templates(quarter_end: dt.date, out_dir: Path, spec: Spec | None = None) -> list[Path]:
+def write_templates(
+    quarter_end: dt.date,
+    out_dir: Path,
+    spec: Spec | None = None,
+    progress: Progress = no_progress,
+) -> list[Path]:
     """Write one template per submitter into `out_dir`; returns the paths written."""
     spec = _spec(spec)
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for sub in spec.returns.submitters:
+    paths: list[Path] = []
+    submitters = spec.returns.submitters
+    progress("writing the templates", 0, len(submitters))
+    for sub in submitters:
         path = out_dir / template_file_name(sub.code, quarter_end)
         template_workbook(sub.code, quarter_end, spec).save(path)
         paths.append(path)
+        progress("writing the templates", len(paths), len(submitters))
     return paths
 
 

@@ -32,6 +32,7 @@ from transforms.intake.parse import Parsed, london_today, parse_workbook
 from transforms.intake.preflight import DEFAULT_LIMITS, Limits, preflight
 from transforms.intake.rules import NoPriorData, PriorData, sheet_rules
 from transforms.intake.suites import build_suites, load_suite_files, quarter_column
+from transforms.progress import READING, Progress, no_progress
 from transforms.spec import Spec, default_spec
 
 __all__ = ["NoPriorData", "PriorData", "Sandbox", "check_workbook", "check_workbooks", "run_suite"]
@@ -104,20 +105,24 @@ def gx_checked_workbooks(
     today: dt.date | None = None,
     limits: Limits = DEFAULT_LIMITS,
     sandbox: Sandbox | None = None,
+    progress: Progress = no_progress,
 ) -> list[Parsed]:
     """The first half of checking: pre-flight, parse and the GX suites, for many workbooks.
 
     Nothing here depends on the store, so workbooks of different partnerships (different
     stores) can share one GX run per sheet type; `rules_checked` finishes each workbook
-    against its own store.
+    against its own store. `progress` is told of each workbook read and each sheet checked.
     """
     spec = spec or default_spec()
     today = today or london_today()
+    items = list(files)
     parsed: list[Parsed] = []
-    for item in files:
+    progress(READING, 0, len(items))
+    for item in items:
         path, name = (item, None) if isinstance(item, Path) else (Path(item[0]), item[1])
         parsed.append(_read_one(path, name, spec, today, limits, sandbox))
-    _gx_stage(parsed, spec)
+        progress(READING, len(parsed), len(items))
+    _gx_stage(parsed, spec, progress)
     return parsed
 
 
@@ -325,10 +330,11 @@ def _index_pairs(index_list: list[Any]) -> list[tuple[str, int]]:
     return pairs
 
 
-def _gx_stage(parsed: list[Parsed], spec: Spec) -> None:
+def _gx_stage(parsed: list[Parsed], spec: Spec, progress: Progress = no_progress) -> None:
     """One GX run per sheet type over every workbook's frame; findings go to each workbook."""
     sheets = list(dict.fromkeys(sheet for p in parsed for sheet in p.result.sheets))
-    for sheet in sheets:
+    for n, sheet in enumerate(sheets):
+        progress("checking sheets against the suites", n, len(sheets))
         try:
             failures = run_suite(sheet, validation_frame(parsed, sheet, spec), spec)
         except Exception as exc:  # noqa: BLE001 - a checking fault must reject, not crash

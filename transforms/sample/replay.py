@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from transforms.progress import Progress, no_progress
 from transforms.sample.truth import Delivery, Sample
 
 
@@ -28,18 +29,26 @@ def replay(
     inbox: Path,
     file_at: Callable[[dt.datetime], object],
     until: dt.datetime | None = None,
+    progress: Progress = no_progress,
 ) -> dt.datetime | None:
     """Copy each delivery into `inbox` (keeping its mtime) and call `file_at(arrival)`.
 
-    Returns the last arrival replayed. `until` stops before later arrivals.
+    Returns the last arrival replayed. `until` stops before later arrivals. `progress` is
+    told of each delivery filed.
     """
     inbox.mkdir(parents=True, exist_ok=True)
     last = None
-    for arrival, group in deliveries_by_arrival(sample):
+    groups = deliveries_by_arrival(sample)
+    total = sum(len(group) for arrival, group in groups if until is None or arrival <= until)
+    done = 0
+    progress("filing the deliveries as they arrive", done, total)
+    for arrival, group in groups:
         if until is not None and arrival > until:
             break
         for d in group:
             shutil.copy2(d.file, inbox / d.file.name)
         file_at(arrival)
+        done += len(group)
+        progress("filing the deliveries as they arrive", done, total)
         last = arrival
     return last
