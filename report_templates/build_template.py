@@ -334,12 +334,17 @@ def new_document():
 
 
 def build(path: Path = TEMPLATE) -> Path:
-    """Write the template to `path`: every part's items placed in order."""
+    """Write the template to `path`: every part's items placed in order, zipped with fixed
+    times so that rebuilding an unchanged template gives the same bytes."""
+    from transforms.atomic import atomic_write_bytes, reproducible_zip
+
     doc = new_document()
     for part in PARTS:
         for item in part:
             place(doc, item)
-    doc.save(path)
+    buf = io.BytesIO()
+    doc.save(buf)
+    atomic_write_bytes(Path(path), reproducible_zip(buf.getvalue()))
     return path
 
 
