@@ -11,7 +11,9 @@ context.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from docx import Document
 from docx.enum.section import WD_ORIENT, WD_SECTION
@@ -21,6 +23,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
 from docx.shared import Cm, Pt, RGBColor
+from template_parts import COVER_ROWS, FOOTNOTE, PARTS, Item, LoopTable, P
 
 HERE = Path(__file__).resolve().parent
 TEMPLATE = HERE / "data_summary.docx"
@@ -58,6 +61,14 @@ TABLE_STYLE_XML = f"""
 """
 
 
+#: The placeholder logo's words: (x, y, text, alignment, size, bold).
+LOGO_TEXT = (
+    (0.14, 0.5, "AC", "center", 13, True),
+    (0.27, 0.62, "Aberdeen City", "left", 12, True),
+    (0.27, 0.34, "children's services partnership", "left", 8, False),
+)
+
+
 def logo_png() -> bytes:
     """A plain placeholder logo drawn with matplotlib (the analyst swaps in the real one)."""
     import matplotlib
@@ -92,38 +103,19 @@ def logo_png() -> bytes:
             linewidth=1.5,
         )
     )
-    ax.text(
-        0.14,
-        0.5,
-        "AC",
-        color="white",
-        ha="center",
-        va="center",
-        fontsize=13,
-        fontweight="bold",
-        family="DejaVu Sans",
-    )
-    ax.text(
-        0.27,
-        0.62,
-        "Aberdeen City",
-        color="white",
-        ha="left",
-        va="center",
-        fontsize=12,
-        fontweight="bold",
-        family="DejaVu Sans",
-    )
-    ax.text(
-        0.27,
-        0.34,
-        "children's services partnership",
-        color="white",
-        ha="left",
-        va="center",
-        fontsize=8,
-        family="DejaVu Sans",
-    )
+    for x, y, text, ha, size, bold in LOGO_TEXT:
+        weight = {"fontweight": "bold"} if bold else {}
+        ax.text(
+            x,
+            y,
+            text,
+            color="white",
+            ha=ha,
+            va="center",
+            fontsize=size,
+            **weight,
+            family="DejaVu Sans",
+        )
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=150, metadata={"Software": None}, transparent=True)
     return buf.getvalue()
@@ -263,12 +255,68 @@ def _section_setup(section, landscape: bool = False) -> None:
 
 
 def footnote(doc) -> None:
-    par(doc, "{%p if public %}")
-    par(doc, "{{ footnote }}", "Table Note")
-    par(doc, "{%p endif %}")
+    for p in FOOTNOTE:
+        par(doc, p.text, p.style)
 
 
-def build(path: Path = TEMPLATE) -> Path:
+def _logo(doc) -> None:
+    logo = doc.add_paragraph()
+    shape = logo.add_run().add_picture(io.BytesIO(logo_png()), width=Cm(6))
+    shape._inline.docPr.set("descr", "Partnership logo (placeholder)")
+    for _ in range(3):
+        doc.add_paragraph()
+
+
+def _cover_table(doc) -> None:
+    """The document details, two columns, a blank paragraph before it."""
+    doc.add_paragraph()
+    cover = doc.add_table(rows=len(COVER_ROWS), cols=2)
+    cover.style = doc.styles["DS Table"]
+    for i, (k, v) in enumerate(COVER_ROWS):
+        cover.cell(i, 0).paragraphs[0].add_run(k).bold = True
+        cover.cell(i, 1).paragraphs[0].add_run(v)
+        cover.cell(i, 0).width, cover.cell(i, 1).width = Cm(5), Cm(10)
+        _cant_split(cover.rows[i])
+    for col, w in zip(cover._tbl.tblGrid.gridCol_lst, (5, 10), strict=True):
+        col.w = Cm(w)
+    _repeat_header(cover.rows[0])
+
+
+def _page_break(doc) -> None:
+    doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+
+
+def _landscape(doc) -> None:
+    _section_setup(doc.add_section(WD_SECTION.NEW_PAGE), landscape=True)
+
+
+def _portrait(doc) -> None:
+    _section_setup(doc.add_section(WD_SECTION.NEW_PAGE))
+
+
+#: What each `Step` of the parts does to the document.
+STEPS: dict[str, Callable[[Any], None]] = {
+    "logo": _logo,
+    "cover table": _cover_table,
+    "page break": _page_break,
+    "landscape": _landscape,
+    "portrait": _portrait,
+}
+
+
+def place(doc, item: Item) -> None:
+    """Add one item of a part to the end of the document."""
+    if isinstance(item, P):
+        par(doc, item.text, item.style)
+    elif isinstance(item, LoopTable):
+        loop_table(doc, list(item.headers), list(item.cells), item.loop, list(item.widths))
+    else:
+        STEPS[item.name](doc)
+
+
+def new_document():
+    """An empty document with the styles, properties, A4 page, marking header and
+    numbered footer every part relies on."""
     doc = Document()
     _styles(doc)
     doc.core_properties.title = "Data Summary Report"
@@ -282,318 +330,21 @@ def build(path: Path = TEMPLATE) -> Path:
     foot.style = doc.styles["Table Note"]
     foot.add_run("{{ title }} – {{ quarter_short }} – {{ marking }} – page ")
     _page_number(foot)
+    return doc
 
-    # 1. Cover
-    logo = doc.add_paragraph()
-    shape = logo.add_run().add_picture(io.BytesIO(logo_png()), width=Cm(6))
-    shape._inline.docPr.set("descr", "Partnership logo (placeholder)")
-    for _ in range(3):
-        doc.add_paragraph()
-    par(doc, "{{ title }}", "Title")
-    par(doc, "{{ quarter_label }}", "Subtitle")
-    par(doc, "{{ partnership }}", "Cover Detail")
-    par(doc, "{{ plan_title }}", "Cover Detail")
-    par(doc, "{%p if draft %}")
-    par(doc, "DRAFT", "Draft Mark")
-    par(doc, "{%p endif %}")
-    doc.add_paragraph()
-    cover_rows = (
-        ("Document detail", "Value"),
-        ("Protective marking", "{{ marking }}"),
-        ("Pack", "{{ pack }}"),
-        ("Quarter end", "{{ quarter_end }}"),
-        ("Data as at", "{{ data_as_at }}"),
-        ("Version", "{{ version }}"),
-        ("Status", "{{ status }}"),
-    )
-    cover = doc.add_table(rows=len(cover_rows), cols=2)
-    cover.style = doc.styles["DS Table"]
-    for i, (k, v) in enumerate(cover_rows):
-        cover.cell(i, 0).paragraphs[0].add_run(k).bold = True
-        cover.cell(i, 1).paragraphs[0].add_run(v)
-        cover.cell(i, 0).width, cover.cell(i, 1).width = Cm(5), Cm(10)
-        _cant_split(cover.rows[i])
-    for col, w in zip(cover._tbl.tblGrid.gridCol_lst, (5, 10), strict=True):
-        col.w = Cm(w)
-    _repeat_header(cover.rows[0])
-    footnote(doc)
-    doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
 
-    # 2. Summary
-    par(doc, "Summary", "Heading 1")
-    par(doc, "Returns", "Heading 2")
-    par(doc, "{{ returns.text }}")
-    par(doc, "Key messages", "Heading 2")
-    par(doc, "{%p for m in key_messages %}")
-    par(doc, "{{ m }}", "List Bullet")
-    par(doc, "{%p endfor %}")
-    par(doc, "Measures with targets", "Heading 2")
-    loop_table(
-        doc,
-        ["Measure", "Value", "n of N", "Target / trajectory", "RAG", "Trend"],
-        [
-            "{{ r.label }}",
-            "{{ r.value }}",
-            "{{ r.n_of_d }}",
-            "{{ r.target }}",
-            "{% cellbg r.rag_fill %}{{ r.rag }}",
-            "{{ r.trend }}",
-        ],
-        "r in rag_rows",
-        [5.6, 1.8, 1.9, 3.6, 1.7, 2.0],
-    )
-    # The rules' numbers (tolerance, small base, run-chart lengths) come from the spec.
-    par(
-        doc,
-        "{{ rules.rag }} Trend is against the previous quarter. {{ rules.signal }}",
-        "Table Note",
-    )
-    footnote(doc)
-    par(doc, "{%p for part in overview_parts %}")
-    par(doc, "{{ part.title }}", "Heading 2")
-    par(doc, "{{ part.image }}")
-    par(doc, "{%p endfor %}")
+def build(path: Path = TEMPLATE) -> Path:
+    """Write the template to `path`: every part's items placed in order, zipped with fixed
+    times so that rebuilding an unchanged template gives the same bytes."""
+    from transforms.atomic import atomic_write_bytes, reproducible_zip
 
-    # 3. One section per stretch outcome
-    par(doc, "{%p for o in outcomes %}")
-    par(doc, "{{ o.title }}", "Heading 1")
-    par(doc, "{{ o.aim }}", "Cover Detail")
-    par(doc, "Actions and progress", "Heading 2")
-    loop_table(
-        doc,
-        ["Action", "Key driver", "Lead", "Status", "Progress update"],
-        [
-            "{{ a.id }}",
-            "{{ a.driver_short }}",
-            "{{ a.leads }} ({{ a.update_from }})",
-            "{{ a.status }}",
-            "{{ a.progress }}",
-        ],
-        "a in o.actions",
-        [1.6, 3.7, 3.2, 1.8, 6.3],
-    )
-    par(doc, "Measures", "Heading 2")
-    par(doc, "{%p if o.measures %}")
-    loop_table(
-        doc,
-        [
-            "Measure",
-            "Value",
-            "n of N",
-            "Target / trajectory",
-            "RAG",
-            "Trend (quarter)",
-            "Trend (year)",
-        ],
-        [
-            "{{ r.label }}",
-            "{{ r.value }}",
-            "{{ r.n_of_d }}",
-            "{{ r.target }}",
-            "{% cellbg r.rag_fill %}{{ r.rag }}",
-            "{{ r.trend }}",
-            "{{ r.trend_year }}",
-        ],
-        "r in o.measures",
-        [4.0, 1.5, 1.8, 3.0, 1.6, 2.1, 2.1],
-    )
-    footnote(doc)
-    par(doc, "{%p else %}")
-    par(doc, "No measures are defined for this outcome.")
-    par(doc, "{%p endif %}")
-    par(doc, "{%p for c in o.charts %}")
-    par(doc, "{{ c.title }}", "Heading 3")
-    par(doc, "{{ c.image }}")
-    par(doc, "{%p endfor %}")
-    par(doc, "{%p if o.breakdowns %}")
-    par(doc, "Breakdowns", "Heading 2")
-    loop_table(
-        doc,
-        ["Measure", "Breakdown", "Value", "n of N"],
-        ["{{ b.measure }}", "{{ b.breakdown }}", "{{ b.value }}", "{{ b.n_of_d }}"],
-        "b in o.breakdowns",
-        [2.0, 7.6, 3.0, 3.0],
-    )
-    footnote(doc)
-    par(doc, "{%p endif %}")
-    par(doc, "{%p endfor %}")
-
-    # 4. The action plan, landscape, as the seed lays it out
-    land = doc.add_section(WD_SECTION.NEW_PAGE)
-    _section_setup(land, landscape=True)
-    par(doc, "Action plan", "Heading 1")
-    par(
-        doc,
-        "{{ plan_title }} ({{ plan_period }}), with each lead's progress update for "
-        "{{ quarter_short }}.",
-    )
-    loop_table(
-        doc,
-        [
-            "Stretch Outcome Aim",
-            "Key Drivers",
-            "Improvement project aim",
-            "Key Improvement Measures",
-            "Lead Responsibility",
-            "Progress update",
-        ],
-        [
-            "{{ a.outcome_aim }}",
-            "{{ a.driver }}",
-            "{{ a.aim }}",
-            "{{ a.measures_text }}",
-            "{{ a.leads }}",
-            "{{ a.status }}: {{ a.progress }}",
-        ],
-        "a in action_plan",
-        [3.8, 4.4, 4.4, 4.6, 3.0, 5.4],
-    )
-    port = doc.add_section(WD_SECTION.NEW_PAGE)
-    _section_setup(port)
-
-    # 5. Milestones
-    par(doc, "Milestones", "Heading 1")
-    par(doc, "Action plan milestones", "Heading 2")
-    loop_table(
-        doc,
-        ["Due", "Action", "Milestone", "Status", "Completed"],
-        ["{{ m.due }}", "{{ m.action }}", "{{ m.text }}", "{{ m.status }}", "{{ m.completed }}"],
-        "m in milestones",
-        [2.8, 1.4, 7.2, 2.2, 2.8],
-    )
-    par(
-        doc,
-        "Met: the action was reported Complete on or before the due date. Missed: the due "
-        "date passed without that. Overdue: missed and still not complete.",
-        "Table Note",
-    )
-    par(doc, "Measure targets", "Heading 2")
-    par(doc, "{%p if target_milestones %}")
-    loop_table(
-        doc,
-        ["Measure", "Date", "Target", "Value", "Result"],
-        ["{{ t.measure }}", "{{ t.date }}", "{{ t.target }}", "{{ t.value }}", "{{ t.met }}"],
-        "t in target_milestones",
-        [6.4, 3.2, 2.2, 2.2, 2.4],
-    )
-    footnote(doc)
-    par(doc, "{%p else %}")
-    par(doc, "No measure target milestone has fallen due.")
-    par(doc, "{%p endif %}")
-
-    # 6. Data-quality annex
-    par(doc, "Data-quality annex", "Heading 1")
-    par(doc, "Returns: status and timeliness", "Heading 2")
-    par(doc, "{{ returns.text }}")
-    loop_table(
-        doc,
-        ["Code", "Submitter", "Kind", "Status", "Timeliness", "Received"],
-        [
-            "{{ d.code }}",
-            "{{ d.name }}",
-            "{{ d.kind }}",
-            "{{ d.status }}",
-            "{{ d.late }}",
-            "{{ d.received }}",
-        ],
-        "d in dq_returns",
-        [1.4, 5.6, 1.4, 3.0, 1.8, 3.2],
-    )
-    par(doc, "Warnings and submitters' notes", "Heading 2")
-    par(doc, "{%p if show_detail %}")
-    par(doc, "{%p if dq_warnings %}")
-    loop_table(
-        doc,
-        ["Submitter", "Sheet", "Where", "Rule", "Warning", "Submitter's note"],
-        [
-            "{{ w.submitter }}",
-            "{{ w.sheet }}",
-            "{{ w.location }}",
-            "{{ w.rule }}",
-            "{{ w.message }}",
-            "{{ w.note }}",
-        ],
-        "w in dq_warnings",
-        [1.8, 2.6, 1.6, 2.4, 4.2, 4.0],
-    )
-    par(doc, "{%p else %}")
-    par(doc, "No warnings were raised on this quarter's returns.")
-    par(doc, "{%p endif %}")
-    par(doc, "{%p else %}")
-    par(
-        doc,
-        "{{ warning_total }} warnings were raised on this quarter's returns; the details "
-        "and submitters' notes are in the internal pack.",
-    )
-    par(doc, "{%p if dq_warning_counts %}")
-    loop_table(
-        doc,
-        ["Submitter", "Warnings", "With a note"],
-        ["{{ w.submitter }}", "{{ w.count }}", "{{ w.with_note }}"],
-        "w in dq_warning_counts",
-        [4.0, 3.0, 3.0],
-    )
-    par(doc, "{%p endif %}")
-    par(doc, "{%p endif %}")
-    par(doc, "Cross-agency mismatches", "Heading 2")
-    par(doc, "{%p if show_detail and dq_mismatches %}")
-    loop_table(
-        doc,
-        ["Quarter", "Child reference", "Found in", "Missing from"],
-        ["{{ x.quarter }}", "{{ x.child_ref }}", "{{ x.found_in }}", "{{ x.missing_from }}"],
-        "x in dq_mismatches",
-        [2.4, 3.2, 5.2, 5.2],
-    )
-    par(doc, "{%p else %}")
-    par(
-        doc,
-        "{{ mismatch_total }} children were found in one agency's return but not in "
-        "another's.{% if not show_detail %} The references are listed in the internal pack "
-        "only.{% endif %}",
-    )
-    par(doc, "{%p endif %}")
-    par(doc, "Revisions since the last report", "Heading 2")
-    par(doc, "{%p if revisions %}")
-    loop_table(
-        doc,
-        ["Measure", "Quarter", "Breakdown", "Previously", "Now", "Issued in"],
-        [
-            "{{ v.measure }}",
-            "{{ v.quarter }}",
-            "{{ v.breakdown }}",
-            "{{ v.old }}",
-            "{{ v.new }}",
-            "{{ v.version }}",
-        ],
-        "v in revisions",
-        [1.8, 2.4, 3.0, 3.2, 2.4, 3.2],
-    )
-    par(doc, "{%p else %}")
-    par(doc, "No figures were revised since the last report.")
-    par(doc, "{%p endif %}")
-
-    # 7. Definitions
-    par(doc, "Definitions", "Heading 1")
-    par(
-        doc,
-        "Each measure as defined in the project's measure specification. Definitions the "
-        "action plan does not give are BIU definitions and are labelled so.",
-    )
-    loop_table(
-        doc,
-        ["ID", "Measure", "Definition", "Target", "Source"],
-        [
-            "{{ d.id }}",
-            "{{ d.name }} ({{ d.unit }}; {{ d.direction }}; action {{ d.action }})",
-            "{{ d.definition }}",
-            "{{ d.target }}",
-            "{{ d.source }}{% if d.bi_note %}. {{ d.bi_note }}{% endif %}",
-        ],
-        "d in definitions",
-        [1.1, 3.6, 6.6, 2.4, 3.3],
-    )
-    footnote(doc)
-    doc.save(path)
+    doc = new_document()
+    for part in PARTS:
+        for item in part:
+            place(doc, item)
+    buf = io.BytesIO()
+    doc.save(buf)
+    atomic_write_bytes(Path(path), reproducible_zip(buf.getvalue()))
     return path
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from docx import Document
 
+from tests.report_examples import example_inputs
 from transforms.reports import word as docx_report
-from transforms.reports.inputs import example_inputs
 from transforms.reports.word import TEMPLATE, jinja_env, render_context, write_docx
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"

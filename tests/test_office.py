@@ -5,21 +5,17 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
+from tests.report_examples import example_inputs, many_measures_inputs
 from transforms.findings import Finding, ParsedReturn
 from transforms.intake.feedback import write_feedback_workbook
 from transforms.reports.excel import write_xlsx
-from transforms.reports.inputs import example_inputs
 from transforms.reports.preview import office_binary, pdf_text, to_pdf
 from transforms.reports.word import write_docx
-
-sys.path.insert(0, str(Path(__file__).parent))
-from report_examples import many_measures_inputs  # noqa: E402
 
 pytestmark = [
     pytest.mark.office,

@@ -13,9 +13,9 @@ import re
 import pandas as pd
 import pytest
 
+from tests.report_examples import example_inputs
 from transforms.measures.disclosure import public_measures
 from transforms.measures.targets import measures_csv_frame
-from transforms.reports.inputs import example_inputs
 from transforms.reports.open_data import write_open_data
 
 # The example's suppressed figures, in any rounding (as tests/test_report_context.py).

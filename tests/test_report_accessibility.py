@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import sys
 import zipfile
 from pathlib import Path
 
@@ -18,11 +17,9 @@ from docx import Document
 from docx.oxml.ns import qn
 from openpyxl import load_workbook
 
+from tests.report_examples import many_measures_inputs
 from transforms.reports.excel import write_xlsx
 from transforms.reports.word import write_docx
-
-sys.path.insert(0, str(Path(__file__).parent))
-from report_examples import many_measures_inputs  # noqa: E402
 
 EMU_PER_CM = 360000
 NS = {

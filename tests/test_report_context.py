@@ -9,6 +9,7 @@ import re
 import pandas as pd
 import pytest
 
+from tests.report_examples import example_inputs
 from transforms.reports.charts import alt_text
 from transforms.reports.context import (
     build_context,
@@ -20,7 +21,7 @@ from transforms.reports.context import (
     normalised_measures,
     returns_summary,
 )
-from transforms.reports.inputs import MEASURE_COLUMNS, ReportInputs, example_inputs
+from transforms.reports.inputs import MEASURE_COLUMNS, ReportInputs
 from transforms.spec import default_spec
 
 Q1, Q2 = dt.date(2020, 6, 30), dt.date(2020, 9, 30)
@@ -313,7 +314,7 @@ def test_key_messages_stay_at_eight_with_many_measures_off_target():
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from report_examples import many_measures_inputs
+    from tests.report_examples import many_measures_inputs
 
     inputs = many_measures_inputs(spec=_everything_rated(default_spec()))
     ms = normalised_measures(inputs)

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.report_examples import example_inputs
 from transforms.reports.excel import write_xlsx
-from transforms.reports.inputs import example_inputs
 from transforms.reports.word import write_docx
 from transforms.resources import data_path
 from transforms.spec import SPEC_DIR_ENV, load_spec, spec_dir

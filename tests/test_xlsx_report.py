@@ -11,9 +11,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from tests.report_examples import example_inputs
 from transforms.reports import excel as xlsx_report
 from transforms.reports.excel import MAX_CELL, TRUNCATED, build_workbook, write_xlsx
-from transforms.reports.inputs import example_inputs
 
 SUPPRESSED = re.compile(r"(?<![\d.])(?:7\.3(?:%|\d)|42\.(?:9%|8[56])|66\.(?:7%|66))")
 SHEETS = [

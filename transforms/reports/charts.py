@@ -16,6 +16,7 @@ import textwrap
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from transforms.quarters import quarter_short
 
@@ -29,7 +30,7 @@ RAG_STYLE = {  # marker, colour, word: shape and word carry the status without c
     "Not rated": ("X", "#5F6B73", "Not rated"),
 }
 DPI = 150
-_RC = {
+_RC: dict[Any, Any] = {
     "svg.hashsalt": "datasummary",
     "font.family": "DejaVu Sans",
     "font.size": 8,
@@ -79,13 +80,27 @@ def _x_axis(s: ChartSeries) -> list[dt.date]:
     return quarters
 
 
-def _draw(ax, s: ChartSeries, small: bool = False) -> None:
-    """Draw one series on `ax` (shared by the single chart and the overview)."""
-    from transforms.quarters import quarter_end_for
-
+def _draw(ax: Any, s: ChartSeries, small: bool = False) -> None:
+    """Draw one series on `ax` (shared by the single chart and the overview), layer by
+    layer in a fixed order so the same series gives the same picture."""
     axis = list(s.quarters) if small else _x_axis(s)
-    pos = {q: i for i, q in enumerate(axis)}
     xs = list(range(len(s.quarters)))
+    _draw_values(ax, s, xs, small)
+    _draw_references(ax, s, xs)
+    _draw_milestones(ax, s, axis, small)
+    _draw_suppressed(ax, s, xs)
+    _label_last(ax, s, small)
+    _x_ticks(ax, axis, small)
+    ax.grid(axis="y", color="#D9D9D9", linewidth=0.6)
+    ax.set_axisbelow(True)
+    lo, hi = ax.get_ylim()
+    if s.unit_label == "%":
+        ax.set_ylim(max(0.0, min(lo, 0.0)), max(hi * 1.08, 10.0))
+    ax.margins(y=0.15)
+
+
+def _draw_values(ax: Any, s: ChartSeries, xs: list[int], small: bool) -> None:
+    """The value line, and a marker per value shaped and coloured by its RAG."""
     ax.plot(
         xs,
         [float("nan") if v is None else v for v in s.values],
@@ -109,6 +124,10 @@ def _draw(ax, s: ChartSeries, small: bool = False) -> None:
             linestyle="none",
             zorder=3,
         )
+
+
+def _draw_references(ax: Any, s: ChartSeries, xs: list[int]) -> None:
+    """The trajectory (dashed, where it has values) and the standing target line."""
     if s.trajectory and any(t is not None for t in s.trajectory):
         ax.plot(
             xs,
@@ -128,6 +147,13 @@ def _draw(ax, s: ChartSeries, small: bool = False) -> None:
             zorder=1,
             label=s.standing_target[1],
         )
+
+
+def _draw_milestones(ax: Any, s: ChartSeries, axis: list[dt.date], small: bool) -> None:
+    """A star at each target milestone on the axis, labelled on the single chart."""
+    from transforms.quarters import quarter_end_for
+
+    pos = {q: i for i, q in enumerate(axis)}
     for d, v, label in s.milestones:
         x = pos.get(quarter_end_for(d))
         if x is None:
@@ -153,6 +179,10 @@ def _draw(ax, s: ChartSeries, small: bool = False) -> None:
                 fontsize=7,
                 color="black",
             )
+
+
+def _draw_suppressed(ax: Any, s: ChartSeries, xs: list[int]) -> None:
+    """The suppression symbol at the foot of each quarter whose value is hidden."""
     for x, sup in zip(xs, s.suppressed, strict=True):
         if sup:
             ax.annotate(
@@ -166,19 +196,28 @@ def _draw(ax, s: ChartSeries, small: bool = False) -> None:
                 style="italic",
                 color=GREY,
             )
+
+
+def _label_last(ax: Any, s: ChartSeries, small: bool) -> None:
+    """The latest value with its RAG in words, so the picture is read without colour."""
     last = max((i for i, v in enumerate(s.values) if v is not None), default=None)
-    if last is not None:
-        word = RAG_STYLE.get(s.rags[last], (None, None, ""))[2]
-        text = s.labels[last] + (f" ({word})" if word else "")
-        ax.annotate(
-            text,
-            (last, s.values[last]),
-            textcoords="offset points",
-            xytext=(-6, 6),
-            ha="right",
-            fontsize=6 if small else 8,
-            fontweight="bold",
-        )
+    if last is None:
+        return
+    word = RAG_STYLE.get(s.rags[last], (None, None, ""))[2]
+    text = s.labels[last] + (f" ({word})" if word else "")
+    ax.annotate(
+        text,
+        (last, s.values[last]),
+        textcoords="offset points",
+        xytext=(-6, 6),
+        ha="right",
+        fontsize=6 if small else 8,
+        fontweight="bold",
+    )
+
+
+def _x_ticks(ax: Any, axis: list[dt.date], small: bool) -> None:
+    """Every quarter on the single chart; first and last only on the small multiples."""
     ax.set_xlim(-0.5, len(axis) - 0.5)
     if small:
         ticks = sorted({0, len(axis) - 1})
@@ -189,15 +228,9 @@ def _draw(ax, s: ChartSeries, small: bool = False) -> None:
     else:
         ax.set_xticks(list(range(len(axis))))
         ax.set_xticklabels([quarter_short(q) for q in axis], rotation=45, ha="right", fontsize=7)
-    ax.grid(axis="y", color="#D9D9D9", linewidth=0.6)
-    ax.set_axisbelow(True)
-    lo, hi = ax.get_ylim()
-    if s.unit_label == "%":
-        ax.set_ylim(max(0.0, min(lo, 0.0)), max(hi * 1.08, 10.0))
-    ax.margins(y=0.15)
 
 
-def _png(fig) -> bytes:
+def _png(fig: Any) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, metadata=_PNG_METADATA)
     return buf.getvalue()

@@ -59,18 +59,10 @@ def _field(name: str, type_: str, description: str, **extra: Any) -> dict[str, A
     return {"name": name, "type": type_, "description": description, **extra}
 
 
-def table_schema(spec: Spec) -> dict[str, Any]:
-    """The Table Schema of measures_public.csv: every column typed and described."""
-    d = spec.measures.disclosure
+def _key_fields(spec: Spec) -> list[dict[str, Any]]:
+    """The primary key: measure, quarter end, breakdown."""
     ids = [m.id for m in spec.measures.measures]
-    units = sorted({m.unit for m in spec.measures.measures} | {"percent", "count"})
-    suppressed_note = (
-        f" Blank when suppressed (see `suppressed_fields`): {d.footnote}"
-        if d.footnote
-        else " Blank when suppressed (see `suppressed_fields`)."
-    )
-    number = "number"
-    fields = [
+    return [
         _field(
             "measure_id",
             "string",
@@ -90,6 +82,14 @@ def table_schema(spec: Spec) -> dict[str, Any]:
             "'all' for the headline figure, else the breakdown group's code.",
             constraints={"required": True},
         ),
+    ]
+
+
+def _figure_fields(spec: Spec, suppressed_note: str) -> list[dict[str, Any]]:
+    """The figures (counts may be suppressed), their unit, target and trajectory."""
+    units = sorted({m.unit for m in spec.measures.measures} | {"percent", "count"})
+    number = "number"
+    return [
         _field("numerator", number, "Count of children meeting the measure." + suppressed_note),
         _field("denominator", number, "Count of children in the measure's base." + suppressed_note),
         _field(
@@ -106,6 +106,13 @@ def table_schema(spec: Spec) -> dict[str, Any]:
         ),
         _field("target", number, "The target in force for the quarter (unit as `unit`)."),
         _field("trajectory", number, "Where the trajectory towards the target stands."),
+    ]
+
+
+def _status_fields(suppressed_note: str) -> list[dict[str, Any]]:
+    """RAG, trends, signal, the cohort counts, the reason and the suppression flags."""
+    number = "number"
+    return [
         _field(
             "rag",
             "string",
@@ -134,6 +141,19 @@ def table_schema(spec: Spec) -> dict[str, Any]:
             "The columns of this row left blank by disclosure control, separated by ';'.",
         ),
     ]
+
+
+def table_schema(spec: Spec) -> dict[str, Any]:
+    """The Table Schema of measures_public.csv: every column typed and described."""
+    d = spec.measures.disclosure
+    suppressed_note = (
+        f" Blank when suppressed (see `suppressed_fields`): {d.footnote}"
+        if d.footnote
+        else " Blank when suppressed (see `suppressed_fields`)."
+    )
+    fields = (
+        _key_fields(spec) + _figure_fields(spec, suppressed_note) + _status_fields(suppressed_note)
+    )
     assert [f["name"] for f in fields] == [*CSV_COLUMNS, "suppressed", "suppressed_fields"]
     return {
         "fields": fields,

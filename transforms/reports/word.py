@@ -30,24 +30,26 @@ CHART_MAX_HEIGHT_CM = 21.0
 AUTHOR = "Business Intelligence Unit"
 
 
-def jinja_env():
+def jinja_env() -> Any:
     """The strict, escaping environment every render uses."""
     from jinja2 import Environment, StrictUndefined
 
     return Environment(autoescape=True, undefined=StrictUndefined)
 
 
-def _alt_image_class():
+def _alt_image_class() -> Any:
     from docxtpl import InlineImage
 
-    class AltTextImage(InlineImage):
+    class AltTextImage(InlineImage):  # type: ignore[misc]  # docxtpl is untyped
         """An inline image whose drawing carries alt text (docPr descr and title)."""
 
-        def __init__(self, tpl, image_descriptor, descr: str, title: str, **kw):
+        def __init__(
+            self, tpl: Any, image_descriptor: Any, descr: str, title: str, **kw: Any
+        ) -> None:
             super().__init__(tpl, image_descriptor, **kw)
             self.descr, self.title = descr, title
 
-        def _insert_image(self):
+        def _insert_image(self) -> str:
             inline = self.tpl.current_rendering_part.new_pic_inline(
                 self.image_descriptor, self.width, self.height
             )
@@ -55,7 +57,7 @@ def _alt_image_class():
             doc_pr.set("descr", self.descr)
             doc_pr.set("title", self.title)
             return (
-                "</w:t></w:r><w:r><w:drawing>" + inline.xml + "</w:drawing></w:r><w:r>"
+                "</w:t></w:r><w:r><w:drawing>" + str(inline.xml) + "</w:drawing></w:r><w:r>"
                 '<w:t xml:space="preserve">'
             )
 
@@ -73,13 +75,13 @@ def fitted_width_cm(png: bytes) -> float:
     return round(min(CHART_WIDTH_CM, CHART_MAX_HEIGHT_CM * w / h), 2)
 
 
-def render_context(inputs: ReportInputs, tpl) -> dict[str, Any]:
+def render_context(inputs: ReportInputs, tpl: Any) -> dict[str, Any]:
     """The template context with charts as alt-texted inline images for `tpl`."""
     from docx.shared import Cm
 
     image_cls = _alt_image_class()
 
-    def embed(chart: Chart):
+    def embed(chart: Chart) -> Any:
         return image_cls(
             tpl,
             io.BytesIO(chart.png),
@@ -91,7 +93,7 @@ def render_context(inputs: ReportInputs, tpl) -> dict[str, Any]:
     return build_context(inputs, image=embed)
 
 
-def _set_core_properties(doc, inputs: ReportInputs, ctx: dict[str, Any]) -> None:
+def _set_core_properties(doc: Any, inputs: ReportInputs, ctx: dict[str, Any]) -> None:
     """Properties from the data, not the clock: same data, same document."""
     stamp = dt.datetime.combine(inputs.generated, dt.time(0, 0))
     props = doc.core_properties
