@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pytest
+
 from benchmarks.run import main, quarters_back, workload
 
 
@@ -19,6 +21,7 @@ def test_quarters_back():
     assert quarters_back(dt.date(2022, 3, 31), 2) == dt.date(2021, 12, 31)
 
 
+@pytest.mark.slow
 def test_benchmark_on_a_tiny_workload(tmp_path, capsys):
     args = [
         "--partnerships",

@@ -38,6 +38,7 @@ def test_a_bad_quarter_is_a_clear_usage_error(tmp_path):
     assert "not a quarter end" in out.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.e2e
 def test_run_files_the_inbox_and_writes_the_quarter_folder(tmp_path):
     sample = generate_sample(
@@ -169,6 +170,7 @@ def test_check_is_quiet_unless_verbose(tmp_path):
     assert "great_expectations" in loud.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.e2e
 def test_intake_then_run_summaries_and_exit_codes_off_a_terminal(tmp_path):
     inbox, output = tmp_path / "inbox", tmp_path / "out"

@@ -88,6 +88,7 @@ def null_space_pins(table_shape: tuple[int, int], hidden: np.ndarray) -> list[tu
 cell_value = st.one_of(st.just(0), st.integers(1, 4), st.integers(5, 60))
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.integers(1, 5).flatmap(

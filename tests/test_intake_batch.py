@@ -67,6 +67,7 @@ def _ledger(engine):
     return sorted(subs), sorted(found, key=str)
 
 
+@pytest.mark.slow
 def test_batches_file_exactly_as_one_by_one(sample_files, tmp_path):
     one = _filed(sample_files, tmp_path, 1)
     batched = _filed(sample_files, tmp_path, 7)  # batches straddle quarters
@@ -81,6 +82,7 @@ def test_batches_file_exactly_as_one_by_one(sample_files, tmp_path):
     assert rejected == {n for n, st in expected.items() if st == "rejected"}
 
 
+@pytest.mark.slow
 def test_many_folders_share_gx_batches_and_file_as_each_alone(sample_files, tmp_path):
     alone = _filed(sample_files, tmp_path, 1)
     # Three partnerships in one call, batches of 11 straddling folders and quarters.
@@ -124,6 +126,7 @@ def test_unchanged_files_are_not_hashed_again_and_changed_ones_are(tmp_path, mon
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_batch_prior_data_reads_the_store_as_the_per_file_look_ups_do(sample_files, tmp_path):
     """`BatchPriorData` reads the store once per item and once for progress; every answer
     must equal `StorePriorData`'s own query, for every return, item and quarter."""

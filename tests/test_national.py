@@ -74,6 +74,7 @@ def _partnerships(base, names):
     return out
 
 
+@pytest.mark.slow
 def test_parallel_national_run_gives_the_sequential_measures(tmp_path, prefect_harness):
     from flows.national import national_flow, run_partnership
 

@@ -269,6 +269,7 @@ def test_scheduled_style_run_waits_for_review_and_resumes(served):
     assert (published / "Data_Summary_2026-06-30.docx").exists()
 
 
+@pytest.mark.slow
 def test_quarterly_deployment_runs_the_real_pipeline_on_the_sample(
     served, sample_store, monkeypatch
 ):

@@ -64,6 +64,7 @@ def sample_files(sample_store) -> list[Path]:
     return sorted(d.file for d in sample_store["sample"].deliveries)
 
 
+@pytest.mark.slow
 def test_sample_returns_read_the_same_either_way(sample_files) -> None:
     fast = 0
     for path in sample_files:
