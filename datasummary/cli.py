@@ -142,12 +142,12 @@ def _templates(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from transforms.findings import STATUS_REJECTED
     from transforms.intake.feedback import feedback_text
-    from transforms.intake.validate import check_workbook
+    from transforms.intake.validate import INTAKE_SANDBOX, check_workbook
 
     if not args.file.is_file():
         print(f"{args.file}: no such file", file=sys.stderr)
         return 2
-    parsed = check_workbook(args.file)
+    parsed = check_workbook(args.file, sandbox=INTAKE_SANDBOX)
     print(feedback_text(parsed))
     return 1 if parsed.status == STATUS_REJECTED else 0
 

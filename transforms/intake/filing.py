@@ -386,17 +386,20 @@ def feedback_paths(inbox: Path, original_name: str) -> tuple[Path, Path]:
 
 
 def _default_checker() -> Checker:
-    from transforms.intake.validate import check_workbook
+    from transforms.intake.validate import INTAKE_SANDBOX, check_workbook
 
-    return check_workbook
+    return functools.partial(check_workbook, sandbox=INTAKE_SANDBOX)
 
 
 def gx_stage_of(located: list[tuple[sa.Row, Path]], spec: Any, today: dt.date) -> list[Any]:
     """Pre-flight, parse and GX-check the archived copies (one GX run per sheet type)."""
-    from transforms.intake.validate import gx_checked_workbooks
+    from transforms.intake.validate import INTAKE_SANDBOX, gx_checked_workbooks
 
     return gx_checked_workbooks(
-        [(path, row.original_name) for row, path in located], spec=spec, today=today
+        [(path, row.original_name) for row, path in located],
+        spec=spec,
+        today=today,
+        sandbox=INTAKE_SANDBOX,
     )
 
 
