@@ -128,7 +128,13 @@ def main(argv: list[str] | None = None) -> int:
         "watch": _watch,
         "national": _national,
     }[args.command]
-    return handler(args)
+    from transforms.faults import OperatorError
+
+    try:
+        return handler(args)
+    except OperatorError as exc:  # the environment, not the data: one line, no traceback
+        print(f"datasummary {args.command}: {exc}", file=sys.stderr)
+        return 1
 
 
 def _templates(args: argparse.Namespace) -> int:
@@ -166,6 +172,8 @@ def _intake(args: argparse.Namespace) -> int:
             f"{p.original_name}: {p.status} ({_count(p.errors, 'error')}, "
             f"{_count(p.warnings, 'warning')})"
         )
+    for row in result.passed_over():
+        print(f"{row['file']}: not filed: {row['reason']}")
     print(f"{len(result.processed)} workbook(s) filed")
     return 0
 

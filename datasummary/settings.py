@@ -33,6 +33,9 @@ def quiet_environment() -> None:
     for key, value in QUIET_ENV.items():
         os.environ.setdefault(key, value)
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    from transforms.faults import quiet_operator_errors
+
+    quiet_operator_errors()  # an operator fault is one line, not an engine traceback
 
 
 @dataclass(frozen=True)

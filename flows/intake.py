@@ -46,19 +46,22 @@ def file_new_returns(settings: Settings, now: dt.datetime | None, stable_wait: f
 
 
 def intake_summary_markdown(result) -> str:
-    """Counts and per-file statuses (file names and codes only: no child-level values)."""
+    """Counts, per-file statuses and what was passed over (names escaped, no child values)."""
+    from transforms.markdown import markdown_table
+
     lines = ["# Intake", "", f"Processed {len(result.processed)} workbook(s).", ""]
-    if result.processed:
-        lines += [
-            "| file | submitter | quarter | status | errors | warnings | late |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        for p in result.processed:
-            lines.append(
-                f"| {p.original_name} | {p.submitter or ''} | {p.quarter_end or ''} | "
-                f"{p.status} | {p.errors} | {p.warnings} | {'yes' if p.late else 'no'} |"
-            )
-    return "\n".join(lines)
+    lines += markdown_table(
+        ["file", "submitter", "quarter", "status", "errors", "warnings", "late"],
+        (
+            [p.original_name, p.submitter, p.quarter_end, p.status, p.errors, p.warnings]
+            + ["yes" if p.late else "no"]
+            for p in result.processed
+        ),
+    )
+    passed = markdown_table(
+        ["not filed", "why"], ([r["file"], r["reason"]] for r in result.passed_over())
+    )
+    return "\n".join(lines + ([""] + passed if passed else []))
 
 
 @flow(name="intake", flow_run_name="intake-{inbox}", log_prints=False)
@@ -77,4 +80,5 @@ def intake_flow(
         markdown=intake_summary_markdown(result),
         description="What the last intake filed",
     )
+    result.raise_for_operator()  # e.g. feedback/ is not a folder: the run fails, saying so
     return result
