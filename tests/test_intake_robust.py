@@ -171,6 +171,17 @@ def test_an_identical_copy_is_told_which_file_it_repeats(env):
     assert intake(env).skipped == []  # answered once, not every run
 
 
+def test_a_copy_of_a_rejected_file_carries_its_findings(env):
+    inbox, _, _ = env
+    f = make_return(inbox / "bad.xlsx", errors=2)
+    intake(env)
+    (inbox / "bad again.xlsx").write_bytes(f.read_bytes())
+    intake(env)
+    text = (inbox / "feedback" / "bad again.xlsx.feedback.txt").read_text()
+    assert "same file as bad.xlsx" in text and "which is rejected" in text
+    assert "error 0" in text and "error 1" in text  # the earlier file's findings
+
+
 def test_a_rejection_for_the_name_alone_does_not_stick_to_the_bytes(env):
     inbox, _, engine = env
     f = make_return(inbox / "CSW.xlsm")

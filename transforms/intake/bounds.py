@@ -260,7 +260,7 @@ def _extent_problem(extent: SheetExtent, limits: Limits) -> Finding | None:
     if extent.beyond is None:
         return None
     cell = extent.beyond
-    claims = "its <dimension> claims" if extent.beyond_claimed else "it has a cell at"
+    claims = "its saved used range reaches" if extent.beyond_claimed else "it has a cell at"
     return make_finding(
         "S-TOO-MANY-ROWS",
         sheet=extent.title,

@@ -713,7 +713,8 @@ class _Intake:
                 if row is None or row.original_name == cand.name:
                     continue
                 line = copy_line(cand.name, row.original_name, row.status, row.first_seen_at)
-                if self.write_answer(ParsedReturn(file_name=cand.name), line, cand.name):
+                same = ParsedReturn(file_name=cand.name, findings=self.stored_findings(conn, sha))
+                if self.write_answer(same, line, cand.name):
                     log.info("intake: %s answered as a copy", sha[:12])
 
     def archive(self, cand: Candidate, sha: str, states: dict[str, bool]) -> Path | None:
