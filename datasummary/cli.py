@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 from pathlib import Path
 
@@ -128,12 +129,18 @@ def main(argv: list[str] | None = None) -> int:
         "watch": _watch,
         "national": _national,
     }[args.command]
-    from transforms.faults import OperatorError
+    from transforms.faults import environment_fault
 
     try:
         return handler(args)
-    except OperatorError as exc:  # the environment, not the data: one line, no traceback
-        print(f"datasummary {args.command}: {exc}", file=sys.stderr)
+    except Exception as exc:  # the environment, not the data: one line, no traceback
+        store = getattr(args, "db_url", None) or os.environ.get("DATASUMMARY_DB_URL")
+        if store is None and hasattr(args, "output"):  # the SQLite store's folder
+            store = str((args.output or default_output()) / "state")
+        line = environment_fault(exc, store)
+        if line is None or os.environ.get("DATASUMMARY_DEBUG"):
+            raise
+        print(f"datasummary {args.command}: {line}", file=sys.stderr)
         return 1
 
 
