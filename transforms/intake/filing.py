@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 import sqlalchemy as sa
 
 from transforms.atomic import atomic_write, sync_to_disk
-from transforms.catalogue import make_finding
 from transforms.faults import OperatorError
 from transforms.findings import (
     STATUS_ACCEPTED,
@@ -918,6 +917,8 @@ class _Intake:
                 Skipped(row.original_name, f"{reason}; will retry next intake")
             )
             return
+        from transforms.catalogue import make_finding  # loads the spec: only when needed
+
         finding = make_finding(
             "P-UNREADABLE",
             detail=f"it could not be checked, twice: {reason}. Please send it again",
