@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>&~])")
+_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>&~])")
 
 
 def md_escape(value: object) -> str:
