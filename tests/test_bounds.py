@@ -121,7 +121,10 @@ r = check_workbook(Path(sys.argv[1]), today=dt.date(2020, 10, 15))
 print(json.dumps({
     "status": r.status,
     "findings": [[f.rule, f.sheet, f.cell, f.message] for f in r.findings],
-    "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    # this process's own peak (ru_maxrss would carry the forking parent's over exec)
+    "maxrss_kb": int(next(
+        line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM:")
+    )),
 }))
 """
 

@@ -5,10 +5,12 @@ web page renamed `.xlsx`, an encrypted OLE2 container, a macro-enabled workbook,
 that every reader would happily inflate. Everything here reads a few bytes, the zip's central
 directory and (bounded) `[Content_Types].xml`, so it costs almost nothing per file.
 
-Bounds on parsing itself: the zip limits below cap what the parser can be made to inflate
-(Python's `zipfile` stops at each entry's declared size, and a forged size fails its CRC),
-and `transforms.intake.parse` caps rows, columns and cells. For extra isolation callers can run the
-parse in a subprocess with a time and memory limit (`transforms.intake.validate.Sandbox`).
+Bounds on parsing itself: the zip limits below cap what a part may declare; before any
+reader runs, `transforms.intake.bounds` inflates every part in chunks (a part that inflates
+past its declared size is refused at once) and checks every sheet's furthest cell, and
+`bounded_read` here reads small parts without `ZipFile.read`, which inflates a whole part
+before cutting it to size. Intake parses in a child process with a time and memory limit
+(`transforms.intake.validate.Sandbox`), so even a native crash costs one file.
 """
 
 from __future__ import annotations
