@@ -348,6 +348,7 @@ def main(argv: list[str] | None = None) -> int:
         "watch": _watch,
         "national": _national,
     }[args.command]
+    from transforms.faults import environment_fault
     from transforms.folders import FolderProblem
 
     try:
@@ -359,8 +360,17 @@ def main(argv: list[str] | None = None) -> int:
         print("datasummary: interrupted", file=sys.stderr)
         return 1
     except Exception as exc:
-        if debug:
+        if debug or os.environ.get("DATASUMMARY_DEBUG"):
             raise
+        # The environment, not the data (store unreachable, folder not writable): say what
+        # and where in one line, the password masked.
+        store = getattr(args, "db_url", None) or os.environ.get("DATASUMMARY_DB_URL")
+        if store is None and hasattr(args, "output"):  # the SQLite store's folder
+            store = str((args.output or default_output()) / "state")
+        line = environment_fault(exc, store)
+        if line is not None:
+            print(f"datasummary {args.command}: {line}", file=sys.stderr)
+            return 1
         print(f"datasummary {args.command}: error: {exc}", file=sys.stderr)
         print("(run again with --debug for the full traceback)", file=sys.stderr)
         return 1
@@ -387,12 +397,12 @@ def _templates(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from transforms.findings import STATUS_REJECTED
     from transforms.intake.feedback import feedback_text
-    from transforms.intake.validate import check_workbook
+    from transforms.intake.validate import INTAKE_SANDBOX, check_workbook
 
     if not args.file.is_file():
         print(f"{args.file}: no such file", file=sys.stderr)
         return 2
-    parsed = check_workbook(args.file)
+    parsed = check_workbook(args.file, sandbox=INTAKE_SANDBOX)
     print(feedback_text(parsed))
     return 1 if parsed.status == STATUS_REJECTED else 0
 

@@ -58,6 +58,9 @@ def run_log_levels() -> None:
         level = os.environ["PREFECT_LOGGING_LOGGERS_" + name.upper().replace(".", "_") + "_LEVEL"]
         logging.getLogger(name).setLevel(level)
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    from transforms.faults import quiet_operator_errors
+
+    quiet_operator_errors()  # an operator fault is one line, not an engine traceback
 
 
 @dataclass(frozen=True)

@@ -77,24 +77,24 @@ def something_changed(result) -> bool:
 
 
 def intake_summary_markdown(result, inbox: Path | None = None) -> str:
-    """Counts and per-file statuses (file names and codes only: no child-level values)."""
-    where = f" — {inbox}" if inbox is not None else ""
+    """Counts, per-file statuses and what was passed over (every name escaped: file names
+    are chosen by whoever drops a file; no child-level values)."""
+    from transforms.markdown import markdown_table, md_escape
+
+    where = f" — {md_escape(inbox)}" if inbox is not None else ""
     lines = [f"# Intake{where}", "", intake_log_line(result) + ".", ""]
-    if result.processed:
-        lines += [
-            "| file | submitter | quarter | status | errors | warnings | late |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        for p in result.processed:
-            lines.append(
-                f"| {p.original_name} | {p.submitter or ''} | {p.quarter_end or ''} | "
-                f"{p.status} | {p.errors} | {p.warnings} | {'yes' if p.late else 'no'} |"
-            )
-    sections = (("Left for the next intake", result.skipped), ("Not filed", result.failed))
-    for title, items in sections:
-        if items:
-            lines += ["", f"## {title}", *(f"- {s.name}: {s.reason}" for s in items)]
-    return "\n".join(lines)
+    lines += markdown_table(
+        ["file", "submitter", "quarter", "status", "errors", "warnings", "late"],
+        (
+            [p.original_name, p.submitter, p.quarter_end, p.status, p.errors, p.warnings]
+            + ["yes" if p.late else "no"]
+            for p in result.processed
+        ),
+    )
+    passed = markdown_table(
+        ["not filed", "why"], ([r["file"], r["reason"]] for r in result.passed_over())
+    )
+    return "\n".join(lines + ([""] + passed if passed else []))
 
 
 def intake_run_name() -> str:
@@ -140,6 +140,7 @@ def intake_flow(
     """
     from prefect.states import Completed
 
+    from transforms.faults import OperatorError
     from transforms.folders import FolderProblem, check_inbox, check_output
 
     logger = get_run_logger()
@@ -150,15 +151,21 @@ def intake_flow(
     except FolderProblem as exc:
         return expected_failure(exc)
     result = file_new_returns(settings, now, stable_wait)
-    if not something_changed(result):
+    changed = something_changed(result)
+    if changed:
+        logger.info(intake_log_line(result))
+        create_markdown_artifact(
+            key=inbox_key(settings.inbox),
+            markdown=intake_summary_markdown(result, settings.inbox),
+            description=f"What the last intake filed from {settings.inbox}",
+        )
+    try:  # e.g. feedback/ is a file or a link: returns are filed, the run fails, saying so
+        result.raise_for_operator()
+    except OperatorError as exc:
+        return expected_failure(exc)
+    if not changed:
         since = last_filed_at(settings)
         message = f"Nothing new since {since:%Y-%m-%d %H:%M} UTC" if since else "Nothing new"
         logger.info(message)
         return Completed(message=message, data=result)
-    logger.info(intake_log_line(result))
-    create_markdown_artifact(
-        key=inbox_key(settings.inbox),
-        markdown=intake_summary_markdown(result, settings.inbox),
-        description=f"What the last intake filed from {settings.inbox}",
-    )
     return result

@@ -228,13 +228,13 @@ def test_files_archives_checks_and_stores_only_accepted_data(env):
     assert set(cp["submitter"]) == {"CSW"} and list(cp["value"]) == [5, 3, 40]
     # feedback beside the lead's file, status line on top, lock file ignored entirely
     xlsx, txt = feedback_paths(inbox, "nhs.xlsx")
-    assert xlsx == inbox / "feedback" / "nhs.feedback.xlsx"
+    assert xlsx == inbox / "feedback" / "nhs.xlsx.feedback.xlsx"
     assert first_cell(xlsx) == (
         "NHSG 2020-09-30: rejected — 3 errors, 1 warning. Nothing from "
         "this workbook is used: please correct it and send it again."
     )
     assert txt.read_text().splitlines()[0] == first_cell(xlsx)
-    assert first_cell(inbox / "feedback" / "notes.feedback.xlsx").startswith(
+    assert first_cell(inbox / "feedback" / "notes.csv.feedback.xlsx").startswith(
         "notes.csv: rejected — 1 error,"
     )
     assert not any("~$" in p.name for p in (inbox / "feedback").iterdir())
@@ -270,7 +270,7 @@ def test_later_accepted_return_supersedes_in_intake_order(env):
     with engine.connect() as conn:
         assert list(accepted_sheet(conn, "Child_Protection")["value"]) == [3, 3, 3]
     assert "It replaces your earlier return (received 05 Oct 2020 10:00)." in first_cell(
-        inbox / "feedback" / "c.feedback.xlsx"
+        inbox / "feedback" / "c.xlsx.feedback.xlsx"
     )
 
 
@@ -283,7 +283,7 @@ def test_rejected_resubmission_leaves_earlier_accepted_in_force(env):
     assert [p.status for p in result.processed] == ["rejected"]
     subs = submissions_by_name(engine)
     assert subs["first.xlsx"].status == "accepted" and subs["first.xlsx"].superseded_by is None
-    assert first_cell(inbox / "feedback" / "second.feedback.xlsx") == (
+    assert first_cell(inbox / "feedback" / "second.xlsx.feedback.xlsx") == (
         "CSW 2020-09-30: rejected — 3 errors, 1 warning. Your earlier accepted return "
         "(received 05 Oct 2020 10:00) stays in force."
     )
@@ -301,7 +301,7 @@ def test_late_uses_first_seen_in_london_and_revision_needs_issued_quarter(env):
     result = intake(env, now=LATE)
     got = {p.original_name: (p.late, p.revision) for p in result.processed}
     assert got == {"q1.xlsx": (True, True), "q1 bad.xlsx": (True, False), "q2.xlsx": (True, False)}
-    line = first_cell(inbox / "feedback" / "q1.feedback.xlsx")
+    line = first_cell(inbox / "feedback" / "q1.xlsx.feedback.xlsx")
     assert "Received after the due date (21 Jul 2020)." in line
     assert "already issued" in line
     # 21 Oct 23:59 London is still on time
@@ -367,13 +367,13 @@ def test_failed_feedback_is_written_by_the_next_run(env):
     make_return(inbox / "CSW.xlsx", warnings=2)
     first = intake(env, feedback_writer=failing_writer)
     assert first.processed[0].feedback is None
-    assert not (inbox / "feedback" / "CSW.feedback.xlsx").exists()
+    assert not (inbox / "feedback" / "CSW.xlsx.feedback.xlsx").exists()
     second = intake(env)
     assert second.counts["processed"] == 0 and second.feedback_rewritten == 1
-    assert first_cell(inbox / "feedback" / "CSW.feedback.xlsx") == (
+    assert first_cell(inbox / "feedback" / "CSW.xlsx.feedback.xlsx") == (
         "CSW 2020-09-30: accepted with warnings — 0 errors, 2 warnings."
     )
-    assert submissions_by_name(engine)["CSW.xlsx"].feedback_path.endswith("CSW.feedback.xlsx")
+    assert submissions_by_name(engine)["CSW.xlsx"].feedback_path.endswith("CSW.xlsx.feedback.xlsx")
     assert intake(env).feedback_rewritten == 0
 
 
@@ -465,7 +465,7 @@ def test_killed_intake_loses_and_duplicates_nothing(env, tmp_path, point):
     assert list(cp["value"]) == [2, 2, 2]
     assert stored == 6  # old (superseded) + new, each once
     for name in ("old", "new", "bad"):
-        assert (inbox / "feedback" / f"{name}.feedback.xlsx").exists()
+        assert (inbox / "feedback" / f"{name}.xlsx.feedback.xlsx").exists()
         assert not list((inbox / "feedback").glob(".*"))  # no temp files left
     assert all(s.feedback_path for s in subs.values())
     assert len(result.processed) + result.feedback_rewritten == 3
@@ -486,7 +486,7 @@ def test_defaults_are_the_validate_and_feedback_modules(env, monkeypatch):
     make_return(inbox / "CSW.xlsx")
     result = run_intake(inbox, env[1], env[2], now=ON_TIME, stable_wait=0.0)
     assert [p.status for p in result.processed] == ["accepted"]
-    assert (inbox / "feedback" / "CSW.feedback.txt").read_text() == (
+    assert (inbox / "feedback" / "CSW.xlsx.feedback.txt").read_text() == (
         "CSW 2020-09-30: accepted — 0 errors, 0 warnings."
     )
 
@@ -524,7 +524,7 @@ def test_same_intake_on_postgresql(tmp_path):
             expected = expected_returns(conn, Q2, ON_TIME).set_index("code")
         assert list(frame["received_at"].unique()) == ["2020-10-05T10:00:00+01:00"]
         assert expected.loc["CSW", "status"] == "accepted with warnings"
-        assert "stays in force" in first_cell(inbox / "feedback" / "q2 bad.feedback.xlsx")
+        assert "stays in force" in first_cell(inbox / "feedback" / "q2 bad.xlsx.feedback.xlsx")
 
 
 def test_copies_and_feedback_are_on_disk_before_the_ledger_says_so(env, monkeypatch):
@@ -548,7 +548,7 @@ def test_copies_and_feedback_are_on_disk_before_the_ledger_says_so(env, monkeypa
     intake(env)
     archived = sorted(f"{sha256_file(inbox / n)}.xlsx" for n in ("a.xlsx", "b.xlsx"))
     assert synced[0] == (archived, 0, 0)  # both copies, before any ledger row
-    feedback = sorted(f"{n}.feedback.{ext}" for n in "ab" for ext in ("txt", "xlsx"))
+    feedback = sorted(f"{n}.xlsx.feedback.{ext}" for n in "ab" for ext in ("txt", "xlsx"))
     assert sorted(n for s in synced[1:] for n in s[0]) == feedback
     assert all(noted == 0 for _, _, noted in synced[1:])  # before any path is recorded
     assert all(s.feedback_path for s in submissions_by_name(engine).values())

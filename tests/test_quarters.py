@@ -38,6 +38,24 @@ def test_only_quarter_ends_parse(text):
         parse_quarter(text)
 
 
+@pytest.mark.parametrize("text", ["9999-12-31", "1899-12-31", "1999-12-31", "2100-03-31"])
+def test_quarters_outside_plausible_years_are_refused_with_a_clear_error(text):
+    with pytest.raises(ValueError, match="outside the years a Data Summary can cover"):
+        parse_quarter(text)
+    assert parse_quarter("2000-03-31") == D(2000, 3, 31)
+    assert parse_quarter("2099-12-31") == D(2099, 12, 31)
+
+
+def test_run_quarter_out_of_range_is_a_usage_error_not_a_traceback(capsys):
+    from datasummary.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--quarter", "9999-12-31"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "outside the years a Data Summary can cover" in err and "Traceback" not in err
+
+
 def test_shift_and_range():
     assert shift_quarters(D(2020, 3, 31), -1) == D(2019, 12, 31)
     assert shift_quarters(D(2019, 9, 30), 4) == D(2020, 9, 30)

@@ -42,7 +42,7 @@ def test_dropped_workbook_gets_feedback_without_waiting_for_a_schedule(tmp_path)
     assert results and results[0].counts["processed"] == 0  # the start-up intake
     (inbox / "~$lock.xlsx").write_bytes(b"lock")  # ignored, never filed
     (inbox / "broken.xlsx").write_bytes(b"not a workbook at all")
-    feedback = inbox / "feedback" / "broken.feedback.txt"
+    feedback = inbox / "feedback" / "broken.xlsx.feedback.txt"
     while not feedback.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     stop.set()

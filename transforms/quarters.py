@@ -13,6 +13,9 @@ from zoneinfo import ZoneInfo
 
 QUARTER_END_MONTHS = (3, 6, 9, 12)
 LONDON = ZoneInfo("Europe/London")
+# The years a Data Summary can plausibly cover: a typo (1899, 9999) is an error, not a report
+# of empty quarters or a date overflow deep inside a run.
+FIRST_YEAR, LAST_YEAR = 2000, 2099
 
 
 def is_quarter_end(d: dt.date) -> bool:
@@ -31,6 +34,11 @@ def parse_quarter(text: str) -> dt.date:
     if not is_quarter_end(d):
         raise ValueError(
             f"{text} is not a quarter end: use 31 March, 30 June, 30 September or 31 December"
+        )
+    if not FIRST_YEAR <= d.year <= LAST_YEAR:
+        raise ValueError(
+            f"{text} is outside the years a Data Summary can cover "
+            f"({FIRST_YEAR} to {LAST_YEAR}): check the year"
         )
     return d
 

@@ -20,7 +20,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-IGNORED_PATTERNS = ("~$*", ".~lock*#", "*.tmp", ".*")
+LOCK_AND_TEMP_PATTERNS = ("~$*", ".~lock*#", "*.tmp")
+IGNORED_PATTERNS = (*LOCK_AND_TEMP_PATTERNS, ".*")
 CHUNK = 1 << 20
 
 
@@ -57,6 +58,10 @@ class Skipped:
 
 
 _IGNORED = re.compile("|".join(fnmatch.translate(p) for p in IGNORED_PATTERNS))
+_LOCK_OR_TEMP = re.compile("|".join(fnmatch.translate(p) for p in LOCK_AND_TEMP_PATTERNS))
+HIDDEN = "a hidden file (its name starts with a dot): not read"
+FOLDER = "a folder: intake reads only files at the top of the inbox"
+NOT_REGULAR = "not a regular file (link or device)"
 
 
 def is_ignored(name: str) -> bool:
@@ -64,31 +69,53 @@ def is_ignored(name: str) -> bool:
     return _IGNORED.match(name.lower()) is not None
 
 
-def look(inbox: Path) -> tuple[dict[str, Candidate], list[Skipped]]:
-    """One look at the inbox's top level: regular files by name, plus what is not a file.
+def is_lock_or_temp(name: str) -> bool:
+    """Office lock files and temporary files: passed over without a word (returns.md §3)."""
+    return _LOCK_OR_TEMP.match(name.lower()) is not None
 
-    Folders (`feedback/`) and ignored names are passed over silently; symbolic links and
-    other special files are listed as skipped because a lead may wonder where they went.
+
+def look(inbox: Path) -> tuple[dict[str, Candidate], list[Skipped]]:
+    """One look at the inbox's top level: regular files by name, plus what is passed over.
+
+    Lock and temporary files and `feedback/` itself are passed over silently; everything else
+    that is not read — hidden files, other folders, links, pipes, devices — is listed as
+    skipped with the reason, because a lead may wonder where it went (returns.md §3).
     """
     found: dict[str, Candidate] = {}
     skipped: list[Skipped] = []
     folder = str(Path(inbox))  # each file's location is str(Path(inbox) / name), as before
     with os.scandir(folder) as entries:
         for entry in entries:
-            if is_ignored(entry.name):
+            if is_lock_or_temp(entry.name):
                 continue
             try:
                 st = entry.stat(follow_symlinks=False)
             except FileNotFoundError:
                 continue  # removed between listing and stat
             if stat.S_ISDIR(st.st_mode):
+                if entry.name != "feedback":
+                    skipped.append(Skipped(entry.name, FOLDER))
                 continue
+            if entry.name == "feedback":
+                continue  # a feedback/ that is not a folder: filing reports it to the operator
             if not stat.S_ISREG(st.st_mode):
-                skipped.append(Skipped(entry.name, "not a regular file (link or device)"))
+                skipped.append(Skipped(entry.name, _kind(st.st_mode)))
+                continue
+            if is_ignored(entry.name):
+                skipped.append(Skipped(entry.name, HIDDEN))
                 continue
             location = entry.name if folder == "." else entry.path
             found[entry.name] = Candidate(location, entry.name, st.st_size, st.st_mtime_ns)
     return found, skipped
+
+
+def _kind(mode: int) -> str:
+    """Why a non-regular file is not read, in plain words."""
+    if stat.S_ISLNK(mode):
+        return "a link (shortcut), not the file itself: put the file in the inbox"
+    if stat.S_ISFIFO(mode):
+        return "a pipe, not a file"
+    return NOT_REGULAR
 
 
 def stable_files(

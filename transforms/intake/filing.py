@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import sqlalchemy as sa
 
 from transforms.atomic import atomic_write, sync_to_disk
+from transforms.faults import OperatorError
 from transforms.findings import (
     STATUS_ACCEPTED,
     STATUS_REJECTED,
@@ -41,6 +42,12 @@ from transforms.findings import (
 )
 from transforms.intake.archive import ArchiveError, archive_file, archive_relpath, verified
 from transforms.intake.arrival import Candidate, Skipped, sha256_file, stable_files, unchanged_since
+from transforms.intake.feedback_place import (
+    FEEDBACK_DIR,  # noqa: F401 - part of this module's interface
+    feedback_folder_problem,
+    feedback_paths,
+    inside_feedback,
+)
 from transforms.progress import READING, Progress, no_progress
 from transforms.quarters import LONDON, due_date, is_late, previous_quarter
 from transforms.store import accepted as accepted_store
@@ -53,7 +60,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 IN_FORCE = (STATUS_ACCEPTED, STATUS_WARNINGS)
-FEEDBACK_DIR = "feedback"
 CRASH_ENV = "DATASUMMARY_INTAKE_CRASH_AT"  # test hook: kill the process at a named point
 
 Checker = Callable[..., ParsedReturn]
@@ -287,6 +293,20 @@ class IntakeResult:
     unchanged: int = 0
     archived: int = 0
     feedback_rewritten: int = 0
+    feedback_problem: str | None = None  # feedback/ unusable: the operator must put it right
+
+    def passed_over(self) -> list[dict[str, str]]:
+        """Every file left alone, not checked or answered as a copy, and why (for summaries).
+
+        File names and reasons only: fit for the CLI and a Prefect artifact.
+        """
+        return [{"file": s.name, "reason": s.reason} for s in (*self.skipped, *self.failed)]
+
+    def raise_for_operator(self) -> None:
+        """Raise `OperatorError` when the run could not do all its work (feedback/ unusable)."""
+        if self.feedback_problem:
+            filed = len(self.processed)
+            raise OperatorError(f"intake filed {filed} workbook(s) but {self.feedback_problem}")
 
     @property
     def counts(self) -> dict[str, int]:
@@ -379,17 +399,24 @@ def status_line(
     return line
 
 
-def feedback_paths(inbox: Path, original_name: str) -> tuple[Path, Path]:
-    """`INBOX/feedback/<stem>.feedback.xlsx` and `.txt`, next to the lead's file."""
-    stem = Path(original_name).stem
-    folder = Path(inbox) / FEEDBACK_DIR
-    return folder / f"{stem}.feedback.xlsx", folder / f"{stem}.feedback.txt"
+def copy_line(original_name: str, earlier: str, status: str | None, received: dt.datetime) -> str:
+    """The feedback line for a byte-identical copy of a file already received."""
+    what = f"which is {status}" if status else "which is waiting to be checked"
+    return (
+        f"{original_name} is the same file as {earlier} (received {_when(received)}), {what}. "
+        "It was not filed again: its feedback is under the earlier name."
+    )
 
 
 def _default_checker() -> Checker:
+    """`check_workbook`, in the intake sandbox (a file that crashes its reader costs itself)."""
     from transforms.intake.validate import check_workbook
 
-    return check_workbook
+    try:
+        from transforms.intake.validate import INTAKE_SANDBOX
+    except ImportError:  # a stand-in validate module (tests) has no sandbox
+        return check_workbook
+    return functools.partial(check_workbook, sandbox=INTAKE_SANDBOX)
 
 
 def gx_stage_of(
@@ -399,13 +426,14 @@ def gx_stage_of(
     progress: Progress = no_progress,
 ) -> list[Any]:
     """Pre-flight, parse and GX-check the archived copies (one GX run per sheet type)."""
-    from transforms.intake.validate import gx_checked_workbooks
+    from transforms.intake.validate import INTAKE_SANDBOX, gx_checked_workbooks
 
     return gx_checked_workbooks(
         [(path, row.original_name) for row, path in located],
         spec=spec,
         today=today,
         progress=progress,
+        sandbox=INTAKE_SANDBOX,
     )
 
 
@@ -525,6 +553,8 @@ class _Intake:
         self.may_have_pending = self.may_lack_feedback = True
         self.sheet_tables = False  # the accepted-data tables made sure of this run
         self.unrecorded: list[tuple[str, Path, list[Path]]] = []  # feedback not ledgered
+        self.copies: list[tuple[Candidate, str]] = []  # same bytes as a file under another name
+        self._names: dict[str, str] | None = None  # sha256 -> name the ledger knows it by
         with engine.connect() as conn:  # path -> (size, mtime_ns, sha256)
             self.hashes = ledger.cached_hashes(conn, str(self.inbox))
 
@@ -594,18 +624,107 @@ class _Intake:
         return sha
 
     def is_new(self, cand: Candidate, sha: str, states: dict[str, bool]) -> bool:
-        """Whether a hashed file is new content to keep (not a duplicate, not known)."""
+        """Whether a hashed file is new content to keep (not a duplicate, not known).
+
+        A copy under another name is answered (`answer_copies`), except that bytes rejected
+        for their name alone are checked afresh under a `.xlsx` name (`recheck_for_name`).
+        """
         if sha in self.sources and not states.get(sha, False):
             self.result.skipped.append(
                 Skipped(cand.name, f"same content as {self.sources[sha].name}; filed once")
             )
+            self.copies.append((cand, sha))
             return False
         self.sources.setdefault(sha, cand)
         if sha in states:  # ledgered before: filed (unchanged) or waiting to be checked
+            known_as = self.known_names().get(sha)
+            if known_as is not None and known_as != cand.name:
+                if self.recheck_for_name(cand, sha, known_as, states):
+                    return False
+                self.copies.append((cand, sha))
             self.result.unchanged += states[sha]
             return False
         states[sha] = False
         return True
+
+    def known_names(self) -> dict[str, str]:
+        """sha256 -> the name each ledgered file was received under (read once a run)."""
+        if self._names is None:
+            files = ledger.files
+            with self.engine.connect() as conn:
+                self._names = dict(
+                    conn.execute(sa.select(files.c.sha256, files.c.original_name)).all()
+                )
+        return self._names
+
+    def recheck_for_name(
+        self, cand: Candidate, sha: str, known_as: str, states: dict[str, bool]
+    ) -> bool:
+        """Check afresh bytes rejected for their name alone, now sent under a `.xlsx` name.
+
+        The rejection belonged to the name (returns.md §3): its submission and findings are
+        removed (the events keep the history) and the file is ledgered again under the new
+        name, as received now, so it is checked by this intake like any new file.
+        """
+        if not (states.get(sha) and cand.name.lower().endswith(".xlsx")):
+            return False
+        if known_as.lower().endswith(".xlsx"):
+            return False
+        found = ledger.findings
+        with self.engine.begin() as conn:
+            named = conn.execute(
+                sa.select(sa.func.count()).where(
+                    found.c.sha256 == sha, found.c.rule == "P-EXTENSION"
+                )
+            ).scalar()
+            if not named:
+                return False
+            conn.execute(found.delete().where(found.c.sha256 == sha))
+            conn.execute(ledger.submissions.delete().where(ledger.submissions.c.sha256 == sha))
+            conn.execute(
+                ledger.files.update()
+                .where(ledger.files.c.sha256 == sha)
+                .values(
+                    original_name=cand.name, seq=ledger.next_seq(conn), first_seen_at=self.now()
+                )
+            )
+            ledger.record_event(
+                conn,
+                sha,
+                "renamed",
+                self.now(),
+                f"sent again as {cand.name}; checked afresh (rejected for its name as {known_as})",
+            )
+        self.known_names()[sha] = cand.name
+        states[sha] = False
+        self.may_have_pending = True
+        return True
+
+    def answer_copies(self) -> None:
+        """Feedback for each byte-identical copy: which earlier file it repeats, and its status.
+
+        Written once per name (an existing answer is left alone); not ledgered, as the copy
+        is not a submission of its own.
+        """
+        if not self.copies or not self.feedback_usable():
+            return
+        subs, files = ledger.submissions, ledger.files
+        with self.engine.connect() as conn:
+            for cand, sha in self.copies:
+                xlsx, _ = feedback_paths(self.inbox, cand.name)
+                if os.path.lexists(xlsx):
+                    continue
+                row = conn.execute(
+                    sa.select(files.c.original_name, files.c.first_seen_at, subs.c.status)
+                    .outerjoin(subs, subs.c.sha256 == files.c.sha256)
+                    .where(files.c.sha256 == sha)
+                ).first()
+                if row is None or row.original_name == cand.name:
+                    continue
+                line = copy_line(cand.name, row.original_name, row.status, row.first_seen_at)
+                same = ParsedReturn(file_name=cand.name, findings=self.stored_findings(conn, sha))
+                if self.write_answer(same, line, cand.name):
+                    log.info("intake: %s answered as a copy", sha[:12])
 
     def archive(self, cand: Candidate, sha: str, states: dict[str, bool]) -> Path | None:
         """The archived copy (not yet synced); None, and the file left, if it failed."""
@@ -764,7 +883,7 @@ class _Intake:
                     original_name=row.original_name,
                 )
         except Exception as exc:  # the checker should never raise; keep the file pending
-            self.fail(row, f"the checker failed ({type(exc).__name__}); will retry next intake")
+            self.fail(row, f"the checker failed ({type(exc).__name__})")
             return
         self.file_and_answer([(row, parsed)])
 
@@ -794,10 +913,29 @@ class _Intake:
             self.progress("filing and writing feedback", len(self.result.processed), self.to_file)
 
     def fail(self, row: sa.Row, reason: str) -> None:
-        self.result.failed.append(Skipped(row.original_name, reason))
-        log.error("intake: %s not checked: %s", row.sha256[:12], reason)
+        """A file that could not be checked: kept for one more try, then rejected saying why.
+
+        A file whose check fails (or takes the checker down) must not hold intake up for
+        ever (returns.md §3): the first failure leaves it pending for the next intake; the
+        second files it as rejected with a finding saying it could not be checked and why,
+        and its lead is told. Only new bytes (a new file) are checked again.
+        """
         with self.engine.begin() as conn:
+            earlier = ledger.event_count(conn, row.sha256, "check_failed")
             ledger.record_event(conn, row.sha256, "check_failed", self.now(), reason)
+        log.error("intake: %s not checked: %s", row.sha256[:12], reason)
+        if earlier < 1:
+            self.result.failed.append(
+                Skipped(row.original_name, f"{reason}; will retry next intake")
+            )
+            return
+        from transforms.catalogue import make_finding  # loads the spec: only when needed
+
+        finding = make_finding(
+            "P-UNREADABLE",
+            detail=f"it could not be checked, twice: {reason}. Please send it again",
+        )
+        self.file_and_answer([(row, ParsedReturn(file_name=row.original_name, findings=[finding]))])
 
     def file_submissions(
         self, checked: list[tuple[sa.Row, ParsedReturn]]
@@ -961,7 +1099,19 @@ class _Intake:
             earlier_in_force=outcome["earlier_in_force"],
             replaced=outcome["replaced"],
         )
+        written = self.write_answer(parsed, line, original_name)
+        if written is None:
+            return None
+        self.unrecorded.append((outcome["sha"], written[0], written))
+        return written[0].name
+
+    def write_answer(
+        self, parsed: ParsedReturn, line: str, original_name: str
+    ) -> list[Path] | None:
+        """Write `<name>.feedback.xlsx` (and `.txt`) inside `feedback/`; None if not written."""
         xlsx, txt = feedback_paths(self.inbox, original_name)
+        if not self.feedback_usable() or not inside_feedback(self.inbox, xlsx):
+            return None  # written by a later intake, once feedback/ is put right
         try:
             writer, texter = self.writers()
             atomic_write(
@@ -983,8 +1133,7 @@ class _Intake:
         except Exception as exc:
             log.error("intake: feedback for %s not written: %s", original_name, type(exc).__name__)
             return None
-        self.unrecorded.append((outcome["sha"], xlsx, written))
-        return xlsx.name
+        return written
 
     def record_feedback(self) -> None:
         """Make the feedback written so far durable in one sync, then ledger where it is.
@@ -1012,9 +1161,20 @@ class _Intake:
             )
         self.unrecorded.clear()
 
+    def feedback_usable(self) -> bool:
+        """Whether `INBOX/feedback/` is a real folder in the inbox now (checked each write)."""
+        problem = feedback_folder_problem(self.inbox)
+        if problem and not self.result.feedback_problem:
+            log.error("intake: %s", problem)
+            self.result.feedback_problem = problem
+        return problem is None
+
     def catch_up_feedback(self) -> None:
-        """Feedback for submissions filed by an earlier run that died before writing it."""
-        if not self.may_lack_feedback:
+        """Feedback for submissions filed by an earlier run that died before writing it.
+
+        Also the feedback held back while `feedback/` was not a real folder.
+        """
+        if not self.may_lack_feedback or not self.feedback_usable():
             return
         with self.engine.connect() as conn:
             rows = ledger.submissions_without_feedback(conn)
@@ -1171,7 +1331,6 @@ def run_intakes(
     for n, folder in enumerate(folders):
         progress("looking for new workbooks", n, len(folders) if len(folders) > 1 else None)
         create_all(folder.engine, sheets=False)  # the sheets' tables: when there is work
-        (folder.inbox / FEEDBACK_DIR).mkdir(parents=True, exist_ok=True)
         run = _Intake(
             folder.inbox,
             folder.output,
@@ -1183,6 +1342,7 @@ def run_intakes(
             feedback_text=feedback_text,
         )
         run.progress = progress
+        run.feedback_usable()  # made if missing; a file or link there is reported, not used
         ready, skipped = stable_files(folder.inbox, stable_wait, sleep, known=run.known)
         run.result.skipped.extend(skipped)
         run.arrive(ready)
@@ -1194,6 +1354,8 @@ def run_intakes(
     else:
         _check_across(runs, batch_size, progress)
     for run in runs:
+        run.record_feedback()  # feedback of files rejected outside a batch (could not check)
+        run.answer_copies()
         run.final_statuses()
         log.info("intake: %s", run.result.counts)
     return [run.result for run in runs]

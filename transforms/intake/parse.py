@@ -22,6 +22,7 @@ from openpyxl.utils import get_column_letter
 from transforms.catalogue import make_finding
 from transforms.findings import Cover, Finding, ParsedReturn
 from transforms.intake import cells
+from transforms.intake.bounds import scan_workbook
 from transforms.intake.preflight import DEFAULT_LIMITS, Limits
 from transforms.intake.sheet_readers import (
     NO_CACHED_VALUE,
@@ -73,14 +74,22 @@ def parse_workbook(
 ) -> Parsed:
     """The Cover and the submitter's sheets of a pre-flighted workbook, typed, with findings.
 
-    Never raises on a bad workbook: a parser failure becomes a P-UNREADABLE finding.
+    Never raises on a bad workbook: a parser failure becomes a P-UNREADABLE finding. Every
+    part is first inflated and measured as a stream (`transforms.intake.bounds`), so neither
+    reader is handed a sheet past the limits or a part that inflates past its declared size;
+    a sheet whose dense grid would be large is read by openpyxl, which keeps only what is set.
     """
     spec = spec or default_spec()
     today = today or london_today()
     result = ParsedReturn(file_name=original_name or path.name)
     parsed = Parsed(result=result)
+    scan = scan_workbook(path, limits)
+    if scan.findings:
+        result.findings.extend(scan.findings)
+        return parsed
     try:
-        sources = calamine_sheets(path)
+        dense_ok = scan.largest_area <= limits.max_dense_cells
+        sources = calamine_sheets(path) if dense_ok else None
         if sources is not None:
             try:
                 _parse_sheets(sources, parsed, spec, today, limits)

@@ -5,15 +5,18 @@ web page renamed `.xlsx`, an encrypted OLE2 container, a macro-enabled workbook,
 that every reader would happily inflate. Everything here reads a few bytes, the zip's central
 directory and (bounded) `[Content_Types].xml`, so it costs almost nothing per file.
 
-Bounds on parsing itself: the zip limits below cap what the parser can be made to inflate
-(Python's `zipfile` stops at each entry's declared size, and a forged size fails its CRC),
-and `transforms.intake.parse` caps rows, columns and cells. For extra isolation callers can run the
-parse in a subprocess with a time and memory limit (`transforms.intake.validate.Sandbox`).
+Bounds on parsing itself: the zip limits below cap what a part may declare; before any
+reader runs, `transforms.intake.bounds` inflates every part in chunks (a part that inflates
+past its declared size is refused at once) and checks every sheet's furthest cell, and
+`bounded_read` here reads small parts without `ZipFile.read`, which inflates a whole part
+before cutting it to size. Intake parses in a child process with a time and memory limit
+(`transforms.intake.validate.Sandbox`), so even a native crash costs one file.
 """
 
 from __future__ import annotations
 
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,9 +52,35 @@ class Limits:
     max_rows: int = 100_000  # rows holding data, per sheet read
     max_columns: int = 256  # columns holding data, per sheet read
     max_cells: int = 1_000_000  # non-blank cells, per sheet read
+    # calamine allocates every cell from A1 to the furthest one (about 40 bytes each, twice);
+    # a sheet spread wider is read by openpyxl, which keeps only the non-blank cells.
+    max_dense_cells: int = 2_000_000
 
 
 DEFAULT_LIMITS = Limits()
+BOUNDED_CHUNK = 1 << 16
+
+
+class PartProblem(Exception):
+    """A zip part that does not inflate to what its directory entry declares."""
+
+
+def bounded_read(zf: zipfile.ZipFile, name: str, limit: int) -> bytes:
+    """A part's bytes, read a chunk at a time and refused past `limit` (KeyError if absent).
+
+    `ZipFile.read` inflates the whole part in one call before cutting it to size, so a part
+    with a forged size costs its real size in memory; this costs at most `limit`.
+    """
+    info = zf.getinfo(name)
+    if info.file_size > limit:
+        raise PartProblem(f"declares {info.file_size:,} bytes; the limit is {limit:,}")
+    out = bytearray()
+    with zf.open(info) as fh:
+        while chunk := fh.read(BOUNDED_CHUNK):
+            out += chunk
+            if len(out) > limit:
+                raise PartProblem(f"is larger than {limit:,} bytes")
+    return bytes(out)
 
 
 def extension_of(name: str) -> str:
@@ -187,7 +216,16 @@ def _zip_findings(path: Path, ext: str, limits: Limits) -> list[Finding]:
             if too_big:
                 findings.append(make_finding("P-TOO-LARGE", detail=too_big))
             return findings
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
+    except PartProblem as exc:
+        return [make_finding("P-UNREADABLE", detail=f"a part of the zip {exc}")]
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        zlib.error,
+        OSError,
+        EOFError,
+        ValueError,
+    ) as exc:
         return [
             make_finding(
                 "P-UNREADABLE", detail=f"the zip container is damaged: {type(exc).__name__}"
@@ -198,7 +236,7 @@ def _zip_findings(path: Path, ext: str, limits: Limits) -> list[Finding]:
 def _zip_kind(zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], limits: Limits) -> str | None:
     """None for an Office Open XML workbook, else what the zip holds in plain words."""
     if "mimetype" in names and names["mimetype"].file_size < 200:
-        mime = zf.read(names["mimetype"]).decode("ascii", "replace")
+        mime = bounded_read(zf, names["mimetype"].filename, 200).decode("ascii", "replace")
         if "opendocument.spreadsheet" in mime:
             return "an OpenDocument spreadsheet (.ods)"
         if "opendocument" in mime:
@@ -222,7 +260,7 @@ def _macro_findings(
     found = [n for n in names if n.endswith("vbaproject.bin") or n.endswith(".bin") and "vba" in n]
     info = names["[content_types].xml"]
     if info.file_size <= limits.max_content_types_bytes:
-        ctypes = zf.read(info).lower()
+        ctypes = bounded_read(zf, info.filename, limits.max_content_types_bytes).lower()
         if any(m in ctypes for m in MACRO_CONTENT_TYPES):
             found.append("a macro-enabled content type")
     if not found:

@@ -45,10 +45,23 @@ _CELL_CODES = {"V-COUNT", "V-INT", "V-DATE", "V-FORMULA-NO-VALUE", "V-EXCEL-ERRO
 
 @dataclass(frozen=True)
 class Sandbox:
-    """Parse each file in a forked child bounded in wall-clock time and address space."""
+    """Parse each file in a forked child bounded in wall-clock time and address space.
+
+    `memory_bytes` is the child's whole address-space limit; `extra_bytes`, when given,
+    is instead a limit on what the child may add to the address space it starts with (a
+    parent that has loaded GX and Prefect already maps gigabytes it does not use, so only
+    a relative limit means the same everywhere). A child that times out, runs out of
+    memory or dies (a native abort) is tried once more, then the file gets a finding.
+    """
 
     timeout_s: float = 60.0
-    memory_bytes: int = 2_000_000_000
+    memory_bytes: int | None = 2_000_000_000
+    extra_bytes: int | None = None
+    attempts: int = 2
+
+
+# What intake and `datasummary check` use: no file may take the run down with it.
+INTAKE_SANDBOX = Sandbox(timeout_s=60.0, memory_bytes=None, extra_bytes=1_000_000_000)
 
 
 def check_workbook(
@@ -158,44 +171,80 @@ def _read_one(
     return parsed
 
 
-def _sandbox_child(conn: Any, path: Path, memory: int, kwargs: dict[str, Any]) -> None:
+def address_space_bytes() -> int:
+    """This process's current address space (Linux; 0 where unknown)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def _sandbox_child(conn: Any, path: Path, sandbox: Sandbox, kwargs: dict[str, Any]) -> None:
     import resource
 
     try:
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-        conn.send(parse_workbook(path, **kwargs))
+        limit = sandbox.memory_bytes
+        if sandbox.extra_bytes is not None:
+            limit = address_space_bytes() + sandbox.extra_bytes
+        if limit is not None:
+            _, hard = resource.getrlimit(resource.RLIMIT_AS)
+            if hard != resource.RLIM_INFINITY:
+                limit = min(limit, hard)  # a cap set from outside still holds
+            resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+        conn.send(("parsed", parse_workbook(path, **kwargs)))
     except MemoryError:
-        conn.send(None)
+        conn.send(("memory", None))
+    except BaseException as exc:  # noqa: BLE001 - told to the parent, which files a finding
+        conn.send(("failed", type(exc).__name__))
     finally:
         conn.close()
 
 
 def _parse_sandboxed(path: Path, sandbox: Sandbox, **kwargs: Any) -> Parsed:
-    """`parse_workbook` in a forked child; a timeout or memory blow-up becomes a finding."""
+    """`parse_workbook` in a forked child; a timeout, memory blow-up or crash is a finding."""
+    import openpyxl  # noqa: F401 - imported before the fork, not in every child
+    import python_calamine  # noqa: F401
+
+    detail = ""
+    for _ in range(max(sandbox.attempts, 1)):
+        result, detail = _one_sandboxed(path, sandbox, kwargs)
+        if result is not None:
+            return result
+        log.warning("intake: a sandboxed read ended early: %s", detail)
+    name = kwargs.get("original_name") or path.name
+    code = "P-UNREADABLE" if detail.startswith("the reader") else "P-TOO-LARGE"
+    return Parsed(result=ParsedReturn(file_name=name, findings=[make_finding(code, detail=detail)]))
+
+
+def _one_sandboxed(
+    path: Path, sandbox: Sandbox, kwargs: dict[str, Any]
+) -> tuple[Parsed | None, str]:
+    """One forked attempt: the parse, or None and why it gave none."""
     ctx = multiprocessing.get_context("fork")
     receiver, sender = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_sandbox_child, args=(sender, path, sandbox.memory_bytes, kwargs))
+    proc = ctx.Process(target=_sandbox_child, args=(sender, path, sandbox, kwargs))
     proc.start()
     sender.close()
-    result: Parsed | None = None
+    memory = "reading it needed more memory than a return can"
     detail = f"reading it took longer than {sandbox.timeout_s:g} seconds"
     try:
         if receiver.poll(sandbox.timeout_s):
-            result = receiver.recv()
-            detail = "reading it needed more memory than a return can"
+            kind, payload = receiver.recv()
+            if kind == "parsed":
+                return payload, ""
+            detail = memory if kind == "memory" else f"the reader failed ({payload})"
     except (EOFError, OSError):
-        detail = "reading it needed more memory than a return can"
+        detail = ""
     finally:
         if proc.is_alive():
             proc.kill()
         proc.join()
         receiver.close()
-    if result is not None:
-        return result
-    name = kwargs.get("original_name") or path.name
-    return Parsed(
-        result=ParsedReturn(file_name=name, findings=[make_finding("P-TOO-LARGE", detail=detail)])
-    )
+    if not detail:  # the child died without a word: a native abort or a kill
+        code = proc.exitcode or 0
+        detail = memory if code in (-6, -9) else f"the reader crashed (signal {-code})"
+    return None, detail
 
 
 # ---------------------------------------------------------------- Great Expectations

@@ -109,6 +109,12 @@ def record_events(conn: sa.Connection, rows: list[dict[str, object]]) -> None:
         conn.execute(events.insert(), rows)
 
 
+def event_count(conn: sa.Connection, sha256: str, event: str) -> int:
+    """How many times `event` was recorded for a file (e.g. failed checks)."""
+    query = sa.select(sa.func.count()).where(events.c.sha256 == sha256, events.c.event == event)
+    return int(conn.execute(query).scalar() or 0)
+
+
 def next_seq(conn: sa.Connection) -> int:
     """The intake position for the next file first seen."""
     current = conn.execute(sa.select(sa.func.max(files.c.seq))).scalar()
