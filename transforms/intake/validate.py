@@ -5,20 +5,20 @@ and validates all frames of one sheet type in ONE Great Expectations run (frames
 concatenated with a `source` column; uniqueness expectations are per source), which is what
 keeps thousands of workbooks near the cost of reading them.
 
-Isolation: pre-flight limits bound what a parser can be made to read, so the normal path parses
-in-process. Pass `sandbox=Sandbox(...)` to parse each file in a forked child with a wall-clock
-timeout and an address-space limit (RLIMIT_AS) — robust against hostile files, at the cost of a
-fork per file.
+Isolation: pre-flight bounds what a parser can be made to read. With `sandbox=Sandbox(...)`
+(what intake and `datasummary check` pass) one child process parses a batch's files one after
+another under a wall-clock timeout per file and an address-space limit (`intake.sandbox`), so
+even a native crash costs one file; without it, parsing is in-process.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
 import logging
-import multiprocessing
 import os
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -31,37 +31,25 @@ from transforms.intake import cells
 from transforms.intake.parse import Parsed, london_today, parse_workbook
 from transforms.intake.preflight import DEFAULT_LIMITS, Limits, preflight
 from transforms.intake.rules import NoPriorData, PriorData, sheet_rules
+from transforms.intake.sandbox import INTAKE_SANDBOX, Sandbox, SandboxedReader
 from transforms.intake.suites import build_suites, load_suite_files, quarter_column
 from transforms.progress import READING, Progress, no_progress
 from transforms.spec import Spec, default_spec
 
-__all__ = ["NoPriorData", "PriorData", "Sandbox", "check_workbook", "check_workbooks", "run_suite"]
+__all__ = [
+    "INTAKE_SANDBOX",
+    "NoPriorData",
+    "PriorData",
+    "Sandbox",
+    "check_workbook",
+    "check_workbooks",
+    "run_suite",
+]
 
 log = logging.getLogger(__name__)
 
 # Findings from reading a cell make GX findings on the same cell redundant.
 _CELL_CODES = {"V-COUNT", "V-INT", "V-DATE", "V-FORMULA-NO-VALUE", "V-EXCEL-ERROR"}
-
-
-@dataclass(frozen=True)
-class Sandbox:
-    """Parse each file in a forked child bounded in wall-clock time and address space.
-
-    `memory_bytes` is the child's whole address-space limit; `extra_bytes`, when given,
-    is instead a limit on what the child may add to the address space it starts with (a
-    parent that has loaded GX and Prefect already maps gigabytes it does not use, so only
-    a relative limit means the same everywhere). A child that times out, runs out of
-    memory or dies (a native abort) is tried once more, then the file gets a finding.
-    """
-
-    timeout_s: float = 60.0
-    memory_bytes: int | None = 2_000_000_000
-    extra_bytes: int | None = None
-    attempts: int = 2
-
-
-# What intake and `datasummary check` use: no file may take the run down with it.
-INTAKE_SANDBOX = Sandbox(timeout_s=60.0, memory_bytes=None, extra_bytes=1_000_000_000)
 
 
 def check_workbook(
@@ -131,10 +119,14 @@ def gx_checked_workbooks(
     items = list(files)
     parsed: list[Parsed] = []
     progress(READING, 0, len(items))
-    for item in items:
-        path, name = (item, None) if isinstance(item, Path) else (Path(item[0]), item[1])
-        parsed.append(_read_one(path, name, spec, today, limits, sandbox))
-        progress(READING, len(parsed), len(items))
+    read = functools.partial(parse_workbook, spec=spec, today=today, limits=limits)
+    with contextlib.ExitStack() as stack:
+        if sandbox is not None:  # one child reads the batch, file after file
+            read = _sandboxed(stack.enter_context(SandboxedReader(read, sandbox)))
+        for item in items:
+            path, name = (item, None) if isinstance(item, Path) else (Path(item[0]), item[1])
+            parsed.append(_read_one(path, name, limits, read))
+            progress(READING, len(parsed), len(items))
     _gx_stage(parsed, spec, progress)
     return parsed
 
@@ -148,103 +140,29 @@ def rules_checked(
 
 
 # ---------------------------------------------------------------- reading
-def _read_one(
-    path: Path,
-    name: str | None,
-    spec: Spec,
-    today: dt.date,
-    limits: Limits,
-    sandbox: Sandbox | None,
-) -> Parsed:
-    """Pre-flight, then parse unless pre-flight found an error."""
+def _sandboxed(reader: SandboxedReader) -> Callable[..., Parsed]:
+    """Reading in the sandbox: a read that timed out, blew up or crashed is a finding."""
+
+    def read(path: Path, original_name: str | None = None) -> Parsed:
+        parsed, detail = reader(path, original_name=original_name)
+        if not detail:
+            return parsed  # type: ignore[no-any-return]
+        code = "P-UNREADABLE" if detail.startswith("the reader") else "P-TOO-LARGE"
+        finding = make_finding(code, detail=detail)
+        return Parsed(result=ParsedReturn(file_name=original_name or path.name, findings=[finding]))
+
+    return read
+
+
+def _read_one(path: Path, name: str | None, limits: Limits, read: Callable[..., Parsed]) -> Parsed:
+    """Pre-flight, then parse (with `read`) unless pre-flight found an error."""
     file_name = name or path.name
     findings = preflight(path, original_name=name, limits=limits)
     if any(f.severity == "error" for f in findings):
         return Parsed(result=ParsedReturn(file_name=file_name, findings=findings))
-    if sandbox is None:
-        parsed = parse_workbook(path, spec=spec, today=today, original_name=name, limits=limits)
-    else:
-        parsed = _parse_sandboxed(
-            path, sandbox, spec=spec, today=today, original_name=name, limits=limits
-        )
+    parsed = read(path, original_name=name)
     parsed.result.findings[:0] = findings
     return parsed
-
-
-def address_space_bytes() -> int:
-    """This process's current address space (Linux; 0 where unknown)."""
-    try:
-        pages = int(Path("/proc/self/statm").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 0
-    return pages * os.sysconf("SC_PAGE_SIZE")
-
-
-def _sandbox_child(conn: Any, path: Path, sandbox: Sandbox, kwargs: dict[str, Any]) -> None:
-    import resource
-
-    try:
-        limit = sandbox.memory_bytes
-        if sandbox.extra_bytes is not None:
-            limit = address_space_bytes() + sandbox.extra_bytes
-        if limit is not None:
-            _, hard = resource.getrlimit(resource.RLIMIT_AS)
-            if hard != resource.RLIM_INFINITY:
-                limit = min(limit, hard)  # a cap set from outside still holds
-            resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-        conn.send(("parsed", parse_workbook(path, **kwargs)))
-    except MemoryError:
-        conn.send(("memory", None))
-    except BaseException as exc:  # noqa: BLE001 - told to the parent, which files a finding
-        conn.send(("failed", type(exc).__name__))
-    finally:
-        conn.close()
-
-
-def _parse_sandboxed(path: Path, sandbox: Sandbox, **kwargs: Any) -> Parsed:
-    """`parse_workbook` in a forked child; a timeout, memory blow-up or crash is a finding."""
-    import openpyxl  # noqa: F401 - imported before the fork, not in every child
-    import python_calamine  # noqa: F401
-
-    detail = ""
-    for _ in range(max(sandbox.attempts, 1)):
-        result, detail = _one_sandboxed(path, sandbox, kwargs)
-        if result is not None:
-            return result
-        log.warning("intake: a sandboxed read ended early: %s", detail)
-    name = kwargs.get("original_name") or path.name
-    code = "P-UNREADABLE" if detail.startswith("the reader") else "P-TOO-LARGE"
-    return Parsed(result=ParsedReturn(file_name=name, findings=[make_finding(code, detail=detail)]))
-
-
-def _one_sandboxed(
-    path: Path, sandbox: Sandbox, kwargs: dict[str, Any]
-) -> tuple[Parsed | None, str]:
-    """One forked attempt: the parse, or None and why it gave none."""
-    ctx = multiprocessing.get_context("fork")
-    receiver, sender = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_sandbox_child, args=(sender, path, sandbox, kwargs))
-    proc.start()
-    sender.close()
-    memory = "reading it needed more memory than a return can"
-    detail = f"reading it took longer than {sandbox.timeout_s:g} seconds"
-    try:
-        if receiver.poll(sandbox.timeout_s):
-            kind, payload = receiver.recv()
-            if kind == "parsed":
-                return payload, ""
-            detail = memory if kind == "memory" else f"the reader failed ({payload})"
-    except (EOFError, OSError):
-        detail = ""
-    finally:
-        if proc.is_alive():
-            proc.kill()
-        proc.join()
-        receiver.close()
-    if not detail:  # the child died without a word: a native abort or a kill
-        code = proc.exitcode or 0
-        detail = memory if code in (-6, -9) else f"the reader crashed (signal {-code})"
-    return None, detail
 
 
 # ---------------------------------------------------------------- Great Expectations

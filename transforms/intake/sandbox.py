@@ -1,0 +1,166 @@
+"""Reading untrusted workbooks in a child process, so no file can take the run down with it.
+
+A reader that loops, blows up memory or aborts natively (a C extension) costs the file it
+was reading, never the intake: the file gets a finding and every other file is filed. One
+child reads the files of a batch one after another (forking per file cost about 35 ms a
+file, three times the whole read); it runs under an address-space limit, and the parent
+waits at most `timeout_s` for each answer. A child that overruns, runs out of memory or dies
+is replaced by a fresh one, and the file is tried once more before it gets its finding.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+MEMORY = "reading it needed more memory than a return can"
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """Limits for reading files in a child: wall-clock time per file, address space.
+
+    `memory_bytes` is the child's whole address-space limit; `extra_bytes`, when given,
+    is instead a limit on what the child may add to the address space it starts with (a
+    parent that has loaded GX and Prefect already maps gigabytes it does not use, so only
+    a relative limit means the same everywhere). A file whose read times out, runs out of
+    memory or kills the child is tried once more in a fresh child, then gets a finding.
+    """
+
+    timeout_s: float = 60.0
+    memory_bytes: int | None = 2_000_000_000
+    extra_bytes: int | None = None
+    attempts: int = 2
+
+
+# What intake and `datasummary check` use: no file may take the run down with it.
+INTAKE_SANDBOX = Sandbox(timeout_s=60.0, memory_bytes=None, extra_bytes=1_000_000_000)
+
+
+def address_space_bytes() -> int:
+    """This process's current address space (Linux; 0 where unknown)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def _limit_address_space(sandbox: Sandbox) -> None:
+    import resource
+
+    limit = sandbox.memory_bytes
+    if sandbox.extra_bytes is not None:
+        limit = address_space_bytes() + sandbox.extra_bytes
+    if limit is not None:
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)  # a cap set from outside still holds
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _child(conn: Any, read: Callable[..., Any], sandbox: Sandbox) -> None:
+    """Read each (path, kwargs) sent until told to stop; answer each with one message."""
+    _limit_address_space(sandbox)
+    while True:
+        job = conn.recv()
+        if job is None:
+            break
+        path, kwargs = job
+        try:
+            conn.send(("done", read(path, **kwargs)))
+        except MemoryError:
+            conn.send(("memory", None))
+            break  # a fresh child for the next file: this one's heap is not to be trusted
+        except BaseException as exc:  # noqa: BLE001 - told to the parent, which files a finding
+            conn.send(("failed", type(exc).__name__))
+    conn.close()
+
+
+class SandboxedReader:
+    """`read(path, **kwargs)` run in a child process within a `Sandbox`'s limits.
+
+    Use as a context manager (the child is stopped on exit). `__call__` gives the result,
+    or None and a plain-words reason when every attempt failed.
+    """
+
+    def __init__(self, read: Callable[..., Any], sandbox: Sandbox) -> None:
+        self.read = read
+        self.sandbox = sandbox
+        self._proc: Any = None
+        self._conn: Any = None
+
+    def __enter__(self) -> SandboxedReader:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __call__(self, path: Path, **kwargs: Any) -> tuple[Any, str]:
+        detail = ""
+        for _ in range(max(self.sandbox.attempts, 1)):
+            result, detail = self._attempt(path, kwargs)
+            if not detail:
+                return result, ""
+            log.warning("intake: a sandboxed read ended early: %s", detail)
+        return None, detail
+
+    def _attempt(self, path: Path, kwargs: dict[str, Any]) -> tuple[Any, str]:
+        if self._proc is None or not self._proc.is_alive():
+            self._start()
+        try:
+            self._conn.send((path, kwargs))
+            if not self._conn.poll(self.sandbox.timeout_s):
+                self._stop(kill=True)
+                return None, f"reading it took longer than {self.sandbox.timeout_s:g} seconds"
+            kind, payload = self._conn.recv()
+        except (EOFError, OSError):  # the child died without a word: a native abort or a kill
+            code = self._stop(kill=True)
+            return None, MEMORY if code in (-6, -9) else f"the reader crashed (signal {-code})"
+        if kind == "done":
+            return payload, ""
+        if kind == "memory":
+            self._stop(kill=False)
+            return None, MEMORY
+        return None, f"the reader failed ({payload})"
+
+    def _start(self) -> None:
+        import openpyxl  # noqa: F401 - imported before the fork, not in every child
+        import python_calamine  # noqa: F401
+
+        ctx = multiprocessing.get_context("fork")
+        self._conn, child_end = ctx.Pipe(duplex=True)
+        self._proc = ctx.Process(target=_child, args=(child_end, self.read, self.sandbox))
+        self._proc.start()
+        child_end.close()
+
+    def _stop(self, *, kill: bool) -> int:
+        """Stop the child (asking first unless `kill`); its exit code (0 if none)."""
+        proc, conn = self._proc, self._conn
+        self._proc = self._conn = None
+        if proc is None:
+            return 0
+        if not kill and proc.is_alive():
+            with contextlib.suppress(OSError):
+                conn.send(None)
+            proc.join(5)
+        if proc.is_alive():
+            proc.kill()
+        proc.join()
+        conn.close()
+        return int(proc.exitcode or 0)
+
+    def close(self) -> None:
+        """Stop the child, if one is running."""
+        self._stop(kill=False)
