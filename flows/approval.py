@@ -17,7 +17,6 @@ import shutil
 from pathlib import Path
 from typing import Annotated, Literal
 
-import sqlalchemy as sa
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
@@ -83,19 +82,6 @@ def copy_atomically(source: Path, target: Path) -> Path:
     )
 
 
-def record_event(
-    conn: sa.Connection, event: str, detail: str, at: dt.datetime | None = None
-) -> None:
-    """One ledger event about a report (no file hash: it concerns the quarter)."""
-    from transforms.store import ledger
-
-    conn.execute(
-        ledger.events.insert().values(
-            sha256=None, at=at or dt.datetime.now(dt.UTC), event=event, detail=detail
-        )
-    )
-
-
 def decision_detail(quarter_end: dt.date, version: str, decision: ReviewDecision) -> str:
     """What the ledger says about a decision (who, which report, the comment)."""
     text = f"{quarter_end.isoformat()} version {version} by {decision.reviewer}"
@@ -126,6 +112,8 @@ def record_decision(
     settings: Settings, quarter_end: dt.date, version: str, run_id: str, decision: ReviewDecision
 ) -> None:
     """Approve: mark issued (history) and a ledger event. Send back: the comment only."""
+    from transforms.store import ledger
+
     engine = engine_for(settings)
     try:
         with engine.begin() as conn:
@@ -136,7 +124,8 @@ def record_decision(
                 event = "report approved"
             else:
                 event = "report sent back"
-            record_event(conn, event, decision_detail(quarter_end, version, decision))
+            detail = decision_detail(quarter_end, version, decision)
+            ledger.record_event(conn, None, event, dt.datetime.now(dt.UTC), detail)
     finally:
         engine.dispose()
 

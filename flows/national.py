@@ -54,9 +54,11 @@ def run_partnership(
     try:
         counts = {}
         if intake:
-            counts = run_intake(
+            filed = run_intake(
                 p.inbox, p.output, engine, spec=spec, now=now, stable_wait=stable_wait
-            ).counts
+            )
+            filed.raise_for_operator()  # e.g. its feedback/ is a file: this partnership fails
+            counts = filed.counts
         run_id = f"national-{uuid.uuid4().hex[:16]}"
         out = produce_quarter(
             engine,

@@ -56,10 +56,12 @@ def render_documents(
 
 
 def record_figures(conn: sa.Connection, run_id: str, qd) -> None:
-    """Keep this run's figures (revisions are found against what was issued)."""
+    """Keep this run's figures (revisions are found against what was issued); the run's
+    documents are written by now, so the run is recorded as completed with its version."""
     from transforms.store import history
 
     history.record_figures(conn, run_id, qd.quarter_end, qd.measures)
+    history.finish_run(conn, run_id, history.RUN_COMPLETED, version=qd.version)
 
 
 def mark_issued(

@@ -184,3 +184,16 @@ def test_report_context_reads_the_milestone_results_the_measures_give(gathered):
             assert row["met"] == expected, (measure, t.date, value, row)
             checked += 1
     assert checked == 4
+
+
+def test_the_flow_records_its_run_as_completed_with_its_version(flow_outputs, sample_store):
+    import sqlalchemy as sa
+
+    from transforms.store import history
+
+    runs = history.runs
+    with sample_store["engine"].connect() as conn:
+        rows = conn.execute(
+            sa.select(runs.c.status, runs.c.version).where(runs.c.quarter_end == QUARTER)
+        ).all()
+    assert ("completed", "1.0") in [(r.status, r.version) for r in rows], rows

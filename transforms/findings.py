@@ -21,6 +21,8 @@ STATUS_ACCEPTED = "accepted"
 STATUS_WARNINGS = "accepted with warnings"
 STATUS_REJECTED = "rejected"
 STATUS_SUPERSEDED = "superseded"
+#: The statuses of a return that counts: its data is in the figures.
+IN_FORCE = (STATUS_ACCEPTED, STATUS_WARNINGS)
 
 
 @dataclass(frozen=True)

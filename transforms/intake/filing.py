@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from transforms.atomic import atomic_write, sync_to_disk
 from transforms.faults import OperatorError
 from transforms.findings import (
+    IN_FORCE,
     STATUS_ACCEPTED,
     STATUS_REJECTED,
     STATUS_SUPERSEDED,
@@ -59,7 +60,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-IN_FORCE = (STATUS_ACCEPTED, STATUS_WARNINGS)
 CRASH_ENV = "DATASUMMARY_INTAKE_CRASH_AT"  # test hook: kill the process at a named point
 
 Checker = Callable[..., ParsedReturn]

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from transforms.atomic import atomic_write
 from transforms.findings import (
+    IN_FORCE,
     STATUS_ACCEPTED,
     STATUS_REJECTED,
     STATUS_SUPERSEDED,
@@ -39,7 +40,6 @@ RETURNS_COLUMNS = [
     "received_at",
 ]
 EXPECTED_COLUMNS = ["code", "name", "kind", "status", "late", "received_at", "due_date", "overdue"]
-IN_FORCE = (STATUS_ACCEPTED, STATUS_WARNINGS)
 STATUS_MISSING = "missing"
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from transforms.findings import STATUS_ACCEPTED, STATUS_WARNINGS, ParsedReturn
+from transforms.findings import IN_FORCE, ParsedReturn
 from transforms.store.db import metadata
 from transforms.store.ledger import submissions
 
@@ -52,9 +52,6 @@ def _declare(spec: ReturnSpec) -> dict[str, sa.Table]:
             cols.append(sa.Column(col.name, _SQL_TYPES.get(col.type, sa.Text), nullable=True))
         tables[sheet_name] = sa.Table(name, metadata, *cols)
     return tables
-
-
-IN_FORCE = (STATUS_ACCEPTED, STATUS_WARNINGS)
 
 
 @cache
