@@ -184,6 +184,8 @@ def drop_to_feedback(sample: Path, dest: Path, drops: int = 2) -> list[float]:
         stderr=subprocess.DEVNULL,
         env=env,
     )
+    from transforms.intake.feedback_place import feedback_paths
+
     times = []
     try:
         _wait_for(ready, proc)
@@ -193,7 +195,7 @@ def drop_to_feedback(sample: Path, dest: Path, drops: int = 2) -> list[float]:
             tmp = inbox / f".{f.name}.part"  # copied then renamed, as a share would
             shutil.copy2(f, tmp)
             os.replace(tmp, inbox / f.name)
-            _wait_for(inbox / "feedback" / f"{f.stem}.feedback.xlsx", proc)
+            _wait_for(feedback_paths(inbox, f.name)[0], proc)
             times.append(time.perf_counter() - t0)
     finally:
         proc.terminate()

@@ -195,9 +195,9 @@ def test_intake_then_run_summaries_and_exit_codes_off_a_terminal(tmp_path):
         "Rejected (read the feedback, correct the workbook and drop it in again):"
     )
     assert lines[rejected_at + 1] == (
-        "  EDU_2020-09-30.xlsx -> feedback/EDU_2020-09-30.feedback.xlsx"
+        "  EDU_2020-09-30.xlsx -> feedback/EDU_2020-09-30.xlsx.feedback.xlsx"
     )
-    assert (inbox / "feedback" / "EDU_2020-09-30.feedback.xlsx").is_file()
+    assert (inbox / "feedback" / "EDU_2020-09-30.xlsx.feedback.xlsx").is_file()
     assert "  CSW copy.xlsx: same content as CSW_2020-09-30.xlsx; filed once" in lines
     # Off a terminal: one plain line per stage (HH:MM:SS stage), no library chatter.
     stages = [line.split(" ", 1)[1] for line in intake.stderr.splitlines()]

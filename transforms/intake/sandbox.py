@@ -14,6 +14,8 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import signal
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,13 +92,15 @@ class SandboxedReader:
     """`read(path, **kwargs)` run in a child process within a `Sandbox`'s limits.
 
     Use as a context manager (the child is stopped on exit). `__call__` gives the result,
-    or None and a plain-words reason when every attempt failed.
+    or None and a plain-words reason when every attempt failed. The child is a plain
+    `os.fork` (multiprocessing refuses children to daemonic processes such as Dask workers,
+    where the national run's intake runs).
     """
 
     def __init__(self, read: Callable[..., Any], sandbox: Sandbox) -> None:
         self.read = read
         self.sandbox = sandbox
-        self._proc: Any = None
+        self._pid: int | None = None
         self._conn: Any = None
 
     def __enter__(self) -> SandboxedReader:
@@ -117,7 +121,7 @@ class SandboxedReader:
         return None, detail
 
     def _attempt(self, path: Path, kwargs: dict[str, Any]) -> tuple[Any, str]:
-        if self._proc is None or not self._proc.is_alive():
+        if self._pid is None:
             self._start()
         try:
             self._conn.send((path, kwargs))
@@ -139,28 +143,51 @@ class SandboxedReader:
         import openpyxl  # noqa: F401 - imported before the fork, not in every child
         import python_calamine  # noqa: F401
 
-        ctx = multiprocessing.get_context("fork")
-        self._conn, child_end = ctx.Pipe(duplex=True)
-        self._proc = ctx.Process(target=_child, args=(child_end, self.read, self.sandbox))
-        self._proc.start()
+        parent_end, child_end = multiprocessing.Pipe(duplex=True)
+        pid = os.fork()
+        if pid == 0:  # the child: read until told to stop, then leave without cleanup
+            code = 0
+            try:
+                parent_end.close()
+                _child(child_end, self.read, self.sandbox)
+            except BaseException:  # noqa: BLE001 - the parent sees the pipe close
+                code = 1
+            finally:
+                os._exit(code)
         child_end.close()
+        self._pid, self._conn = pid, parent_end
 
     def _stop(self, *, kill: bool) -> int:
-        """Stop the child (asking first unless `kill`); its exit code (0 if none)."""
-        proc, conn = self._proc, self._conn
-        self._proc = self._conn = None
-        if proc is None:
+        """Stop the child (asking first unless `kill`); its exit code (negative: a signal)."""
+        pid, conn = self._pid, self._conn
+        self._pid = self._conn = None
+        if pid is None:
             return 0
-        if not kill and proc.is_alive():
+        if not kill:
             with contextlib.suppress(OSError):
                 conn.send(None)
-            proc.join(5)
-        if proc.is_alive():
-            proc.kill()
-        proc.join()
+            status = _wait(pid, timeout_s=5.0)
+            if status is not None:
+                conn.close()
+                return os.waitstatus_to_exitcode(status)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
         conn.close()
-        return int(proc.exitcode or 0)
+        return os.waitstatus_to_exitcode(status)
 
     def close(self) -> None:
         """Stop the child, if one is running."""
         self._stop(kill=False)
+
+
+def _wait(pid: int, timeout_s: float) -> int | None:
+    """The child's wait status once it has exited, or None if it is still running."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.01)
