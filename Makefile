@@ -19,9 +19,10 @@ demo: setup
 test: setup
 	$(UV) run pytest -n auto
 
-# Unit and component tests only: no end-to-end, LibreOffice, PostgreSQL or slow tests.
+# Unit and component tests only: no end-to-end (CLI subprocesses), LibreOffice, PostgreSQL,
+# Prefect-server or slow tests.
 test-fast: setup
-	$(UV) run pytest -n auto -m "not e2e and not office and not postgres and not slow"
+	$(UV) run pytest -n auto -m "not e2e and not office and not postgres and not prefect and not slow"
 
 # Style, formatting, the import rules between stages, and types.
 lint: setup

@@ -91,6 +91,7 @@ def test_run_files_the_inbox_and_writes_the_quarter_folder(tmp_path):
     assert "0 workbook(s) filed" in again.stdout
 
 
+@pytest.mark.e2e  # the real CLI in a subprocess, with its own Prefect
 def test_a_mistyped_inbox_is_an_error_and_is_not_created(tmp_path):
     missing = tmp_path / "inbx"
     out = _run(["intake", "--inbox", str(missing), "--output", str(tmp_path / "out")], tmp_path)
@@ -158,6 +159,7 @@ def _small_inbox(inbox):
     shutil.copy(inbox / "CSW_2020-09-30.xlsx", inbox / "CSW copy.xlsx")
 
 
+@pytest.mark.e2e  # the real CLI in a subprocess, with its own Prefect
 def test_check_is_quiet_unless_verbose(tmp_path):
     _small_inbox(tmp_path / "inbox")
     bad = tmp_path / "inbox" / "EDU_2020-09-30.xlsx"

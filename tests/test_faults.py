@@ -79,6 +79,7 @@ def test_the_log_keeps_the_line_and_drops_the_traceback_of_an_operator_fault() -
     assert OneLineForOperatorErrors().filter(bug) and bug.exc_info is not None  # bugs keep theirs
 
 
+@pytest.mark.e2e  # the real CLI in a subprocess, with its own Prefect
 def test_the_cli_prints_one_line_and_exits_1_when_the_store_is_unreachable(
     tmp_path: Path, capsys, prefect_harness
 ) -> None:

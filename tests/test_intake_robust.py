@@ -119,6 +119,7 @@ def test_a_feedback_that_is_not_a_folder_files_everything_writes_nothing_and_cat
     again.raise_for_operator()  # nothing to say now
 
 
+@pytest.mark.e2e  # the real CLI in a subprocess, with its own Prefect
 def test_the_intake_command_fails_loudly_when_feedback_is_a_link(tmp_path):
     inbox, output, elsewhere = tmp_path / "inbox", tmp_path / "out", tmp_path / "elsewhere"
     inbox.mkdir()
