@@ -13,38 +13,13 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from transforms.measures.returns_status import RETURNS_COLUMNS
+from transforms.measures.targets import CSV_COLUMNS
 from transforms.spec import Spec, default_spec
 
-MEASURE_COLUMNS = [
-    "measure_id",
-    "quarter_end",
-    "breakdown",
-    "numerator",
-    "denominator",
-    "value",
-    "unit",
-    "target",
-    "trajectory",
-    "rag",
-    "trend",
-    "trend_year",
-    "signal",
-    "excluded",
-    "pending",
-    "reason",
-]
-RETURN_COLUMNS = [
-    "file",
-    "sha256",
-    "submitter",
-    "quarter_end",
-    "status",
-    "errors",
-    "warnings",
-    "late",
-    "revision",
-    "received_at",
-]
+#: The columns of the measures frame and of returns.csv, as their stages define them.
+MEASURE_COLUMNS = CSV_COLUMNS
+RETURN_COLUMNS = RETURNS_COLUMNS
 EXPECTED_COLUMNS = ["code", "name", "kind", "status", "late", "received_at"]
 PROGRESS_COLUMNS = ["submitter", "action_id", "status", "progress_update", "completion_date"]
 MILESTONE_COLUMNS = ["milestone_id", "action", "due", "text", "status", "completion_date"]
