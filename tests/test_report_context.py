@@ -349,3 +349,53 @@ def test_summary_markdown_carries_the_reports_key_messages():
     for m in key_messages(inputs, normalised_measures(inputs)):
         assert f"- {m}" in text
     assert "- received: 8 of 9 expected" in text and "- missing: 1" in text
+
+
+def _series(values: list[float]) -> object:
+    from transforms.reports import charts
+
+    return charts.ChartSeries(
+        measure_id="T01",
+        name="Test",
+        unit_label="%",
+        quarters=[Q1, Q2][: len(values)],
+        values=values,
+        labels=[f"{v:g}%" for v in values],
+        suppressed=[False] * len(values),
+        rags=["Red"] * len(values),
+    )
+
+
+def test_charts_drawn_ahead_in_parallel_are_the_charts_drawn_one_by_one(tmp_path) -> None:
+    from transforms.reports import charts
+
+    jobs = [("measure", _series([40.0, 50.0])), ("measure", _series([10.0, 90.0]))]
+    jobs += [("overview", [jobs[0][1], jobs[1][1]]), jobs[0]]  # a repeat is drawn once
+    charts._DRAWN.clear()
+    assert charts.draw_ahead(jobs, tmp_path / "cache", processes=2) == 3
+    ahead = [charts.measure_chart(jobs[0][1]), charts.overview_chart(jobs[2][1])]
+    alone = [charts._measure_chart(jobs[0][1]), charts._overview_chart(jobs[2][1])]
+    assert ahead == alone
+    assert len(list((tmp_path / "cache").glob("*.png"))) == 3
+
+
+def test_the_next_run_reads_unchanged_charts_back_and_keeps_only_its_own(
+    tmp_path, monkeypatch
+) -> None:
+    from transforms.reports import charts
+
+    cache = tmp_path / "cache"
+    first = [("measure", _series([40.0, 50.0])), ("measure", _series([10.0, 90.0]))]
+    charts._DRAWN.clear()
+    charts.draw_ahead(first, cache, processes=1)
+    expected = charts.measure_chart(first[0][1])
+
+    charts._DRAWN.clear()  # a new process: only the folder remembers
+    second = [first[0], ("measure", _series([10.0, 95.0]))]  # one series changed
+    assert charts.draw_ahead(second, cache, processes=1) == 1
+    assert charts.measure_chart(first[0][1]) == expected
+    assert len(list(cache.glob("*.png"))) == 2  # the changed chart's old picture is gone
+
+    charts._DRAWN.clear()  # the drawing code changed: nothing may be reused
+    monkeypatch.setattr(charts, "_style_digest", lambda: "another version")
+    assert charts.draw_ahead(second, cache, processes=1) == 2

@@ -199,6 +199,30 @@ def report_inputs(
 #: The documents of a quarter, in the order they are written.
 DOCUMENTS = ("docx", "xlsx", "public_docx", "public_xlsx")
 WRITING_DOCUMENTS = "writing the Word and Excel documents"
+DRAWING_CHARTS = "drawing the charts"
+
+
+def chart_cache_dir(out_dir: Path) -> Path:
+    """Where a quarter's drawn charts are kept between runs: OUTPUT/.cache/charts/<quarter>.
+
+    Beside the internal documents (the charts show unsuppressed figures), outside the
+    quarter's folder of issued files.
+    """
+    return out_dir.parent / ".cache" / "charts" / out_dir.name
+
+
+def draw_charts(qd: QuarterData, spec: Spec, out_dir: Path, processes: int | None = None) -> int:
+    """Draw every chart both packs will embed, once each and in parallel, reusing the
+    charts of the last run that are unchanged; how many had to be drawn."""
+    from transforms.reports.charts import draw_ahead
+    from transforms.reports.context import planned_charts
+
+    jobs = [
+        job
+        for public in (False, True)
+        for job in planned_charts(report_inputs(qd, spec, public=public))
+    ]
+    return draw_ahead(jobs, chart_cache_dir(out_dir), processes)
 
 
 def render_documents(
@@ -208,15 +232,19 @@ def render_documents(
     approved_on: dt.date | None = None,
     approved_by: str | None = None,
     progress: Progress = no_progress,
+    chart_processes: int | None = None,
 ) -> dict[str, Path]:
     """The internal and public Word and Excel packs and the open data beside them, each
     written atomically: a draft, or, given the approval, the issued documents whose cover
-    names the date and the approver."""
+    names the date and the approver. The charts of both packs are drawn first, in parallel
+    over `chart_processes` cores (default: all)."""
     from transforms.reports.excel import write_xlsx
     from transforms.reports.open_data import write_open_data
     from transforms.reports.word import write_docx
 
     paths = document_paths(out_dir, qd.quarter_end)
+    progress(DRAWING_CHARTS, 0, None)
+    draw_charts(qd, spec, out_dir, chart_processes)
     progress(WRITING_DOCUMENTS, 0, len(DOCUMENTS))
     for public in (False, True):
         inputs = report_inputs(

@@ -11,11 +11,13 @@ matplotlib is imported inside the functions (it is slow to import and only repor
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import textwrap
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from transforms.quarters import quarter_short
@@ -231,6 +233,9 @@ def _x_ticks(ax: Any, axis: list[dt.date], small: bool) -> None:
 
 
 def _png(fig: Any) -> bytes:
+    # tight_layout leaves a placeholder layout engine behind, and with any engine set
+    # savefig lays the figure out once more (a whole extra draw): the layout is final here.
+    fig.set_layout_engine(None)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, metadata=_PNG_METADATA)
     return buf.getvalue()
@@ -254,6 +259,90 @@ def _drawn(key: str, draw: Callable[[], tuple[bytes, str]]) -> tuple[bytes, str]
     if len(_DRAWN) > _DRAWN_MAX:
         _DRAWN.popitem(last=False)
     return out
+
+
+#: A chart to draw: ("measure", one series) or ("overview", the series of one part).
+ChartJob = tuple[str, Any]
+
+
+def _key(job: ChartJob) -> str:
+    kind, what = job
+    return f"{kind} {what!r}"
+
+
+def _draw_job(job: ChartJob) -> tuple[bytes, str]:
+    kind, what = job
+    return _measure_chart(what) if kind == "measure" else _overview_chart(what)
+
+
+def _style_digest() -> str:
+    """What the pictures depend on besides the data: this module's code and matplotlib."""
+    from importlib.metadata import version
+
+    code = Path(__file__).read_bytes()
+    return hashlib.sha256(code + version("matplotlib").encode()).hexdigest()
+
+
+def _cache_name(key: str, style: str) -> str:
+    return hashlib.sha256(f"{style}\n{key}".encode()).hexdigest()
+
+
+def draw_ahead(
+    jobs: list[ChartJob], cache_dir: Path | None = None, processes: int | None = None
+) -> int:
+    """Have every chart of `jobs` ready before the documents ask for it; how many were drawn.
+
+    Each distinct chart is drawn once, the ones not drawn before in parallel over up to
+    `processes` cores (default: all available). With a `cache_dir`, a chart drawn by an
+    earlier run from the same series with the same code is read back instead of drawn
+    again (the same data gives the same bytes), and the folder keeps exactly this run's
+    charts. The cache holds the internal pack's charts, so it lives beside the internal
+    documents, under the output folder.
+    """
+    from transforms.atomic import atomic_write_bytes
+    from transforms.forked import forked_map
+
+    unique = list({_key(j): j for j in jobs}.items())
+    style = _style_digest() if cache_dir is not None else ""
+    todo: list[tuple[str, ChartJob]] = []
+    for key, job in unique:
+        if key in _DRAWN:
+            continue
+        cached = _from_cache(cache_dir, _cache_name(key, style)) if cache_dir else None
+        if cached is None:
+            todo.append((key, job))
+        else:
+            _keep(key, cached)
+    drawn = forked_map(_draw_job, [job for _, job in todo], processes)
+    for (key, _), out in zip(todo, drawn, strict=True):
+        _keep(key, out)
+    if cache_dir is not None:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        wanted = {_cache_name(key, style): _DRAWN[key] for key, _ in unique if key in _DRAWN}
+        for name, (png, alt) in wanted.items():
+            if not (cache_dir / f"{name}.png").exists():
+                atomic_write_bytes(cache_dir / f"{name}.txt", alt.encode("utf-8"))
+                atomic_write_bytes(cache_dir / f"{name}.png", png)
+        for old in cache_dir.iterdir():
+            if old.stem not in wanted:
+                old.unlink(missing_ok=True)
+    return len(todo)
+
+
+def _from_cache(cache_dir: Path, name: str) -> tuple[bytes, str] | None:
+    try:
+        return (cache_dir / f"{name}.png").read_bytes(), (cache_dir / f"{name}.txt").read_text(
+            encoding="utf-8"
+        )
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _keep(key: str, out: tuple[bytes, str]) -> None:
+    _DRAWN[key] = out
+    _DRAWN.move_to_end(key)
+    if len(_DRAWN) > _DRAWN_MAX:
+        _DRAWN.popitem(last=False)
 
 
 def measure_chart(s: ChartSeries) -> tuple[bytes, str]:

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from transforms.quarters import quarter_end_for, quarter_label, quarter_short
-from transforms.reports.charts import ChartSeries, measure_chart, overview_chart
+from transforms.reports.charts import ChartJob, ChartSeries, measure_chart, overview_chart
 from transforms.reports.formatting import (
     BREAKDOWN_TEXT,
     DIRECTION_TEXT,
@@ -113,6 +113,7 @@ __all__ = [
     "normalised_measures",
     "off_track_messages",
     "overview_parts",
+    "planned_charts",
     "rag_count_message",
     "returns_summary",
     "revision_message",
@@ -210,6 +211,25 @@ def overview_parts(
             {"title": title, "image": embed(Chart(f"overview-{k}", f"{title}: {ids}", png, alt))}
         )
     return parts
+
+
+def planned_charts(inputs: ReportInputs) -> list[ChartJob]:
+    """Every chart `build_context` will ask for, in its order, without drawing any: so the
+    quarterly run can draw them all at once, in parallel, before the documents are built."""
+    ms = normalised_measures(inputs)
+    ids = measure_ids(inputs, ms)
+    plan = inputs.spec.plan
+    jobs: list[ChartJob] = []
+    for o in plan.outcomes:
+        action_ids = {a.id for a in plan.actions if a.outcome == o.id}
+        o_ids = [mid for mid in ids if (m := measure_def(inputs, mid)) and m.action in action_ids]
+        jobs += [("measure", s) for mid in o_ids if (s := chart_series(inputs, ms, mid))]
+    headline = [s for mid in ids if (s := chart_series(inputs, ms, mid)) is not None]
+    jobs += [
+        ("overview", headline[i : i + OVERVIEW_PER_PART])
+        for i in range(0, len(headline), OVERVIEW_PER_PART)
+    ]
+    return jobs
 
 
 def build_context(

@@ -1,0 +1,63 @@
+"""forked_map: the same answer as a plain loop, whatever the children do."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from transforms.forked import available_cores, forked_map
+
+
+def square_with_pid(x: int) -> tuple[int, int]:
+    return x * x, os.getpid()
+
+
+def test_the_answer_is_the_plain_loops_in_order_and_children_did_part_of_it() -> None:
+    items = list(range(23))
+    got = forked_map(square_with_pid, items, processes=3)
+    assert [v for v, _ in got] == [x * x for x in items]
+    assert len({pid for _, pid in got}) == 3  # this process and two children
+    assert {pid for _, pid in got} - {os.getpid()}
+
+
+def test_one_process_or_one_item_forks_nothing() -> None:
+    assert {pid for _, pid in forked_map(square_with_pid, [1, 2, 3], processes=1)} == {
+        os.getpid()
+    }
+    assert forked_map(square_with_pid, [4], processes=8) == [(16, os.getpid())]
+    assert forked_map(square_with_pid, [], processes=8) == []
+
+
+PARENT = os.getpid()
+
+
+def dies_in_a_child(x: int) -> int:
+    if os.getpid() != PARENT and x == 5:
+        os.kill(os.getpid(), signal.SIGKILL)  # the child dies: its whole share is redone here
+    return x + 100
+
+
+def unpicklable_in_a_child(x: int) -> object:
+    if os.getpid() != PARENT:
+        return lambda: x  # cannot be sent back
+    return x
+
+
+def test_a_share_a_child_does_not_deliver_is_computed_here() -> None:
+    assert forked_map(dies_in_a_child, list(range(10)), processes=2) == list(range(100, 110))
+    assert forked_map(unpicklable_in_a_child, list(range(6)), processes=2) == list(range(6))
+
+
+def boom(x: int) -> int:
+    raise ValueError(f"bad {x}")
+
+
+def test_an_error_in_the_work_itself_is_raised_as_the_loop_would() -> None:
+    with pytest.raises(ValueError, match="bad"):
+        forked_map(boom, [1, 2, 3, 4], processes=2)
+
+
+def test_available_cores_is_at_least_one() -> None:
+    assert available_cores() >= 1

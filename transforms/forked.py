@@ -1,0 +1,102 @@
+"""Pure work spread over the machine's cores in forked children, for the quarterly run's charts.
+
+Drawing a report's charts is most of a quarterly run, each chart is independent and the
+work is pure (series in, PNG bytes out), so it parallelises with no coordination. Plain
+`os.fork` children are used rather than `multiprocessing`, which refuses children to
+daemonic processes such as the Dask workers of the national run. The answer never depends
+on the children: whatever a child does not deliver (it crashed, it was killed, its result
+would not pickle) is computed again in this process, so the result is the same list, in the
+same order, as `[fn(x) for x in items]`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def available_cores() -> int:
+    """The cores this process may run on (the affinity mask, not the machine's count)."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except (AttributeError, OSError):
+        return max(os.cpu_count() or 1, 1)
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _run_child(fn: Callable[[T], R], items: Sequence[T], write_fd: int) -> None:
+    """In the child: compute its share and write the pickled list; never returns."""
+    code = 0
+    try:
+        data = pickle.dumps([fn(x) for x in items], protocol=pickle.HIGHEST_PROTOCOL)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(write_fd, view) :]
+    except BaseException:  # noqa: BLE001 - the parent sees a short answer and redoes the share
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def forked_map(fn: Callable[[T], R], items: Sequence[T], processes: int | None = None) -> list[R]:
+    """`[fn(x) for x in items]`, computed by up to `processes` forked children at once.
+
+    `processes` defaults to the available cores; with one process, or one item, nothing is
+    forked. `fn` must be pure: a share a child fails to deliver is computed here instead.
+    """
+    n = min(processes or available_cores(), len(items))
+    if n <= 1:
+        return [fn(x) for x in items]
+    shares = [list(range(k, len(items), n)) for k in range(n)]  # interleaved: even loads
+    children: list[tuple[int, int, list[int]]] = []
+    for share in shares[1:]:
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_fd)
+            _run_child(fn, [items[i] for i in share], write_fd)
+        os.close(write_fd)
+        children.append((pid, read_fd, share))
+    results: list[R | None] = [None] * len(items)
+    try:
+        for i in shares[0]:  # this process takes the first share itself
+            results[i] = fn(items[i])
+    finally:
+        answers = [_collected(pid, read_fd, len(share)) for pid, read_fd, share in children]
+    for (_, _, share), answer in zip(children, answers, strict=True):
+        if answer is None:
+            log.warning("a forked child did not deliver its share; computing it here")
+            answer = [fn(items[i]) for i in share]
+        for i, value in zip(share, answer, strict=True):
+            results[i] = value
+    return results  # type: ignore[return-value]  # every slot is filled above
+
+
+def _collected(pid: int, read_fd: int, expected: int) -> list[Any] | None:
+    """A child's pickled list once it has exited, or None when it failed to deliver one."""
+    try:
+        data = _read_all(read_fd)
+    finally:
+        os.close(read_fd)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        return None
+    try:
+        answer = pickle.loads(data)
+    except Exception:  # noqa: BLE001 - a short or corrupt answer: the share is redone
+        return None
+    return answer if isinstance(answer, list) and len(answer) == expected else None
