@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 NOW = dt.datetime(2022, 11, 15, 12, 0, tzinfo=dt.UTC)  # after the last quarter's deadline
+#: When set, the stage runs under cProfile and writes its statistics to this file.
+PROFILE_ENV = "DATASUMMARY_BENCH_PROFILE"
 
 
 def workbooks(folder: Path) -> list[Path]:
@@ -67,13 +69,31 @@ def intake(folders: list[list[str]], batch_size: int) -> dict[str, Any]:
 
 
 def quarterly(name: str, inbox: str, output: str, quarter: str) -> dict[str, Any]:
-    """The quarterly run (measures, tables, four documents, figures) on a filed store."""
-    from flows.national import run_partnership
-    from transforms.partnerships import Partnership
+    """The quarterly pipeline (measures, tables, four documents, figures) on a filed store.
 
-    p = Partnership(name=name, inbox=Path(inbox), output=Path(output))
-    r = run_partnership(p, dt.date.fromisoformat(quarter), now=NOW, intake=False)
-    return {"version": r["version"]}
+    `transforms.quarterly.produce_quarter` itself, as both flows call it: the stage is the
+    pipeline's work, like the read floor is the reader's, with no orchestrator imported.
+    """
+    import uuid
+
+    from transforms.quarterly import produce_quarter
+    from transforms.spec import default_spec
+    from transforms.store.db import make_engine, sqlite_url
+
+    out_dir = Path(output) / quarter
+    engine = make_engine(sqlite_url(Path(output)))
+    try:
+        out = produce_quarter(
+            engine,
+            default_spec(),
+            dt.date.fromisoformat(quarter),
+            NOW,
+            out_dir,
+            f"benchmark-{uuid.uuid4().hex[:12]}",
+        )
+    finally:
+        engine.dispose()
+    return {"version": out.data.version, "partnership": name}
 
 
 def national(config: str, quarter: str, workers: int) -> dict[str, Any]:
@@ -129,9 +149,19 @@ STAGES = {
 def main() -> None:
     stage, args = sys.argv[1], json.loads(sys.argv[2])
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "ERROR")
+    profile_to = os.environ.get(PROFILE_ENV)
+    profiler = None
+    if profile_to:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     t0, c0 = time.perf_counter(), time.process_time()
     result = STAGES[stage](**args) if isinstance(args, dict) else STAGES[stage](*args)
     wall = time.perf_counter() - t0
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(profile_to)
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = time.process_time() - c0 + kids.ru_utime + kids.ru_stime
@@ -142,6 +172,7 @@ def main() -> None:
                 "wall_s": wall,
                 "cpu_s": cpu,
                 "peak_rss_mib": max(me.ru_maxrss, kids.ru_maxrss) / 1024,
+                "minor_faults": me.ru_minflt + kids.ru_minflt,
                 "result": result,
             }
         ),

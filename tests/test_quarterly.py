@@ -93,7 +93,7 @@ def test_a_run_that_fails_half_way_is_recorded_as_failed(tmp_path, monkeypatch):
     def disk_full(*_args, **_kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(word, "write_docx", disk_full)
+    monkeypatch.setattr(word, "render_docx_bytes", disk_full)
     with pytest.raises(OSError):
         produce_quarter(
             engine,

@@ -8,6 +8,7 @@ stay thin wiring. Each figure comes from accepted, in-force returns only.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,8 @@ import sqlalchemy as sa
 
 from transforms.progress import Progress, no_progress
 from transforms.spec import Spec
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -232,31 +235,54 @@ def render_documents(
     approved_on: dt.date | None = None,
     approved_by: str | None = None,
     progress: Progress = no_progress,
-    chart_processes: int | None = None,
+    processes: int | None = None,
 ) -> dict[str, Path]:
     """The internal and public Word and Excel packs and the open data beside them, each
     written atomically: a draft, or, given the approval, the issued documents whose cover
-    names the date and the approver. The charts of both packs are drawn first, in parallel
-    over `chart_processes` cores (default: all)."""
-    from transforms.reports.excel import write_xlsx
+    names the date and the approver. The charts of both packs are drawn first, then the four
+    documents rendered, each in parallel over `processes` cores (default: all available;
+    1 where the caller already runs one partnership per core, as the national run does)."""
+    from transforms.atomic import atomic_write_bytes
+    from transforms.forked import forked_map
     from transforms.reports.open_data import write_open_data
-    from transforms.reports.word import write_docx
 
     paths = document_paths(out_dir, qd.quarter_end)
     progress(DRAWING_CHARTS, 0, None)
-    draw_charts(qd, spec, out_dir, chart_processes)
+    draw_charts(qd, spec, out_dir, processes)
     progress(WRITING_DOCUMENTS, 0, len(DOCUMENTS))
-    for public in (False, True):
-        inputs = report_inputs(
-            qd, spec, public=public, approved_on=approved_on, approved_by=approved_by
-        )
-        prefix = "public_" if public else ""
-        write_docx(inputs, paths[f"{prefix}docx"])
-        progress(WRITING_DOCUMENTS, 2 * public + 1, len(DOCUMENTS))
-        write_xlsx(inputs, paths[f"{prefix}xlsx"])
-        progress(WRITING_DOCUMENTS, 2 * public + 2, len(DOCUMENTS))
+    jobs = [_DocumentJob(qd, spec, role, approved_on, approved_by) for role in DOCUMENTS]
+    for done, (job, data) in enumerate(
+        zip(jobs, forked_map(_document_bytes, jobs, processes), strict=True), start=1
+    ):
+        atomic_write_bytes(paths[job.role], data)
+        log.info("wrote %s", paths[job.role].name)
+        progress(WRITING_DOCUMENTS, done, len(DOCUMENTS))
     opened = write_open_data(qd.public_measures, spec, qd.quarter_end, out_dir)
     return {k: paths[k] for k in DOCUMENTS} | opened
+
+
+@dataclass(frozen=True)
+class _DocumentJob:
+    """One of the four documents to render: its role in `document_paths` and its inputs."""
+
+    qd: QuarterData
+    spec: Spec
+    role: str
+    approved_on: dt.date | None
+    approved_by: str | None
+
+
+def _document_bytes(job: _DocumentJob) -> bytes:
+    """One document's bytes (pure: the charts are drawn already, nothing is written), so
+    the four can be rendered side by side in forked children."""
+    from transforms.reports.excel import render_xlsx_bytes
+    from transforms.reports.word import render_docx_bytes
+
+    public = job.role.startswith("public_")
+    inputs = report_inputs(
+        job.qd, job.spec, public=public, approved_on=job.approved_on, approved_by=job.approved_by
+    )
+    return render_docx_bytes(inputs) if job.role.endswith("docx") else render_xlsx_bytes(inputs)
 
 
 def run_summary(qd: QuarterData, spec: Spec) -> str:

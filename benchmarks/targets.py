@@ -1,0 +1,85 @@
+"""The performance targets, as data, and how each pass of a run measures against them.
+
+Every ratio is taken within one pass (a stage against the read floor measured in the same
+pass, minutes apart on the same machine), so the machine's drift between passes cancels; a
+target is met only when every pass meets it, not the best one.
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Target:
+    """One target: `measure` compared with `limit` by `op` ("<=" or ">=")."""
+
+    measure: str
+    op: str
+    limit: float
+    says: str
+
+    def met(self, value: float | None) -> bool | None:
+        if value is None:
+            return None
+        return {"<=": operator.le, ">=": operator.ge}[self.op](value, self.limit)
+
+
+TARGETS = (
+    Target("cold_intake_over_read_floor", "<=", 2.0, "cold intake ≤ 2 × read floor"),
+    Target("quarterly_13_over_read_floor", "<=", 0.7, "quarterly stage (13 q) ≤ 0.7 × read floor"),
+    Target("rerun_over_cold", "<=", 0.02, "re-run ≤ 2 % of cold intake"),
+    Target("quarterly_history_over_13", "<=", 1.5, "quarterly, 40 q ≤ 1.5 × 13 q"),
+    Target("intake_peak_rss_mib", "<=", 1024.0, "intake peak memory ≤ 1 GiB"),
+    Target("max_drop_to_feedback_s", "<=", 30.0, "drop to feedback ≤ 30 s"),
+    Target("national_1_over_stage_sum", "<=", 1.2, "national, 1 worker ≤ 1.2 × sum of stages"),
+    Target("national_speedup", ">=", 1.8, "national, 2 workers ≥ 1.8 × faster than 1"),
+    Target("help_heavy_imports", "<=", 0.0, "`--help` imports no heavy library"),
+)
+
+
+def pass_ratios(passes: dict[str, list[dict[str, Any]]]) -> list[dict[str, float]]:
+    """The within-pass ratios of each pass of the intake and quarterly sequence."""
+    out = []
+    for i in range(len(passes["read_floor"])):
+        floor = passes["read_floor"][i]["wall_s"]
+        cold = passes["intake_cold"][i]["wall_s"]
+        q13 = passes["quarterly_13"][i]["wall_s"]
+        out.append(
+            {
+                "cold_intake_over_read_floor": cold / floor,
+                "quarterly_13_over_read_floor": q13 / floor,
+                "rerun_over_cold": passes["intake_rerun"][i]["wall_s"] / cold,
+                "quarterly_history_over_13": passes["quarterly_history"][i]["wall_s"] / q13,
+                "intake_peak_rss_mib": max(
+                    passes["intake_cold"][i]["peak_rss_mib"],
+                    passes["intake_history"][i]["peak_rss_mib"],
+                ),
+            }
+        )
+    return out
+
+
+def judged(per_pass: list[dict[str, float]], once: dict[str, float | None]) -> list[dict[str, Any]]:
+    """Each target with its value in every pass (or the one measurement) and whether it
+    holds in all of them."""
+    rows = []
+    for t in TARGETS:
+        values = [p[t.measure] for p in per_pass if t.measure in p]
+        if not values and once.get(t.measure) is not None:
+            values = [once[t.measure]]
+        verdicts = [t.met(v) for v in values]
+        rows.append(
+            {
+                "target": t.says,
+                "measure": t.measure,
+                "op": t.op,
+                "limit": t.limit,
+                "values": [round(v, 4) for v in values],
+                "met": bool(verdicts) and all(verdicts),
+                "measured": bool(values),
+            }
+        )
+    return rows
