@@ -234,3 +234,52 @@ def test_a_far_cell_in_one_return_does_not_stop_intake_for_the_others(tmp_path: 
     assert (inbox / "feedback" / out["far.xlsx"][1]).is_file()
     again = _capped(INTAKE, str(inbox), str(output))  # and the next intake runs as well
     assert again == {}
+
+
+SHEET_BODIES = [
+    # as spreadsheet tools write it
+    b'<dimension ref="A1:C3"/><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c>'
+    b'<c r="C1"/></row><row r="3" spans="1:3"><c r="B3"><v>2</v></c></row></sheetData>',
+    # rows and cells without r follow the previous ones
+    b"<sheetData><row><c><v>1</v></c><c/></row><row><c/><c/><c/></row></sheetData>",
+    # a namespace prefix, lower-case letters, a lone dimension, a $-anchored dimension
+    b'<x:sheetData><x:row r="2"><x:c r="AA2"/></x:row></x:sheetData>',
+    b'<sheetData><row r="4"><c r="ab4"/></row></sheetData>',
+    b'<dimension ref="D9"/>',
+    b'<dimension ref="$A$1:$Z$40"/><sheetData><row r="40"><c r="Z40"/></row></sheetData>',
+    # past the limits: in a cell, and only in the dimension
+    b'<sheetData><row r="1"><c r="A1"/><c r="XFD1"/></row><row r="2000000"><c r="A2000000"/>'
+    b"</row></sheetData>",
+    b'<dimension ref="A1:XFD1048576"/><sheetData><row r="1"><c r="A1"/></row></sheetData>',
+    # look-alike tags that are not rows or cells
+    b'<cols><col min="1" max="3"/></cols><sheetData><row r="7"><c r="E7"/></row></sheetData>'
+    b'<rowBreaks count="1"><brk id="5"/></rowBreaks>',
+]
+
+
+@pytest.mark.parametrize("body", SHEET_BODIES)
+@pytest.mark.parametrize("chunk", [7, 23, 64, 1 << 16])
+def test_the_plain_pass_measures_every_chunking_as_the_tag_by_tag_pass(
+    body: bytes, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from transforms.intake import bounds
+    from transforms.intake.preflight import DEFAULT_LIMITS
+
+    def measured() -> bounds.SheetExtent:
+        extent = bounds.SheetExtent("Sheet")
+        pieces = iter([body[i : i + chunk] for i in range(0, len(body), chunk)])
+        bounds._measure(pieces, extent, DEFAULT_LIMITS)
+        return extent
+
+    plain = measured()
+    monkeypatch.setattr(bounds, "_plain_extent", lambda body, limits: None)
+    assert plain == measured()
+
+
+def test_the_usual_sheet_takes_the_plain_pass_and_odd_ones_do_not() -> None:
+    from transforms.intake.bounds import _plain_extent
+    from transforms.intake.preflight import DEFAULT_LIMITS
+
+    assert _plain_extent(SHEET_BODIES[0], DEFAULT_LIMITS) == (3, 3, 3, 2)
+    assert all(_plain_extent(b, DEFAULT_LIMITS) is None for b in SHEET_BODIES[1:4])
+    assert _plain_extent(SHEET_BODIES[6], DEFAULT_LIMITS) is None  # the finding needs order

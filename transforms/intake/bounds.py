@@ -201,52 +201,104 @@ def _measure(chunks: Iterator[bytes], extent: SheetExtent, limits: Limits) -> No
     """The furthest row and column of a worksheet's stream, from `<dimension>`, rows and cells.
 
     Rows and cells may omit `r` (they then follow the previous one). Stops early once the
-    sheet is past the limits: the finding needs only the first cell beyond them.
+    sheet is past the limits: the finding needs only the first cell beyond them. A chunk
+    written the way spreadsheet tools write (every row and cell with its `r`, no prefixes,
+    nothing past the limits) is measured in one pass of a few regular expressions; any other
+    chunk, tag by tag (`_measure_tags`), which gives the same answer for every chunk.
     """
     row = col = 0
     tail = b""
     for chunk in chunks:
         buf = tail + chunk
-        end = 0
-        for m in _TAG.finditer(buf):
-            end = m.end()
-            kind, attrs = m.group(1), m.group(2)
-            if kind == b"c":
-                r = _R_ATTR.search(attrs)
-                if r and r.group(1):
-                    col = column_number(r.group(1))
-                    row = int(r.group(2)) if r.group(2) else row
-                else:
-                    col += 1
-                _extend(extent, row, col)
-                where = (row, col)
-            elif kind == b"row":  # an empty row element allocates nothing: only cells count
-                r = _R_ATTR.search(attrs)
-                row = int(r.group(2)) if r and r.group(2) else row + 1
-                col = 0
-                continue
-            else:
-                ref = _REF_ATTR.search(attrs)
-                if ref:
-                    last = ref.group(1).decode("ascii", "replace").split(":")[-1]
-                    m2 = _CELL_REF.match(last)
-                    if not m2:
-                        continue
-                    where = (
-                        int(m2.group(2) or 0),
-                        column_number(m2.group(1)) if m2.group(1) else 0,
-                    )
-                    _extend(extent, *where)
-                else:
-                    continue
-            if where[0] > limits.max_rows or where[1] > limits.max_columns:
-                extent.beyond = f"{column_letters(max(where[1], 1))}{max(where[0], 1)}"
-                extent.beyond_claimed = kind == b"dimension"
+        cut = buf.rfind(b"<")
+        if cut < 0 or buf.find(b">", cut) >= 0:
+            cut = len(buf)
+        fast = _plain_extent(buf[:cut], limits)
+        if fast is not None:
+            max_row, max_col, row, col = fast if fast[2] else (*fast[:2], row, col)
+            _extend(extent, max_row, max_col)
+            tail = buf[cut:]
+        else:
+            row, col, tail, beyond = _measure_tags(buf, extent, limits, row, col)
+            if beyond:
                 return
-        start = buf.rfind(b"<")  # a tag cut by the chunk's end is kept for the next chunk
-        tail = buf[start:] if start >= end and buf.find(b">", start) < 0 else b""
         if len(tail) > MAX_TAG_BYTES:
             raise PartProblem("holds a tag far longer than Excel writes")
+
+
+_PLAIN_CELL = re.compile(rb'<c r="([A-Z]{1,3})([1-9]\d{0,6})"[\s/>]')
+_PLAIN_ROW = re.compile(rb'<row r="([1-9]\d{0,6})"[\s/>]')
+_PLAIN_DIMENSION = re.compile(
+    rb'<dimension ref="(?:[A-Z]{1,3}[1-9]\d{0,6}:)?([A-Z]{1,3})([1-9]\d{0,6})"[\s/>]'
+)
+_ANY_TAG = re.compile(rb"<(?:[\w.-]+:)?(?:c|row|dimension)(?=[\s/>])")
+
+
+def _plain_extent(body: bytes, limits: Limits) -> tuple[int, int, int, int] | None:
+    """(furthest row, furthest column, row and column of the last tag) of a chunk whose
+    rows and cells all carry a plain `r` and lie within the limits; None for any other
+    chunk (the last two are 0 when the chunk has no row or cell)."""
+    cells = _PLAIN_CELL.findall(body)
+    rows = _PLAIN_ROW.findall(body)
+    claimed = _PLAIN_DIMENSION.findall(body)
+    if len(cells) + len(rows) + len(claimed) != len(_ANY_TAG.findall(body)):
+        return None  # a prefixed, unlettered or `r`-less tag, or an unusual <dimension>
+    if not cells and not rows and not claimed:
+        return 0, 0, 0, 0
+    max_row = max((int(r) for _, r in cells + claimed), default=0)
+    widest = max((c for c, _ in cells + claimed), key=lambda c: (len(c), c), default=b"")
+    max_col = column_number(widest)
+    if max_row > limits.max_rows or max_col > limits.max_columns:
+        return None  # the finding names the first such cell: found tag by tag
+    last_cell = body.rfind(b"<c r=")
+    last_row = body.rfind(b"<row r=")
+    if last_cell < 0 and last_row < 0:
+        return max_row, max_col, 0, 0  # only a <dimension>: no row or cell to follow
+    if last_cell > last_row:
+        letters, number = cells[-1]
+        return max_row, max_col, int(number), column_number(letters)
+    return max_row, max_col, int(rows[-1]), 0
+
+
+def _measure_tags(
+    buf: bytes, extent: SheetExtent, limits: Limits, row: int, col: int
+) -> tuple[int, int, bytes, bool]:
+    """One chunk measured tag by tag: (row, column, the cut tag to carry, past limits?)."""
+    end = 0
+    for m in _TAG.finditer(buf):
+        end = m.end()
+        kind, attrs = m.group(1), m.group(2)
+        if kind == b"c":
+            r = _R_ATTR.search(attrs)
+            if r and r.group(1):
+                col = column_number(r.group(1))
+                row = int(r.group(2)) if r.group(2) else row
+            else:
+                col += 1
+            _extend(extent, row, col)
+            where = (row, col)
+        elif kind == b"row":  # an empty row element allocates nothing: only cells count
+            r = _R_ATTR.search(attrs)
+            row = int(r.group(2)) if r and r.group(2) else row + 1
+            col = 0
+            continue
+        else:
+            ref = _REF_ATTR.search(attrs)
+            if not ref:
+                continue
+            last = ref.group(1).decode("ascii", "replace").split(":")[-1]
+            m2 = _CELL_REF.match(last)
+            if not m2:
+                continue
+            where = (int(m2.group(2) or 0), column_number(m2.group(1)) if m2.group(1) else 0)
+            _extend(extent, *where)
+        if where[0] > limits.max_rows or where[1] > limits.max_columns:
+            extent.beyond = f"{column_letters(max(where[1], 1))}{max(where[0], 1)}"
+            extent.beyond_claimed = kind == b"dimension"
+            return row, col, b"", True
+    start = buf.rfind(b"<")  # a tag cut by the chunk's end is kept for the next chunk
+    tail = buf[start:] if start >= end and buf.find(b">", start) < 0 else b""
+    return row, col, tail, False
 
 
 def _extend(extent: SheetExtent, row: int, col: int) -> None:

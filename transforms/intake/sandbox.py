@@ -10,6 +10,7 @@ is replaced by a fresh one, and the file is tried once more before it gets its f
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import multiprocessing
@@ -100,6 +101,9 @@ class SandboxedReader:
     def __init__(self, read: Callable[..., Any], sandbox: Sandbox) -> None:
         self.read = read
         self.sandbox = sandbox
+        #: Called before each fork: a caller running a thread (an import) makes it finish
+        #: first, so no child starts with a lock that thread holds.
+        self.before_fork: Callable[[], None] | None = None
         self._pid: int | None = None
         self._conn: Any = None
 
@@ -121,13 +125,28 @@ class SandboxedReader:
         return None, detail
 
     def _attempt(self, path: Path, kwargs: dict[str, Any]) -> tuple[Any, str]:
+        try:
+            self.send(path, kwargs)
+        except OSError:
+            return self.answer()
+        if not self._conn.poll(self.sandbox.timeout_s):
+            return self.overran()
+        return self.answer()
+
+    def send(self, path: Path, kwargs: dict[str, Any]) -> None:
+        """Hand the child (started if need be) one file to read; answer with `answer`."""
         if self._pid is None:
             self._start()
+        self._conn.send((path, kwargs))
+
+    @property
+    def connection(self) -> Any:
+        """The pipe the child answers on (to wait on several children at once)."""
+        return self._conn
+
+    def answer(self) -> tuple[Any, str]:
+        """The child's answer to the file sent last: (result, "") or (None, what went wrong)."""
         try:
-            self._conn.send((path, kwargs))
-            if not self._conn.poll(self.sandbox.timeout_s):
-                self._stop(kill=True)
-                return None, f"reading it took longer than {self.sandbox.timeout_s:g} seconds"
             kind, payload = self._conn.recv()
         except (EOFError, OSError):  # the child died without a word: a native abort or a kill
             code = self._stop(kill=True)
@@ -139,9 +158,22 @@ class SandboxedReader:
             return None, MEMORY
         return None, f"the reader failed ({payload})"
 
+    def overran(self) -> tuple[None, str]:
+        """Kill a child that has not answered within the time allowed for one file."""
+        self._stop(kill=True)
+        return None, f"reading it took longer than {self.sandbox.timeout_s:g} seconds"
+
+    def start(self) -> None:
+        """Fork the child now (before the caller starts any thread)."""
+        if self._pid is None:
+            self._start()
+
     def _start(self) -> None:
         import openpyxl  # noqa: F401 - imported before the fork, not in every child
         import python_calamine  # noqa: F401
+
+        if self.before_fork is not None:
+            self.before_fork()
 
         parent_end, child_end = multiprocessing.Pipe(duplex=True)
         pid = os.fork()
@@ -191,3 +223,76 @@ def _wait(pid: int, timeout_s: float) -> int | None:
         if time.monotonic() > deadline:
             return None
         time.sleep(0.01)
+
+
+class SandboxedReaders:
+    """`read` over many files by up to `processes` sandboxed children at once.
+
+    Each child reads one file at a time within the `Sandbox`'s limits, exactly as one
+    `SandboxedReader` does (time per file, memory, a second attempt in a fresh child), and
+    the answers come back in the files' order whatever order the children finish in.
+    """
+
+    def __init__(self, read: Callable[..., Any], sandbox: Sandbox, processes: int) -> None:
+        self.sandbox = sandbox
+        self.children = [SandboxedReader(read, sandbox) for _ in range(max(processes, 1))]
+
+    def __enter__(self) -> SandboxedReaders:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        for child in self.children:
+            child.close()
+
+    def start(self, before_fork: Callable[[], None] | None = None) -> None:
+        """Fork every child now; `before_fork` runs before any later fork (a restart)."""
+        for child in self.children:
+            child.start()
+            child.before_fork = before_fork
+
+    def read_all(
+        self, jobs: list[tuple[Path, dict[str, Any]]], done: Callable[[int], None] | None = None
+    ) -> list[tuple[Any, str]]:
+        """(result, "") or (None, what went wrong) for each job, in order; `done(n)` is told
+        how many are answered as they come."""
+        from multiprocessing.connection import wait
+
+        queue = collections.deque((i, 1) for i in range(len(jobs)))
+        answers: list[tuple[Any, str] | None] = [None] * len(jobs)
+        busy: dict[int, tuple[SandboxedReader, int, int, float]] = {}  # fd -> child, job, try
+        answered = 0
+        while queue or busy:
+            for child in self.children:
+                if not queue:
+                    break
+                if id(child) in busy:
+                    continue
+                i, attempt = queue.popleft()
+                with contextlib.suppress(OSError):  # a dead child: its `answer` says so
+                    child.send(*jobs[i])
+                busy[id(child)] = (child, i, attempt, time.monotonic())
+            now = time.monotonic()
+            first_deadline = min(t + self.sandbox.timeout_s for *_, t in busy.values())
+            ready = wait([c.connection for c, *_ in busy.values()], max(first_deadline - now, 0))
+            now = time.monotonic()
+            for key, (child, i, attempt, started) in list(busy.items()):
+                if child.connection in ready:
+                    result, detail = child.answer()
+                elif now - started >= self.sandbox.timeout_s:
+                    result, detail = child.overran()
+                else:
+                    continue
+                del busy[key]
+                if detail and attempt < max(self.sandbox.attempts, 1):
+                    log.warning("intake: a sandboxed read ended early: %s", detail)
+                    queue.appendleft((i, attempt + 1))
+                    continue
+                if detail:
+                    log.warning("intake: a sandboxed read ended early: %s", detail)
+                answers[i] = (result, detail)
+                answered += 1
+                if done is not None:
+                    done(answered)
+        return [a if a is not None else (None, "the reader gave no answer") for a in answers]

@@ -18,6 +18,7 @@ import datetime as dt
 import functools
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from transforms.intake import cells
 from transforms.intake.parse import Parsed, london_today, parse_workbook
 from transforms.intake.preflight import DEFAULT_LIMITS, Limits, preflight
 from transforms.intake.rules import NoPriorData, PriorData, sheet_rules
-from transforms.intake.sandbox import INTAKE_SANDBOX, Sandbox, SandboxedReader
+from transforms.intake.sandbox import INTAKE_SANDBOX, Sandbox, SandboxedReaders
 from transforms.intake.suites import build_suites, load_suite_files, quarter_column
 from transforms.progress import READING, Progress, no_progress
 from transforms.spec import Spec, default_spec
@@ -116,19 +117,76 @@ def gx_checked_workbooks(
     """
     spec = spec or default_spec()
     today = today or london_today()
-    items = list(files)
-    parsed: list[Parsed] = []
+    items = [(i, None) if isinstance(i, Path) else (Path(i[0]), i[1]) for i in files]
     progress(READING, 0, len(items))
     read = functools.partial(parse_workbook, spec=spec, today=today, limits=limits)
-    with contextlib.ExitStack() as stack:
-        if sandbox is not None:  # one child reads the batch, file after file
-            read = _sandboxed(stack.enter_context(SandboxedReader(read, sandbox)))
-        for item in items:
-            path, name = (item, None) if isinstance(item, Path) else (Path(item[0]), item[1])
+    if sandbox is None:
+        parsed = []
+        for path, name in items:
             parsed.append(_read_one(path, name, limits, read))
             progress(READING, len(parsed), len(items))
+    else:
+        parsed = _read_sandboxed(items, read, limits, sandbox, spec, progress)
     _gx_stage(parsed, spec, progress)
     return parsed
+
+
+def _read_sandboxed(
+    items: list[tuple[Path, str | None]],
+    read: Callable[..., Parsed],
+    limits: Limits,
+    sandbox: Sandbox,
+    spec: Spec,
+    progress: Progress,
+) -> list[Parsed]:
+    """Pre-flight and parse in sandboxed children, one per available core, while this
+    process loads GX (seconds) on a thread: the two overlap instead of adding up."""
+    from transforms.forked import available_cores
+
+    whole = functools.partial(_read_one, limits=limits, read=read)
+    warming = _GxWarming(spec)
+    with SandboxedReaders(whole, sandbox, min(available_cores(), len(items))) as readers:
+        readers.start(before_fork=warming.join)  # children first: no thread yet to fork
+        warming.start()
+        answers = readers.read_all(
+            [(path, {"name": name}) for path, name in items],
+            lambda n: progress(READING, n, len(items)),
+        )
+    warming.join()
+    return [
+        parsed if not detail else _unread(path, name, limits, detail)
+        for (path, name), (parsed, detail) in zip(items, answers, strict=True)
+    ]
+
+
+def _unread(path: Path, name: str | None, limits: Limits, detail: str) -> Parsed:
+    """A workbook no sandboxed child could read: its pre-flight findings (taken here, as
+    they are bounded) and a finding saying why reading failed."""
+    code = "P-UNREADABLE" if detail.startswith("the reader") else "P-TOO-LARGE"
+    findings = preflight(path, original_name=name, limits=limits)
+    if not any(f.severity == "error" for f in findings):
+        findings.append(make_finding(code, detail=detail))
+    return Parsed(result=ParsedReturn(file_name=name or path.name, findings=findings))
+
+
+class _GxWarming:
+    """GX imported and the suites built on a thread, while sandboxed children read."""
+
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.thread = threading.Thread(target=self._run, name="gx-warming", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        with contextlib.suppress(Exception):  # the GX stage builds them again and says why
+            _gx_suites(self.spec)
+
+    def join(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
 
 
 def rules_checked(
@@ -140,20 +198,6 @@ def rules_checked(
 
 
 # ---------------------------------------------------------------- reading
-def _sandboxed(reader: SandboxedReader) -> Callable[..., Parsed]:
-    """Reading in the sandbox: a read that timed out, blew up or crashed is a finding."""
-
-    def read(path: Path, original_name: str | None = None) -> Parsed:
-        parsed, detail = reader(path, original_name=original_name)
-        if not detail:
-            return parsed  # type: ignore[no-any-return]
-        code = "P-UNREADABLE" if detail.startswith("the reader") else "P-TOO-LARGE"
-        finding = make_finding(code, detail=detail)
-        return Parsed(result=ParsedReturn(file_name=original_name or path.name, findings=[finding]))
-
-    return read
-
-
 def _read_one(path: Path, name: str | None, limits: Limits, read: Callable[..., Parsed]) -> Parsed:
     """Pre-flight, then parse (with `read`) unless pre-flight found an error."""
     file_name = name or path.name

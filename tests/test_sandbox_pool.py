@@ -1,0 +1,59 @@
+"""SandboxedReaders: several sandboxed children at once, answers in the files' order."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+from transforms.intake.sandbox import Sandbox, SandboxedReaders
+
+
+def behave(path: Path, tag: str = "") -> tuple[str, int]:
+    """Read a file, misbehaving as its content says."""
+    text = path.read_text()
+    if text == "hang":
+        time.sleep(60)
+    if text == "crash":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if text == "boom":
+        raise ValueError("not a workbook")
+    return f"{tag}{text}", os.getpid()
+
+
+def files(tmp_path: Path, contents: list[str]) -> list[tuple[Path, dict[str, str]]]:
+    jobs = []
+    for i, text in enumerate(contents):
+        path = tmp_path / f"{i:02d}.txt"
+        path.write_text(text)
+        jobs.append((path, {"tag": f"{i}:"}))
+    return jobs
+
+
+def test_answers_come_in_order_from_several_children(tmp_path: Path) -> None:
+    jobs = files(tmp_path, [f"file {i}" for i in range(12)])
+    seen: list[int] = []
+    with SandboxedReaders(behave, Sandbox(timeout_s=30), processes=3) as readers:
+        readers.start()
+        answers = readers.read_all(jobs, seen.append)
+    assert [r[0] for r, _ in answers] == [f"{i}:file {i}" for i in range(12)]
+    assert all(detail == "" for _, detail in answers)
+    assert len({pid for (_, pid), _ in answers}) == 3 and os.getpid() not in {
+        pid for (_, pid), _ in answers
+    }
+    assert seen == list(range(1, 13))
+
+
+def test_a_file_that_hangs_or_crashes_costs_only_that_file(tmp_path: Path) -> None:
+    jobs = files(tmp_path, ["a", "hang", "b", "crash", "c", "boom", "d"])
+    with SandboxedReaders(behave, Sandbox(timeout_s=1.0, attempts=2), processes=2) as readers:
+        t0 = time.monotonic()
+        answers = readers.read_all(jobs)
+    assert time.monotonic() - t0 < 20  # two tries of the hanging file, not 60 s each
+    results = [r[0] if r else None for r, _ in answers]
+    assert results == ["0:a", None, "2:b", None, "4:c", None, "6:d"]
+    details = [d for _, d in answers]
+    assert details[1] == "reading it took longer than 1 seconds"
+    assert details[3].startswith("reading it needed more memory") or "crashed" in details[3]
+    assert details[5] == "the reader failed (ValueError)"
