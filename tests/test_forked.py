@@ -23,9 +23,7 @@ def test_the_answer_is_the_plain_loops_in_order_and_children_did_part_of_it() ->
 
 
 def test_one_process_or_one_item_forks_nothing() -> None:
-    assert {pid for _, pid in forked_map(square_with_pid, [1, 2, 3], processes=1)} == {
-        os.getpid()
-    }
+    assert {pid for _, pid in forked_map(square_with_pid, [1, 2, 3], processes=1)} == {os.getpid()}
     assert forked_map(square_with_pid, [4], processes=8) == [(16, os.getpid())]
     assert forked_map(square_with_pid, [], processes=8) == []
 
