@@ -59,3 +59,11 @@ def test_an_error_in_the_work_itself_is_raised_as_the_loop_would() -> None:
 
 def test_available_cores_is_at_least_one() -> None:
     assert available_cores() >= 1
+
+
+def test_an_operator_can_cap_the_cores_a_run_uses(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATASUMMARY_PROCESSES", "1")
+    assert available_cores() == 1
+    assert {pid for _, pid in forked_map(square_with_pid, [1, 2, 3])} == {os.getpid()}
+    monkeypatch.setenv("DATASUMMARY_PROCESSES", "not a number")
+    assert available_cores() >= 1

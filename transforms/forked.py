@@ -23,12 +23,19 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+#: An operator's cap on the cores one run may use (the national run sets 1 in its workers).
+PROCESSES_ENV = "DATASUMMARY_PROCESSES"
+
+
 def available_cores() -> int:
-    """The cores this process may run on (the affinity mask, not the machine's count)."""
+    """The cores this process may run on (the affinity mask, not the machine's count),
+    at most `DATASUMMARY_PROCESSES` when that is set to a whole number."""
     try:
-        return max(len(os.sched_getaffinity(0)), 1)
+        cores = max(len(os.sched_getaffinity(0)), 1)
     except (AttributeError, OSError):
-        return max(os.cpu_count() or 1, 1)
+        cores = max(os.cpu_count() or 1, 1)
+    cap = os.environ.get(PROCESSES_ENV, "").strip()
+    return max(min(cores, int(cap)), 1) if cap.isdigit() else cores
 
 
 def _read_all(fd: int) -> bytes:
