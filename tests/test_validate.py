@@ -12,13 +12,13 @@ import pytest
 from tests.returns_builder import QE, TODAY, Sheets, valid_sheets, write_workbook
 from transforms.catalogue import catalogue, load_catalogue, placeholders
 from transforms.findings import STATUS_ACCEPTED, STATUS_REJECTED, STATUS_WARNINGS, Finding
-from transforms.intake.parse import SheetLayout
 from transforms.intake.rules import (
     RULES_DOC,
     cross_agency_mismatches,
     records_rules,
     rules_markdown,
 )
+from transforms.intake.sheet_frames import SheetLayout
 from transforms.intake.suites import EXPECTATIONS_DIR, build_suites, load_suite_files, suite_json
 from transforms.intake.validate import NoPriorData, check_workbook, check_workbooks, run_suite
 from transforms.spec import default_spec

@@ -18,7 +18,7 @@ import pandas as pd
 
 from transforms.catalogue import catalogue, make_finding
 from transforms.findings import Cover, Finding
-from transforms.intake.parse import SheetLayout
+from transforms.intake.sheet_frames import SheetLayout
 from transforms.resources import data_path
 from transforms.spec import Spec
 
