@@ -20,7 +20,8 @@ from typing import Any, Protocol
 
 from openpyxl import Workbook
 
-from transforms.intake.templates import fill_template, set_quarter, template_workbook
+from transforms.intake.template_filling import fill_template
+from transforms.intake.templates import set_quarter, template_workbook
 from transforms.quarters import LONDON, is_late, quarter_range
 from transforms.sample.progress import progress_content
 from transforms.sample.simulate import Content, Simulator
