@@ -24,11 +24,12 @@ test: setup
 test-fast: setup
 	$(UV) run pytest -n auto -m "not e2e and not office and not postgres and not prefect and not slow"
 
-# Style, formatting, the import rules between stages, and types.
+# Style, formatting, the import rules between stages, sizes (modules, functions), and types.
 lint: setup
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	$(UV) run lint-imports
+	$(UV) run python scripts/sizes.py
 	$(UV) run mypy
 
 typecheck: setup

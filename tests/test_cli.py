@@ -124,7 +124,7 @@ def test_version_is_the_package_version(tmp_path):
 
 
 def test_every_sub_command_help_has_an_example_and_the_exit_codes(tmp_path):
-    from datasummary.cli import _parser
+    from datasummary.commands import parser as _parser
 
     commands = _parser()._subparsers._group_actions[0].choices
     assert set(commands) >= {"templates", "check", "intake", "run", "demo", "national"}
@@ -136,7 +136,7 @@ def test_every_sub_command_help_has_an_example_and_the_exit_codes(tmp_path):
 
 
 def test_global_options_go_before_or_after_the_sub_command(tmp_path):
-    from datasummary.cli import _parser
+    from datasummary.commands import parser as _parser
 
     for argv in (["-q", "check", "x.xlsx"], ["check", "x.xlsx", "--quiet"]):
         args = _parser().parse_args(argv)

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from transforms.measures.disclosure import public_measures, suppress_table, suppression_mask
+from transforms.measures.disclosure import public_measures, suppression_mask
 from transforms.measures.figures import BASE_COLUMNS, typed_measures
 from transforms.spec import default_spec
 
@@ -137,20 +137,6 @@ def test_line_rule_alone_can_leave_a_recoverable_cell():
     assert null_space_pins(table.shape, only_primary_and_bridge)  # the trap is real
     hidden = suppression_mask(table, total_row=n_rows - 1, total_col=n_cols - 1)
     assert null_space_pins(table.shape, hidden) == []
-
-
-def test_suppress_table_labels_and_symbol():
-    t = pd.DataFrame(
-        {"a": [3, 10, 13], "b": [7, 0, 7], "total": [10, 10, 20]}, index=["x", "y", "total"]
-    )
-    out = suppress_table(t, total_row="total", total_col="total")
-    # 3 is primary; row x then hides 7; column a hides 10 (smallest non-zero); ...
-    assert out.loc["x", "a"] == "c"
-    assert out.loc["y", "b"] == 0  # zero stays 0
-    for r in out.index:
-        assert sum(v == "c" for v in out.loc[r]) != 1
-    for c in out.columns:
-        assert sum(v == "c" for v in out[c]) != 1
 
 
 def _frame(rows: list[dict]) -> pd.DataFrame:

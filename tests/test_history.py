@@ -13,17 +13,35 @@ from tests.pg import private_schema_engine
 from transforms.store.db import create_all, make_engine, metadata
 from transforms.store.history import (
     finish_run,
-    issued_figures,
     issued_quarters,
+    issued_reports,
     mark_issued,
     next_version,
     record_figures,
     revisions,
+    run_figures,
     runs,
     start_run,
 )
 
 PG_URL = os.environ.get("DATASUMMARY_TEST_PG_URL")
+
+
+def issued_figures(conn: sa.Connection, quarter_end: dt.date) -> pd.DataFrame:
+    """The figures the latest issued report for `quarter_end` showed, read from the tables."""
+    latest = conn.execute(
+        sa.select(sa.func.max(issued_reports.c.id)).where(
+            issued_reports.c.quarter_end == quarter_end
+        )
+    ).scalar()
+    rows = conn.execute(
+        sa.select(run_figures, issued_reports.c.version)
+        .join(issued_reports, issued_reports.c.run_id == run_figures.c.run_id)
+        .where(issued_reports.c.id == latest)
+    )
+    return pd.DataFrame(rows.mappings().all())
+
+
 Q = dt.date(2020, 9, 30)
 P = dt.date(2020, 6, 30)
 

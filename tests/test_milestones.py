@@ -6,7 +6,7 @@ import datetime as dt
 
 import pandas as pd
 
-from transforms.measures.milestones import action_status, milestone_status
+from transforms.measures.milestones import milestone_status
 from transforms.spec import default_spec
 
 PLAN = default_spec().plan
@@ -75,23 +75,3 @@ def test_yearly_expansion():
     yearly = out.loc[out["milestone_id"].str.startswith("M-5.1-ANNUAL")]
     assert list(yearly["due"]) == [D(2020, 10, 31), D(2021, 10, 31), D(2022, 10, 31)]
     assert list(yearly["status"]) == ["met", "overdue", "not yet due"]
-
-
-def test_action_status_latest_in_force_per_quarter():
-    prog = progress(
-        [
-            ("2020-06-30", "3.3", "At risk", None),
-            ("2020-09-30", "3.3", "On track", None),
-            ("2020-06-30", "3.4", "Complete", "2020-05-01"),
-        ]
-    )
-    out = action_status(PLAN, prog, D(2020, 9, 30)).set_index("action_id")
-    assert list(out.index) == [a.id for a in PLAN.actions]
-    assert out.loc["3.3", "status"] == "On track"
-    assert pd.isna(out.loc["3.4", "status"])  # nothing this quarter
-    assert out.loc["3.4", "last_status"] == "Complete"
-    assert out.loc["3.4", "last_reported_quarter"] == D(2020, 6, 30)
-    assert pd.isna(out.loc["1.0", "status"]) and pd.isna(out.loc["1.0", "last_status"])
-    q2 = action_status(PLAN, prog, D(2020, 6, 30)).set_index("action_id")
-    assert q2.loc["3.3", "status"] == "At risk"
-    assert q2.loc["3.4", "completion_date"] == D(2020, 5, 1)

@@ -403,7 +403,7 @@ def test_an_invalid_item_value_is_reported_once_not_again_as_a_blank(tmp_path: P
 
 
 def test_typed_frame_types_each_column_and_keeps_blanks_as_missing() -> None:
-    from transforms.intake.parse import typed_frame
+    from transforms.intake.sheet_frames import typed_frame
     from transforms.spec import Column
 
     columns = [

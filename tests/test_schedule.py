@@ -4,18 +4,46 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from transforms.quarters import quarter_end_for, shift_quarters
 from transforms.schedule import (
     chase_offsets,
     chase_quarter,
     cron_strings,
-    next_run_times,
     report_offset,
 )
 
 UTC = dt.UTC
+
+
+def next_run_times(
+    offset_days: int,
+    hour: int,
+    minute: int,
+    after: dt.datetime,
+    n: int = 4,
+    timezone: str = "Europe/London",
+) -> list[dt.datetime]:
+    """The next `n` run instants (UTC) strictly after `after`, as the cron lines should fire.
+
+    Worked out independently of the cron strings (plain `zoneinfo`): the truth they and
+    Prefect are checked against.
+    """
+    tz = ZoneInfo(timezone)
+    after_utc = after if after.tzinfo else after.replace(tzinfo=dt.UTC)
+    q = shift_quarters(quarter_end_for(after_utc.date()), -2)
+    out: list[dt.datetime] = []
+    while len(out) < n:
+        day = q + dt.timedelta(days=offset_days)
+        local = dt.datetime.combine(day, dt.time(hour, minute), tzinfo=tz)
+        instant = local.astimezone(dt.UTC)
+        if instant > after_utc:
+            out.append(instant)
+        q = shift_quarters(q, 1)
+    return out
 
 
 def test_report_cron_is_day_after_the_deadline():

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 
+from transforms.intake.template_filling import fill_template
 from transforms.intake.templates import (
     LISTS_SHEET,
-    fill_template,
     set_quarter,
     template_workbook,
     write_templates,

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import string
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from tests.returns_builder import QE, TODAY, Sheets, valid_sheets, write_workbook
-from transforms.catalogue import catalogue, load_catalogue, placeholders
+from transforms.catalogue import catalogue, load_catalogue
 from transforms.findings import STATUS_ACCEPTED, STATUS_REJECTED, STATUS_WARNINGS, Finding
-from transforms.intake.parse import SheetLayout
 from transforms.intake.rules import (
     RULES_DOC,
     cross_agency_mismatches,
     records_rules,
     rules_markdown,
 )
+from transforms.intake.sheet_frames import SheetLayout
 from transforms.intake.suites import EXPECTATIONS_DIR, build_suites, load_suite_files, suite_json
 from transforms.intake.validate import NoPriorData, check_workbook, check_workbooks, run_suite
 from transforms.spec import default_spec
@@ -81,13 +82,18 @@ def test_rules_doc_is_up_to_date() -> None:
     assert RULES_DOC.read_text(encoding="utf-8") == rules_markdown()
 
 
+def _placeholders(template: str) -> set[str]:
+    """The `{names}` a message template uses."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
 def test_catalogue_covers_spec_date_rules_and_uses_known_placeholders() -> None:
     rules = load_catalogue()
     for sheet in SPEC.returns.sheets.values():
         for rule in sheet.date_rules:
             assert rules[rule.code].severity == rule.severity
     for rule in rules.values():
-        assert placeholders(rule.message) <= {"where", "sheet", "column", "item", "detail"}
+        assert _placeholders(rule.message) <= {"where", "sheet", "column", "item", "detail"}
 
 
 def test_run_suite_on_literal_frame_names_rows_per_source() -> None:

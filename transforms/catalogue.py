@@ -7,7 +7,6 @@ fails loudly in tests rather than reaching a lead as an unexplained message.
 
 from __future__ import annotations
 
-import string
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -65,11 +64,6 @@ def where(sheet: str | None, cell: str | None = None, row: int | None = None) ->
     if sheet:
         return f"Sheet {sheet}"
     return "The workbook"
-
-
-def placeholders(template: str) -> set[str]:
-    """The `{names}` a message template uses."""
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
 
 def make_finding(

@@ -25,7 +25,8 @@ def inbox_problem(inbox: Path) -> str | None:
     if not os.access(inbox, os.R_OK | os.X_OK):
         return f"The inbox {inbox} cannot be read by this account: check its permissions."
     try:
-        next(os.scandir(inbox), None)
+        with os.scandir(inbox) as entries:  # closed at once, not left to the collector
+            next(entries, None)
     except OSError as exc:
         return f"The inbox {inbox} cannot be read: {exc.strerror or exc}."
     return None

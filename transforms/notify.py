@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -175,13 +176,13 @@ def reminder_frame(
     return frame.sort_values(["kind", "code"], kind="stable").reset_index(drop=True)
 
 
-def _as_date(value: object) -> dt.date | None:
+def _as_date(value: Any) -> dt.date | None:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
     return pd.Timestamp(value).date()
 
 
-def _as_bool(value: object) -> bool | None:
+def _as_bool(value: Any) -> bool | None:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
     return bool(value)
@@ -189,7 +190,7 @@ def _as_bool(value: object) -> bool | None:
 
 def rejected_problems(
     conn: sa.Connection, code: str, quarter_end: dt.date, first: int = FIRST_MESSAGES
-) -> dict | None:
+) -> dict[str, Any] | None:
     """The latest rejected file of a submitter's quarter: name, error count, first messages."""
     from transforms.store import ledger
 
@@ -229,7 +230,7 @@ def rejected_problems(
     }
 
 
-def _location(finding: Mapping) -> str:
+def _location(finding: Mapping[Any, Any]) -> str:
     """'rule at Sheet!B7' / 'rule at Sheet row 12' — where, never what."""
     where = finding["sheet"] or "workbook"
     if finding["cell"]:
@@ -239,7 +240,7 @@ def _location(finding: Mapping) -> str:
     return f"{finding['rule']} at {where}"
 
 
-def _line(r: Mapping, *, with_messages: bool) -> list[str]:
+def _line(r: Mapping[Any, Any], *, with_messages: bool) -> list[str]:
     due = r["due"].isoformat() if r["due"] else "?"
     head = f"- **{r['code']}** ({r['name']}): {r['status']}, due {due}"
     if r["overdue"]:
@@ -283,7 +284,7 @@ def reminder_markdown(
     return "\n".join(lines).rstrip() + "\n"
 
 
-def submitter_reminder_text(row: Mapping, quarter_end: dt.date) -> str:
+def submitter_reminder_text(row: Mapping[Any, Any], quarter_end: dt.date) -> str:
     """The e-mail body one lead or agency receives about its own return."""
     from transforms.quarters import quarter_label
 

@@ -2,14 +2,13 @@
 
 Nothing here is hard-coded to day 22: the report runs the morning after the deadline and the
 chaser a week before it and the morning after, whatever `deadline_days` says. Cron strings
-are what Prefect stores; `next_run_times` computes the same instants independently (plain
-`zoneinfo`) so tests and operators can see when runs will happen, across clock changes.
+are what Prefect stores (tests/test_schedule.py computes the instants they fire at
+independently, across clock changes, and checks Prefect agrees).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from transforms.quarters import QUARTER_END_MONTHS, due_date, quarter_end_for, shift_quarters
 
@@ -55,29 +54,6 @@ def report_offset(deadline_days: int) -> int:
 def chase_offsets(deadline_days: int, days_before: int = 7) -> list[int]:
     """The chaser runs `days_before` the deadline and the morning after it."""
     return [deadline_days - days_before, deadline_days + 1]
-
-
-def next_run_times(
-    offset_days: int,
-    hour: int,
-    minute: int,
-    after: dt.datetime,
-    n: int = 4,
-    timezone: str = "Europe/London",
-) -> list[dt.datetime]:
-    """The next `n` run instants (UTC) strictly after `after`, as the cron lines fire them."""
-    tz = ZoneInfo(timezone)
-    after_utc = after if after.tzinfo else after.replace(tzinfo=dt.UTC)
-    q = shift_quarters(quarter_end_for(after_utc.date()), -2)
-    out: list[dt.datetime] = []
-    while len(out) < n:
-        day = q + dt.timedelta(days=offset_days)
-        local = dt.datetime.combine(day, dt.time(hour, minute), tzinfo=tz)
-        instant = local.astimezone(dt.UTC)
-        if instant > after_utc:
-            out.append(instant)
-        q = shift_quarters(q, 1)
-    return out
 
 
 def chase_quarter(today: dt.date, deadline_days: int) -> dt.date:

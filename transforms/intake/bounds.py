@@ -128,13 +128,8 @@ def _looks_like_worksheet(name: str) -> bool:
     return lower.startswith("xl/worksheets/") and lower.endswith(".xml") and "/_rels/" not in lower
 
 
-def inflated_chunks(raw: BinaryIO, info: zipfile.ZipInfo, limits: Limits) -> Iterator[bytes]:
-    """The part's content, a chunk at a time, inflated by us and held to its declared size.
-
-    Python's `zipfile.read` inflates a whole part in one call and only then cuts it to size,
-    and the Rust zip reader under calamine does not stop either; here output past the
-    declared size stops the read at once. The checksum is checked at the end.
-    """
+def _seek_to_data(raw: BinaryIO, info: zipfile.ZipInfo, limits: Limits) -> None:
+    """Check a part's headers against the directory and the limits; seek to its data."""
     if info.flag_bits & 0x1:
         raise PartProblem("is encrypted")
     if info.file_size > limits.max_uncompressed_bytes:
@@ -155,12 +150,26 @@ def inflated_chunks(raw: BinaryIO, info: zipfile.ZipInfo, limits: Limits) -> Ite
     ):
         raise PartProblem("declares different sizes in its two headers (forged)")
     raw.seek(info.header_offset + _LOCAL_HEADER.size + name_len + extra_len)
+
+
+def _decompressor(info: zipfile.ZipInfo) -> zlib._Decompress | None:
+    """A raw-deflate decompressor, None for a stored part; PartProblem for anything else."""
     if info.compress_type == zipfile.ZIP_STORED:
-        decompress = None
-    elif info.compress_type == zipfile.ZIP_DEFLATED:
-        decompress = zlib.decompressobj(-15)
-    else:
-        raise PartProblem("uses a compression Excel does not write")
+        return None
+    if info.compress_type == zipfile.ZIP_DEFLATED:
+        return zlib.decompressobj(-15)
+    raise PartProblem("uses a compression Excel does not write")
+
+
+def inflated_chunks(raw: BinaryIO, info: zipfile.ZipInfo, limits: Limits) -> Iterator[bytes]:
+    """The part's content, a chunk at a time, inflated by us and held to its declared size.
+
+    Python's `zipfile.read` inflates a whole part in one call and only then cuts it to size,
+    and the Rust zip reader under calamine does not stop either; here output past the
+    declared size stops the read at once. The checksum is checked at the end.
+    """
+    _seek_to_data(raw, info, limits)  # in the generator: checked when the reading starts
+    decompress = _decompressor(info)
     left_in, produced, crc = info.compress_size, 0, 0
     pending = b""
     while True:

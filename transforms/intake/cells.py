@@ -196,7 +196,8 @@ def is_chi_like(value: Any, pattern: str = CHI_PATTERN) -> bool:
             text = "".join(value.split())
             return len(text) == 10 and text.isdigit()
         if kind is int:
-            return 10**9 <= value < 10**10
+            whole: int = value
+            return 10**9 <= whole < 10**10
         if kind is float:
             # repr of a float that is not whole always holds ".", "e", "nan" or "inf"
             return value.is_integer() and 10**9 <= int(value) < 10**10

@@ -11,16 +11,16 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from transforms.catalogue import catalogue, make_finding
 from transforms.findings import Cover, Finding
-from transforms.intake.parse import SheetLayout
+from transforms.intake.sheet_frames import SheetLayout
 from transforms.resources import data_path
-from transforms.spec import Spec
+from transforms.spec import Sheet, Spec
 
 
 class PriorData(Protocol):
@@ -56,7 +56,7 @@ def _row(frame: pd.DataFrame, i: int) -> int:
     return int(frame["excel_row"].iloc[i])
 
 
-def _present(values: list[object]) -> list[object]:
+def _present(values: list[Any]) -> list[Any]:
     """The non-missing values of a column's `tolist()`.
 
     Frames are a handful of rows: a Python pass over the list costs microseconds, where
@@ -73,63 +73,53 @@ def _shown(value: object) -> str:
     return str(value)
 
 
+def _at(code: str, layout: SheetLayout, row: int, column: str, **details: Any) -> Finding:
+    """A finding at one cell of a sheet: its title, the cell, row and column named once."""
+    return make_finding(
+        code, sheet=layout.title, cell=layout.cell(column, row), row=row, column=column, **details
+    )
+
+
+def _column_or(frame: pd.DataFrame, column: str, missing: object) -> list[Any]:
+    """A column's values, or `missing` for every row when the sheet lacks the column."""
+    return frame[column].tolist() if column in frame else [missing] * len(frame)
+
+
 # ---------------------------------------------------------------- items sheets
+ValueOf = dict[str, tuple[int, Any]]  # an item found once -> (frame position, value)
+
+
 def items_rules(
     name: str, frame: pd.DataFrame, layout: SheetLayout, spec: Spec, cover: Cover, prior: PriorData
 ) -> list[Finding]:
     """Items once each, `≤` between items, blank value needs a note, register continuity."""
     sheet = spec.returns.sheets[name]
-    title = layout.title
-    findings: list[Finding] = []
     if "item" in layout.missing:
-        return findings
+        return []
     items, values = frame["item"].tolist(), frame["value"].tolist()  # one pass, no .iloc
     counts = Counter(_present(items))
-    for item in sheet.items:
-        if item.item not in counts:
-            findings.append(
-                make_finding(
-                    "R-ITEM-MISSING", sheet=title, item=item.item, expected=f"a row for {item.item}"
-                )
-            )
+    findings = [
+        make_finding(
+            "R-ITEM-MISSING", sheet=layout.title, item=item.item, expected=f"a row for {item.item}"
+        )
+        for item in sheet.items
+        if item.item not in counts
+    ]
     once = {value for value, n in counts.items() if n == 1}
-    notes_of = frame["notes"].tolist() if "notes" in frame else [None] * len(frame)
-    value_of = {items[i]: (i, values[i]) for i in range(len(frame)) if items[i] in once}
-    for item in sheet.items:
-        if item.le and item.item in value_of and item.le in value_of:
-            i, v = value_of[item.item]
-            _, limit = value_of[item.le]
-            if not pd.isna(v) and not pd.isna(limit) and v > limit:
-                row = _row(frame, i)
-                findings.append(
-                    make_finding(
-                        "R-ITEM-LE",
-                        sheet=title,
-                        cell=layout.cell("value", row),
-                        row=row,
-                        column="value",
-                        item=item.item,
-                        value=str(v),
-                        detail=item.le,
-                        expected=f"no more than {item.le} ({limit})",
-                    )
-                )
-    for i in range(len(frame)):
-        item = items[i]
-        if pd.isna(item):
+    value_of: ValueOf = {items[i]: (i, values[i]) for i in range(len(frame)) if items[i] in once}
+    findings.extend(_item_le_findings(sheet, value_of, frame, layout))
+    notes = _column_or(frame, "notes", None)
+    for i, (item, value, note) in enumerate(zip(items, values, notes, strict=True)):
+        if pd.isna(item) or not pd.isna(value) or not (note is None or pd.isna(note)):
             continue
-        notes = notes_of[i]
-        if pd.isna(values[i]) and (notes is None or pd.isna(notes)):
-            row = _row(frame, i)
-            if layout.cell("value", row) is None:
-                continue
+        row = _row(frame, i)
+        if layout.cell("value", row) is not None:
             findings.append(
-                make_finding(
+                _at(
                     "R-VALUE-NO-NOTE",
-                    sheet=title,
-                    cell=layout.cell("value", row),
-                    row=row,
-                    column="value",
+                    layout,
+                    row,
+                    "value",
                     item=item,
                     value="(blank)",
                     expected="a value, or a note saying why it is not available",
@@ -140,10 +130,35 @@ def items_rules(
     return findings
 
 
+def _item_le_findings(
+    sheet: Sheet, value_of: ValueOf, frame: pd.DataFrame, layout: SheetLayout
+) -> list[Finding]:
+    """Items whose value exceeds the item they must not exceed (`le`)."""
+    findings: list[Finding] = []
+    for item in sheet.items:
+        if item.le and item.item in value_of and item.le in value_of:
+            i, v = value_of[item.item]
+            _, limit = value_of[item.le]
+            if not pd.isna(v) and not pd.isna(limit) and v > limit:
+                findings.append(
+                    _at(
+                        "R-ITEM-LE",
+                        layout,
+                        _row(frame, i),
+                        "value",
+                        item=item.item,
+                        value=str(v),
+                        detail=item.le,
+                        expected=f"no more than {item.le} ({limit})",
+                    )
+                )
+    return findings
+
+
 def register_continuity(
     name: str,
     layout: SheetLayout,
-    value_of: dict[str, tuple[int, object]],
+    value_of: ValueOf,
     frame: pd.DataFrame,
     spec: Spec,
     cover: Cover,
@@ -156,29 +171,26 @@ def register_continuity(
     """
     rc = spec.returns.sheets[name].register_continuity
     assert rc is not None and cover.submitter and cover.quarter_end
-    figures = {k: value_of.get(k, (None, pd.NA)) for k in (rc.stock, rc.inflow, rc.outflow)}
-    if any(pd.isna(v) for _, v in figures.values()):
+    stock_at, inflow_at, outflow_at = (value_of.get(k) for k in (rc.stock, rc.inflow, rc.outflow))
+    if stock_at is None or inflow_at is None or outflow_at is None:
+        return []
+    (i, stock_value), (_, inflow), (_, outflow) = stock_at, inflow_at, outflow_at
+    if pd.isna(stock_value) or pd.isna(inflow) or pd.isna(outflow):
         return []
     previous = prior.previous_item(cover.submitter, name, rc.stock, cover.quarter_end)
     if previous is None:
         return []
-    stock = int(figures[rc.stock][1])  # type: ignore[arg-type]
-    expected = previous + int(figures[rc.inflow][1]) - int(figures[rc.outflow][1])  # type: ignore[arg-type]
+    stock = int(stock_value)
+    expected = previous + int(inflow) - int(outflow)
     if abs(stock - expected) <= max(rc.min_abs, rc.min_rel * expected):
         return []
-    i = figures[rc.stock][0]
-    row = _row(frame, i)  # type: ignore[arg-type]
-    detail = (
-        f"last quarter {previous} + {rc.inflow} {figures[rc.inflow][1]} − "
-        f"{rc.outflow} {figures[rc.outflow][1]} = {expected}"
-    )
+    detail = f"last quarter {previous} + {rc.inflow} {inflow} − {rc.outflow} {outflow} = {expected}"
     return [
-        make_finding(
+        _at(
             "R-REGISTER-CONTINUITY",
-            sheet=layout.title,
-            cell=layout.cell("value", row),
-            row=row,
-            column="value",
+            layout,
+            _row(frame, i),
+            "value",
             item=rc.stock,
             value=str(stock),
             detail=detail,
@@ -233,15 +245,13 @@ def records_rules(name: str, frame: pd.DataFrame, layout: SheetLayout, spec: Spe
         # NaT compares False, as the blank gap did. numpy: no Series/accessor per rule.
         gap = frame[rule.column].to_numpy() - frame[other].to_numpy()
         for i in np.flatnonzero(gap >= np.timedelta64(days + 1, "D")):
-            row = _row(frame, int(i))
             findings.append(
-                make_finding(
+                _at(
                     rule.code,
+                    layout,
+                    _row(frame, int(i)),
+                    rule.column,
                     severity=rule.severity,
-                    sheet=layout.title,
-                    cell=layout.cell(rule.column, row),
-                    row=row,
-                    column=rule.column,
                     value=_shown(frame[rule.column].iloc[i]),
                     detail=days,
                     expected=f"no more than {days} days after {other}",
@@ -257,37 +267,36 @@ def progress_rules(
     """The lead's actions once each; update and completion date as the status requires."""
     if cover.submitter is None or "action_id" in layout.missing:
         return []
-    title = layout.title
     mine = [a.id for a in spec.plan.actions_for(cover.submitter)]
-    findings: list[Finding] = []
-    actions, statuses = frame["action_id"].tolist(), frame["status"].tolist()
-    rows = frame["excel_row"].tolist()
+    actions = frame["action_id"].tolist()
     present = set(_present(actions))
-    findings.extend(
-        make_finding("R-ACTION-MISSING", sheet=title, item=a, expected=f"a row for action {a}")
+    findings = [
+        make_finding(
+            "R-ACTION-MISSING", sheet=layout.title, item=a, expected=f"a row for action {a}"
+        )
         for a in mine
         if a not in present
-    )
+    ]
     last = prior.previous_progress(cover.submitter, cover.quarter_end) if cover.quarter_end else {}
-    updates = (
-        frame["progress_update"].tolist() if "progress_update" in frame else [None] * len(frame)
+    rows = zip(
+        frame["excel_row"].tolist(),
+        actions,
+        frame["status"].tolist(),
+        _column_or(frame, "progress_update", None),
+        _column_or(frame, "completion_date", pd.NaT),
+        strict=True,
     )
-    dates = (
-        frame["completion_date"].tolist() if "completion_date" in frame else [pd.NaT] * len(frame)
-    )
-    for i in range(len(frame)):
-        row = int(rows[i])
-        action = actions[i]
+    for excel_row, action, status, update, done in rows:
+        row = int(excel_row)
         if pd.isna(action):
             continue
         if action not in mine:
             findings.append(
-                make_finding(
+                _at(
                     "R-ACTION-UNKNOWN",
-                    sheet=title,
-                    cell=layout.cell("action_id", row),
-                    row=row,
-                    column="action_id",
+                    layout,
+                    row,
+                    "action_id",
                     item=action,
                     value=str(action),
                     detail="yours are " + ", ".join(mine) if mine else "you lead none",
@@ -295,52 +304,57 @@ def progress_rules(
                 )
             )
             continue
-        status, update, done = statuses[i], updates[i], dates[i]
         complete = status == "Complete"
         if (update is None or pd.isna(update)) and not (
             complete and last.get(action) == "Complete"
         ):
             findings.append(
-                make_finding(
+                _at(
                     "R-PROGRESS-UPDATE",
-                    sheet=title,
-                    cell=layout.cell("progress_update", row),
-                    row=row,
-                    column="progress_update",
+                    layout,
+                    row,
+                    "progress_update",
                     item=action,
                     value="(blank)",
                     expected="a short description of progress this quarter",
                 )
             )
-        if complete and pd.isna(done) and "completion_date" in layout.columns:
-            findings.append(
-                make_finding(
-                    "R-COMPLETION-DATE",
-                    sheet=title,
-                    cell=layout.cell("completion_date", row),
-                    row=row,
-                    column="completion_date",
-                    item=action,
-                    value="(blank)",
-                    detail="is blank, but the status is Complete",
-                    expected="the date the action was completed",
-                )
-            )
-        elif not pd.isna(status) and not complete and not pd.isna(done):
-            findings.append(
-                make_finding(
-                    "R-COMPLETION-DATE",
-                    sheet=title,
-                    cell=layout.cell("completion_date", row),
-                    row=row,
-                    column="completion_date",
-                    item=action,
-                    value=_shown(done),
-                    detail=f"is filled in, but the status is {status}",
-                    expected="blank unless the status is Complete",
-                )
-            )
+        findings.extend(_completion_date_findings(layout, row, action, status, done))
     return findings
+
+
+def _completion_date_findings(
+    layout: SheetLayout, row: int, action: str, status: Any, done: Any
+) -> list[Finding]:
+    """A completion date exactly when the status is Complete."""
+    complete = status == "Complete"
+    if complete and pd.isna(done) and "completion_date" in layout.columns:
+        return [
+            _at(
+                "R-COMPLETION-DATE",
+                layout,
+                row,
+                "completion_date",
+                item=action,
+                value="(blank)",
+                detail="is blank, but the status is Complete",
+                expected="the date the action was completed",
+            )
+        ]
+    if not pd.isna(status) and not complete and not pd.isna(done):
+        return [
+            _at(
+                "R-COMPLETION-DATE",
+                layout,
+                row,
+                "completion_date",
+                item=action,
+                value=_shown(done),
+                detail=f"is filled in, but the status is {status}",
+                expected="blank unless the status is Complete",
+            )
+        ]
+    return []
 
 
 def sheet_rules(

@@ -276,9 +276,9 @@ def _parser_class() -> type:
     """openpyxl's sheet parser, told to keep formula-without-value and error cells apart."""
     from openpyxl.worksheet._reader import FORMULA_TAG, VALUE_TAG, WorkSheetParser
 
-    class _CellParser(WorkSheetParser):
-        def parse_cell(self, element):  # noqa: ANN001, ANN202 - openpyxl's own signature
-            cell = super().parse_cell(element)
+    class _CellParser(WorkSheetParser):  # type: ignore[misc]  # openpyxl ships no types
+        def parse_cell(self, element: Any) -> dict[str, Any]:
+            cell: dict[str, Any] = super().parse_cell(element)
             if cell["data_type"] == "e":
                 cell["value"] = ExcelError(str(cell["value"]))
             elif cell["value"] is None and element.find(FORMULA_TAG) is not None:
@@ -333,9 +333,11 @@ def openpyxl_sheets(path: Path) -> Iterator[list[SheetSource]]:
         warnings.simplefilter("ignore")
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
     try:
-        yield [
-            SheetSource(ws.title, lambda limits, ws=ws: read_sheet(ws, limits))
-            for ws in wb.worksheets
-        ]
+        yield [SheetSource(ws.title, _sheet_reader(ws)) for ws in wb.worksheets]
     finally:
         wb.close()
+
+
+def _sheet_reader(ws: Any) -> Callable[[Limits], RawSheet]:
+    """Reading this worksheet later, when the parse asks for it with its limits."""
+    return lambda limits: read_sheet(ws, limits)

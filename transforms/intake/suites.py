@@ -51,6 +51,16 @@ def _exp(
 
 
 def _column_expectations(sheet: str, column: Column, spec: Spec) -> list[dict[str, Any]]:
+    """A column's expectations, in a fixed order (the suites' JSON is compared byte for byte)."""
+    return (
+        _blank_and_set_expectations(sheet, column, spec)
+        + _number_and_pattern_expectations(column, spec)
+        + _pair_expectations(sheet, column, spec)
+    )
+
+
+def _blank_and_set_expectations(sheet: str, column: Column, spec: Spec) -> list[dict[str, Any]]:
+    """Not blank when required; one of the code list's values or the sheet's items."""
     rspec = spec.returns
     name = column.name
     out: list[dict[str, Any]] = []
@@ -88,6 +98,13 @@ def _column_expectations(sheet: str, column: Column, spec: Spec) -> list[dict[st
                 value_set=items,
             )
         )
+    return out
+
+
+def _number_and_pattern_expectations(column: Column, spec: Spec) -> list[dict[str, Any]]:
+    """Counts and whole numbers within their range; child references matching the pattern."""
+    name = column.name
+    out: list[dict[str, Any]] = []
     if column.type == "count":
         out.append(
             _exp(
@@ -120,10 +137,17 @@ def _column_expectations(sheet: str, column: Column, spec: Spec) -> list[dict[st
                 name,
                 "4 to 12 letters and digits",
                 column=name,
-                regex=rspec.records.child_ref_pattern,
+                regex=spec.returns.records.child_ref_pattern,
             )
         )
-    sheet_spec = rspec.sheets[sheet]
+    return out
+
+
+def _pair_expectations(sheet: str, column: Column, spec: Spec) -> list[dict[str, Any]]:
+    """Unique keys on the sheet, no more than another column, a date inside the quarter."""
+    name = column.name
+    out: list[dict[str, Any]] = []
+    sheet_spec = spec.returns.sheets[sheet]
     if column.type in ("child_ref", "item") or column.name == sheet_spec.key:
         out.append(
             _exp(

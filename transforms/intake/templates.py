@@ -2,7 +2,7 @@
 
 Everything (sheets, columns, items, code lists, a lead's actions) comes from `default_spec()`,
 so a change to `spec/returns.yaml` or `spec/plan.yaml` changes the templates with no code
-change. The same functions fill a template programmatically (`fill_template`), which is how
+change. `transforms.intake.template_filling` fills a template programmatically, which is how
 the synthetic sample is written: templates and sample can then never disagree.
 
 Protection has no password: it stops accidental edits to pre-filled cells and sheet names,
@@ -12,7 +12,6 @@ not a determined user (Review > Unprotect Sheet / Protect Workbook lifts it).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -184,7 +183,7 @@ def set_quarter(wb: Workbook, quarter_end: dt.date, spec: Spec | None = None) ->
     """
     spec = _spec(spec)
     cover = wb[spec.returns.cover.sheet]
-    row = _cover_rows(spec)["quarter_end"]
+    row = cover_rows(spec)["quarter_end"]
     set_value(cover.cell(row=row, column=2), quarter_end)
     lo, hi = quarter_start(quarter_end), quarter_end
     for ws in wb.worksheets:
@@ -197,14 +196,14 @@ def set_quarter(wb: Workbook, quarter_end: dt.date, spec: Spec | None = None) ->
             wb["Guidance"],
             spec,
             spec.returns.submitter(
-                str(cover.cell(row=_cover_rows(spec)["submitter"], column=2).value)
+                str(cover.cell(row=cover_rows(spec)["submitter"], column=2).value)
             ),
             quarter_end,
         )
 
 
 # ---------------------------------------------------------------- sheets
-def _cover_rows(spec: Spec) -> dict[str, int]:
+def cover_rows(spec: Spec) -> dict[str, int]:
     """Cover field key -> Excel row (labels from row 1 down, in spec order)."""
     return {f.key: i for i, f in enumerate(spec.returns.cover.fields, start=1)}
 
@@ -215,7 +214,7 @@ def _write_cover(ws: Worksheet, spec: Spec, code: str, quarter_end: dt.date) -> 
         "quarter_end": quarter_end,
         "template_version": spec.returns.template_version,
     }
-    rows = _cover_rows(spec)
+    rows = cover_rows(spec)
     for f in spec.returns.cover.fields:
         r = rows[f.key]
         label = ws.cell(row=r, column=1)
@@ -443,78 +442,3 @@ def write_templates(
         paths.append(path)
         progress("writing the templates", len(paths), len(submitters))
     return paths
-
-
-# ---------------------------------------------------------------- filling
-def fill_cover(wb: Workbook, values: Mapping[str, Any], spec: Spec | None = None) -> None:
-    """Write Cover values by field key (`completed_by`, `email`, `date_completed`, …)."""
-    spec = _spec(spec)
-    ws = wb[spec.returns.cover.sheet]
-    rows = _cover_rows(spec)
-    for key, value in values.items():
-        set_value(ws.cell(row=rows[key], column=2), value)
-
-
-def _column_index(ws: Worksheet) -> dict[str, int]:
-    return {str(c.value): c.column for c in ws[1] if c.value is not None}
-
-
-def fill_sheet(
-    wb: Workbook, sheet_name: str, rows: Iterable[Mapping[str, Any]], spec: Spec | None = None
-) -> None:
-    """Fill one data sheet from row dicts keyed by column name.
-
-    Items, table and progress sheets: each row is matched to its pre-filled row by the key
-    (`item`, the table's category, `action_id`) and every input cell of that row is
-    overwritten (absent keys become blank). Record sheets: rows are written from row 2 and
-    any older rows below are cleared, so a template can be refilled for another quarter.
-    Values are written as given (a string stays text, even "NA" or "=1"), which is also how
-    the sample writes its deliberate faults.
-    """
-    spec = _spec(spec)
-    ws = wb[sheet_name]
-    sheet = spec.returns.sheets[sheet_name]
-    cols = _column_index(ws)
-    rows = list(rows)
-    if sheet.kind == "records":
-        old_last = ws.max_row
-        for i, row in enumerate(rows, start=2):
-            for name, j in cols.items():
-                set_value(ws.cell(row=i, column=j), row.get(name))
-        for i in range(len(rows) + 2, old_last + 1):
-            for j in cols.values():
-                ws.cell(row=i, column=j).value = None
-        return
-    key = {"items": "item", "progress": "action_id"}.get(sheet.kind, sheet.key or "")
-    fixed = {key, "description", "action"} if sheet.kind != "table" else {key}
-    key_col = cols[key]
-    where = {
-        str(ws.cell(row=i, column=key_col).value): i
-        for i in range(2, ws.max_row + 1)
-        if ws.cell(row=i, column=key_col).value is not None
-    }
-    for row in rows:
-        r = where.get(str(row[key]))
-        if r is None:  # not pre-filled: append (only faults do this)
-            r = ws.max_row + 1
-            where[str(row[key])] = r
-            set_value(ws.cell(row=r, column=key_col), row[key])
-        for name, j in cols.items():
-            if name not in fixed:
-                set_value(ws.cell(row=r, column=j), row.get(name))
-            elif name != key and name in row:
-                set_value(ws.cell(row=r, column=j), row[name])
-
-
-def fill_template(
-    wb: Workbook,
-    cover: Mapping[str, Any],
-    sheets: Mapping[str, Iterable[Mapping[str, Any]]],
-    spec: Spec | None = None,
-) -> Workbook:
-    """Fill a template's Cover and data sheets (see `fill_sheet`); returns the workbook."""
-    spec = _spec(spec)
-    fill_cover(wb, cover, spec)
-    for name, rows in sheets.items():
-        fill_sheet(wb, name, rows, spec)
-    return wb

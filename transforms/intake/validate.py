@@ -119,9 +119,11 @@ def gx_checked_workbooks(
     today = today or london_today()
     items = [(i, None) if isinstance(i, Path) else (Path(i[0]), i[1]) for i in files]
     progress(READING, 0, len(items))
-    read = functools.partial(parse_workbook, spec=spec, today=today, limits=limits)
+    read: Callable[..., Parsed] = functools.partial(
+        parse_workbook, spec=spec, today=today, limits=limits
+    )
     if sandbox is None:
-        parsed = []
+        parsed: list[Parsed] = []
         for path, name in items:
             parsed.append(_read_one(path, name, limits, read))
             progress(READING, len(parsed), len(items))
@@ -264,9 +266,8 @@ def validation_frame(parsed: list[Parsed], sheet: str, spec: Spec) -> pd.DataFra
         )
     sizes = [len(f) for f in frames]
     out = pd.concat(frames, ignore_index=True)
-    out.insert(
-        0, "source", pd.array(np.repeat(np.array(sources, dtype=object), sizes), dtype="str")
-    )
+    source = pd.array(np.repeat(np.array(sources, dtype=object), sizes), dtype="str")
+    out.insert(0, "source", source)  # type: ignore[arg-type]  # the stubs omit ExtensionArray
     out["quarter_end"] = pd.array(np.repeat(np.array(ends, dtype=object), sizes), dtype="str")
     out["cover_date_completed"] = np.repeat(np.array(done, dtype="datetime64[ns]"), sizes)
     for column in spec.returns.sheet_columns(sheet):
@@ -331,7 +332,7 @@ def run_suite(sheet: str, frame: pd.DataFrame, spec: Spec | None = None) -> pd.D
 
 def _index_pairs(index_list: list[Any]) -> list[tuple[str, int]]:
     """(source, excel_row) pairs from GX's unexpected index list, whichever shape it takes."""
-    pairs = []
+    pairs: list[tuple[str, int]] = []
     for entry in index_list:
         src, row = entry["source"], entry["excel_row"]
         if isinstance(row, list):
@@ -359,7 +360,8 @@ def _gx_stage(parsed: list[Parsed], spec: Spec, progress: Progress = no_progress
                         )
                     )
             continue
-        for failure in failures.itertuples(index=False):
+        rows: list[Any] = list(failures.itertuples(index=False))  # named tuples
+        for failure in rows:
             p = parsed[int(failure.source)]
             finding = _gx_finding(p, sheet, failure)
             if finding is not None:

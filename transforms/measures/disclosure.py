@@ -12,7 +12,7 @@ companion hidden, and the two steps repeat. Zero stays 0. Pure functions, no I/O
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,12 +23,14 @@ from transforms.spec import Spec
 COUNT_COLUMNS = ("numerator", "denominator", "excluded", "pending")
 
 
-def _lines(
-    shape: tuple[int, int], total_row: int | None, total_col: int | None
-) -> list[tuple[list[tuple[int, int]], tuple[int, int]]]:
+Cell = tuple[int, int]
+Line = tuple[list[Cell], Cell]  # an additive line: its part cells, its total cell
+
+
+def _lines(shape: tuple[int, int], total_row: int | None, total_col: int | None) -> list[Line]:
     """Each additive line: (its part cells, its total cell)."""
     n_rows, n_cols = shape
-    out = []
+    out: list[Line] = []
     if total_col is not None:
         for r in range(n_rows):
             out.append(([(r, c) for c in range(n_cols) if c != total_col], (r, total_col)))
@@ -39,8 +41,8 @@ def _lines(
 
 
 def recoverable_cells(
-    hidden: np.ndarray, lines, exclude: np.ndarray | None = None
-) -> list[tuple[int, int]]:
+    hidden: np.ndarray, lines: list[Line], exclude: np.ndarray | None = None
+) -> list[Cell]:
     """Hidden cells whose value the published line equations determine exactly."""
     unknown = [tuple(ix) for ix in np.argwhere(hidden)]
     if not unknown:
@@ -98,7 +100,7 @@ def suppression_mask(
     """
     values = np.asarray(values, dtype=float)
     na = np.isnan(values)
-    suppressed = ~na & (values >= min_count) & (values <= max_count)
+    suppressed: np.ndarray = ~na & (values >= min_count) & (values <= max_count)
     lines = _lines(values.shape, total_row, total_col)
     for _ in range(values.size + 1):
         changed = True
@@ -137,32 +139,7 @@ def suppression_mask(
     return suppressed
 
 
-def suppress_table(
-    table: pd.DataFrame,
-    total_row: Hashable | None = None,
-    total_col: Hashable | None = None,
-    min_count: int = 1,
-    max_count: int = 4,
-    symbol: str = "c",
-) -> pd.DataFrame:
-    """The table as published: hidden cells replaced by `symbol`, others unchanged (object).
-
-    `total_row` / `total_col` are the labels of the total row / column (either may be None).
-    """
-    values = table.apply(pd.to_numeric).to_numpy(dtype=float, na_value=np.nan)
-    mask = suppression_mask(
-        values,
-        None if total_row is None else table.index.get_loc(total_row),
-        None if total_col is None else table.columns.get_loc(total_col),
-        min_count,
-        max_count,
-    )
-    out = table.astype(object).copy()
-    out = out.mask(pd.DataFrame(mask, index=table.index, columns=table.columns), symbol)
-    return out.where(out.notna(), None)
-
-
-def _published(v: object) -> object:
+def _published(v: Any) -> object:
     if v is None or pd.isna(v):
         return None
     f = float(v)
@@ -186,7 +163,8 @@ def _column_mask(group: pd.DataFrame, col: str, min_count: int, max_count: int) 
         return suppression_mask(
             vals.reshape(-1, 1), int(np.flatnonzero(is_all)[0]), None, min_count, max_count
         ).ravel()
-    return ~np.isnan(vals) & (vals >= min_count) & (vals <= max_count)
+    mask: np.ndarray = ~np.isnan(vals) & (vals >= min_count) & (vals <= max_count)
+    return mask
 
 
 def public_measures(measures: pd.DataFrame, spec: Spec) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""Dated plan milestones and lead-reported action status (measures.md §1).
+"""Dated plan milestones, with their action's lead-reported status (measures.md §1).
 
 A milestone is **met** when its action is reported `Complete` with a completion_date on or
 before the due date; **missed** when the due date has passed without that; **overdue** while
@@ -28,16 +28,6 @@ MILESTONE_COLUMNS = [
     "completion_date",
     "action_status",
 ]
-ACTION_COLUMNS = [
-    "action_id",
-    "quarter_end",
-    "status",
-    "progress_update",
-    "completion_date",
-    "submitter",
-    "last_reported_quarter",
-    "last_status",
-]
 
 
 def _add_years(d: dt.date, years: int) -> dt.date:
@@ -53,7 +43,8 @@ def occurrences(m: Milestone, as_of: dt.date) -> list[tuple[str, dt.date, dt.dat
     year-long window (a completion counts for the occurrence whose window holds it)."""
     if m.recurring != "yearly":
         return [(m.id, m.due, None)]
-    out, n = [], 0
+    out: list[tuple[str, dt.date, dt.date | None]] = []
+    n = 0
     while True:
         due = _add_years(m.due, n)
         out.append((f"{m.id}-{due.year}", due, _add_years(due, -1)))
@@ -82,6 +73,7 @@ def milestone_status(plan: Plan, progress: pd.DataFrame, as_of: dt.date) -> pd.D
         latest = mine.iloc[-1]["status"] if len(mine) else None
         complete = mine.loc[mine["status"] == COMPLETE]
         dates = pd.to_datetime(complete["completion_date"]).dropna().dt.date.tolist()
+        done: dt.date | None
         for occ_id, due, window_start in occurrences(m, as_of):
             in_time = [d for d in dates if d <= due and (window_start is None or d > window_start)]
             if in_time:
@@ -104,37 +96,3 @@ def milestone_status(plan: Plan, progress: pd.DataFrame, as_of: dt.date) -> pd.D
                 }
             )
     return pd.DataFrame(out, columns=MILESTONE_COLUMNS)
-
-
-def action_status(plan: Plan, progress: pd.DataFrame, quarter_end: dt.date) -> pd.DataFrame:
-    """Each plan action's lead-reported status for the quarter (the in-force return's row).
-
-    Blank status when no return for the quarter carries the action; `last_status` and
-    `last_reported_quarter` then say what was last reported, for context.
-    """
-    rows = _progress_up_to(progress, quarter_end)
-    out = []
-    for a in plan.actions:
-        mine = rows.loc[rows["action_id"] == a.id].sort_values("quarter_end")
-        now = mine.loc[mine["quarter_end"] == pd.Timestamp(quarter_end)]
-        cur = now.iloc[-1] if len(now) else None
-        last = mine.iloc[-1] if len(mine) else None
-
-        def val(r, col):
-            if r is None or col not in r.index or pd.isna(r[col]):
-                return None
-            return r[col].date() if isinstance(r[col], pd.Timestamp) else r[col]
-
-        out.append(
-            {
-                "action_id": a.id,
-                "quarter_end": quarter_end,
-                "status": val(cur, "status"),
-                "progress_update": val(cur, "progress_update"),
-                "completion_date": val(cur, "completion_date"),
-                "submitter": val(cur, "submitter"),
-                "last_reported_quarter": val(last, "quarter_end"),
-                "last_status": val(last, "status"),
-            }
-        )
-    return pd.DataFrame(out, columns=ACTION_COLUMNS)

@@ -24,7 +24,7 @@ from transforms.findings import (
 )
 from transforms.quarters import LONDON, due_date
 from transforms.safe_text import csv_cell
-from transforms.spec import ReturnSpec, default_spec
+from transforms.spec import ReturnSpec, Spec, default_spec
 from transforms.store.ledger import files, submissions
 
 RETURNS_COLUMNS = [
@@ -43,10 +43,11 @@ EXPECTED_COLUMNS = ["code", "name", "kind", "status", "late", "received_at", "du
 STATUS_MISSING = "missing"
 
 
-def _returns_spec(spec: Any) -> ReturnSpec:
+def _returns_spec(spec: Spec | ReturnSpec | None) -> ReturnSpec:
+    """The return specification, from the whole spec or as given (the default when None)."""
     if spec is None:
         return default_spec().returns
-    return spec.returns if hasattr(spec, "returns") else spec
+    return spec.returns if isinstance(spec, Spec) else spec
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -59,7 +60,7 @@ def _received_text(value: dt.datetime) -> str:
     return _aware(value).astimezone(LONDON).isoformat(timespec="seconds")
 
 
-def _ledger_rows(conn: sa.Connection) -> list[sa.Row]:
+def _ledger_rows(conn: sa.Connection) -> list[sa.Row[Any]]:
     query = (
         sa.select(submissions, files.c.original_name, files.c.first_seen_at)
         .join(files, files.c.sha256 == submissions.c.sha256)
@@ -118,15 +119,18 @@ def write_returns_csv(frame: pd.DataFrame, path: Path) -> Path:
     return write_csv_atomic(frame[RETURNS_COLUMNS], path)
 
 
-def _as_received(row: sa.Row) -> str:
+def _as_received(row: sa.Row[Any]) -> str:
     """The status a workbook was given on receipt (superseded ones were accepted)."""
     if row.status != STATUS_SUPERSEDED:
-        return row.status
+        return str(row.status)
     return STATUS_WARNINGS if row.warnings else STATUS_ACCEPTED
 
 
 def expected_returns(
-    conn: sa.Connection, quarter_end: dt.date, now: dt.datetime, spec: Any = None
+    conn: sa.Connection,
+    quarter_end: dt.date,
+    now: dt.datetime,
+    spec: Spec | ReturnSpec | None = None,
 ) -> pd.DataFrame:
     """One row per submitter of the specification: what it sent for `quarter_end` by `now`.
 
@@ -140,7 +144,7 @@ def expected_returns(
     deadline = rspec.periods.deadline_days
     due = due_date(quarter_end, deadline)
     now_utc = _aware(now).astimezone(dt.UTC)
-    by_submitter: dict[str, list[sa.Row]] = {}
+    by_submitter: dict[str, list[sa.Row[Any]]] = {}
     for r in _ledger_rows(conn):
         if r.quarter_end != quarter_end or _aware(r.first_seen_at) > now_utc:
             continue

@@ -9,8 +9,10 @@ docs/measures.md.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -203,9 +205,37 @@ def run_chart_signal(values: Sequence[float], spec: Spec) -> str | None:
 
 
 # ------------------------------------------------------------------ putting it together
-def _value(lookup: dict[tuple, float], key: tuple) -> float | None:
+_Key = tuple[str, str, pd.Timestamp]  # (measure_id, breakdown, quarter_end)
+
+# The columns add_status fills, in the order they are added to the frame.
+STATUS_COLUMNS = (
+    "target",
+    "trajectory",
+    "rag",
+    "trend",
+    "trend_year",
+    "signal",
+    "reason",
+    "name",
+    "action",
+    "direction",
+)
+
+
+def _value(lookup: dict[_Key, Any], key: _Key) -> float | None:
     v = lookup.get(key)
     return None if v is None or pd.isna(v) else float(v)
+
+
+@dataclass(frozen=True)
+class _StatusInputs:
+    """What every row's status is worked out from: the spec and the frame's own series."""
+
+    spec: Spec
+    defs: dict[str, MeasureDef]
+    lookup: dict[_Key, Any]  # every row's value, for the trend against earlier quarters
+    baselines: dict[str, tuple[dt.date, float] | None]
+    series: dict[str, pd.DataFrame]  # headline quarter_end, value per measure, by quarter
 
 
 def add_status(measures: pd.DataFrame, spec: Spec, report_quarter: dt.date) -> pd.DataFrame:
@@ -216,72 +246,28 @@ def add_status(measures: pd.DataFrame, spec: Spec, report_quarter: dt.date) -> p
     """
     frame = measures.loc[measures["quarter_end"] <= pd.Timestamp(report_quarter)].copy()
     defs = {m.id: m for m in spec.measures.measures}
-    lookup = {
-        (r.measure_id, r.breakdown, r.quarter_end): r.value for r in frame.itertuples(index=False)
-    }
-    baselines = {
-        mid: baseline_of(defs[mid], g.loc[g["breakdown"] == ALL])
-        for mid, g in frame.groupby("measure_id")
-        if mid in defs
-    }
-    cols: dict[str, list] = {
-        c: []
-        for c in (
-            "target",
-            "trajectory",
-            "rag",
-            "trend",
-            "trend_year",
-            "signal",
-            "reason",
-            "name",
-            "action",
-            "direction",
-        )
-    }
-    small = spec.measures.defaults.small_base
     headline = frame.loc[frame["breakdown"] == ALL].dropna(subset=["value"])
-    series = {
-        mid: g.sort_values("quarter_end")[["quarter_end", "value"]]
-        for mid, g in headline.groupby("measure_id")
-    }
-    for r in frame.itertuples(index=False):
-        m = defs[r.measure_id]
-        qe = r.quarter_end.date()
-        value = None if pd.isna(r.value) else float(r.value)
-        reason = None if pd.isna(r.reason) else r.reason
-        target = trajectory = rag = signal = None
-        if r.breakdown == ALL:
-            if m.has_target:
-                target = target_in_force(m, qe)
-                trajectory = trajectory_at(m, baselines.get(r.measure_id), qe)
-                reference = trajectory if m.targets else m.standing_target
-                den = None if pd.isna(r.denominator) else int(r.denominator)
-                rag, rag_reason = rag_rating(
-                    value, reference, m.direction, spec.measures.tolerance(m), den, small
-                )
-                reason = reason or rag_reason
-            s = series.get(r.measure_id)
-            if s is not None:
-                upto = s.loc[s["quarter_end"] <= r.quarter_end, "value"]
-                signal = run_chart_signal(upto.tolist(), spec)
-        key = (r.measure_id, r.breakdown)
-        prev = _value(lookup, (*key, pd.Timestamp(shift_quarters(qe, -1))))
-        year = _value(lookup, (*key, pd.Timestamp(shift_quarters(qe, -4))))
-        for name, v in (
-            ("target", target),
-            ("trajectory", trajectory),
-            ("rag", rag),
-            ("trend", trend_label(prev, value, m, spec)),
-            ("trend_year", trend_label(year, value, m, spec)),
-            ("signal", signal),
-            ("reason", reason),
-            ("name", m.name),
-            ("action", m.action),
-            ("direction", m.direction),
-        ):
-            cols[name].append(v)
-    for name, values in cols.items():
+    records: list[Any] = list(frame.itertuples(index=False))  # named tuples, one per row
+    inputs = _StatusInputs(
+        spec=spec,
+        defs=defs,
+        lookup={
+            (str(r.measure_id), str(r.breakdown), pd.Timestamp(r.quarter_end)): r.value
+            for r in records
+        },
+        baselines={
+            str(mid): baseline_of(defs[str(mid)], g.loc[g["breakdown"] == ALL])
+            for mid, g in frame.groupby("measure_id")
+            if mid in defs
+        },
+        series={
+            str(mid): g.sort_values("quarter_end")[["quarter_end", "value"]]
+            for mid, g in headline.groupby("measure_id")
+        },
+    )
+    rows = [_row_status(r, inputs) for r in records]
+    for name in STATUS_COLUMNS:
+        values = [row[name] for row in rows]
         if name in ("target", "trajectory"):
             frame[name] = pd.array(values, dtype="Float64").astype("float64")
         else:
@@ -291,6 +277,51 @@ def add_status(measures: pd.DataFrame, spec: Spec, report_quarter: dt.date) -> p
     frame = frame.sort_values(["measure_id", "quarter_end", "breakdown"], kind="stable")
     extras = [c for c in frame.columns if c not in CSV_COLUMNS]
     return frame[CSV_COLUMNS + extras].reset_index(drop=True)
+
+
+def _row_status(r: Any, inputs: _StatusInputs) -> dict[str, Any]:
+    """One measures row's STATUS_COLUMNS values (None where there is none)."""
+    spec = inputs.spec
+    measure_id, breakdown = str(r.measure_id), str(r.breakdown)
+    m = inputs.defs[measure_id]
+    quarter_end = pd.Timestamp(r.quarter_end)
+    qe = quarter_end.date()
+    value = None if pd.isna(r.value) else float(r.value)
+    reason = None if pd.isna(r.reason) else r.reason
+    target = trajectory = rag = signal = None
+    if breakdown == ALL:
+        if m.has_target:
+            target = target_in_force(m, qe)
+            trajectory = trajectory_at(m, inputs.baselines.get(measure_id), qe)
+            reference = trajectory if m.targets else m.standing_target
+            den = None if pd.isna(r.denominator) else int(r.denominator)
+            rag, rag_reason = rag_rating(
+                value,
+                reference,
+                m.direction,
+                spec.measures.tolerance(m),
+                den,
+                spec.measures.defaults.small_base,
+            )
+            reason = reason or rag_reason
+        s = inputs.series.get(measure_id)
+        if s is not None:
+            upto = s.loc[s["quarter_end"] <= quarter_end, "value"]
+            signal = run_chart_signal(upto.tolist(), spec)
+    prev = _value(inputs.lookup, (measure_id, breakdown, pd.Timestamp(shift_quarters(qe, -1))))
+    year = _value(inputs.lookup, (measure_id, breakdown, pd.Timestamp(shift_quarters(qe, -4))))
+    return {
+        "target": target,
+        "trajectory": trajectory,
+        "rag": rag,
+        "trend": trend_label(prev, value, m, spec),
+        "trend_year": trend_label(year, value, m, spec),
+        "signal": signal,
+        "reason": reason,
+        "name": m.name,
+        "action": m.action,
+        "direction": m.direction,
+    }
 
 
 def milestone_results(measures: pd.DataFrame, spec: Spec) -> pd.DataFrame:
@@ -331,7 +362,7 @@ def milestone_results(measures: pd.DataFrame, spec: Spec) -> pd.DataFrame:
 
 
 def measures_table(
-    data, spec: Spec, report_quarter: dt.date, first_quarter: dt.date
+    data: Mapping[str, pd.DataFrame], spec: Spec, report_quarter: dt.date, first_quarter: dt.date
 ) -> pd.DataFrame:
     """compute_measures for every quarter from `first_quarter` to the report, then status."""
     quarters = quarter_range(first_quarter, report_quarter)
@@ -339,7 +370,7 @@ def measures_table(
 
 
 # ------------------------------------------------------------------ measures.csv
-def _csv_number(v: object) -> str:
+def _csv_number(v: Any) -> str:
     if v is None or pd.isna(v):
         return ""
     f = float(v)

@@ -20,10 +20,11 @@ from typing import Any, Protocol
 
 from openpyxl import Workbook
 
-from transforms.intake.templates import fill_template, set_quarter, template_workbook
+from transforms.intake.template_filling import fill_template
+from transforms.intake.templates import set_quarter, template_workbook
 from transforms.quarters import LONDON, is_late, quarter_range
 from transforms.sample.progress import progress_content
-from transforms.sample.simulate import Content, Simulator
+from transforms.sample.simulate import Content, Simulator, Truth
 from transforms.sample.truth import INBOX_DIR, Delivery, Sample, write_truth
 from transforms.spec import Spec, default_spec
 
@@ -237,6 +238,84 @@ def _clear_previous(out_dir: Path) -> None:
         d.file.unlink(missing_ok=True)
 
 
+def _version_content(
+    spec: Spec, sub: str, versions: list[Version], v: Version, base: Content
+) -> tuple[Content, str | None, str, str]:
+    """A version's sheets, the sheet to drop, the status intake must give it, and a note."""
+    if v.kind == "fault":
+        content, drop = _apply_fault(spec, sub, v.fault or "", _trim_to(base, v.date_completed))
+        fixed = any(x.kind == "final" for x in versions)
+        note = (
+            "corrected by a later workbook"
+            if fixed
+            else "the only return for this quarter: no data in force"
+        )
+        return content, drop, REJECTED, note
+    if v.kind == "wrong":
+        content = _wrong_figure(spec, sub, _trim_to(base, v.date_completed))
+        return content, None, SUPERSEDED, "a figure corrected by the next workbook"
+    if v.warning:
+        note = f"{WARNING_ITEM[0]}: blank value for {WARNING_ITEM[1]}, no note"
+        return _with_warning(base), None, WARNINGS, note
+    return base, None, ACCEPTED, ""
+
+
+def _truth(
+    spec: Spec, quarters: list[dt.date], base_seed: int, partnership: str, plan: _Plan
+) -> Truth:
+    """The simulated partnership's returns (and Progress) for every submitter and quarter."""
+    completed = {k: v[-1].date_completed for k, v in plan.versions.items() if v}
+    sim = Simulator(
+        spec, quarters, base_seed + 1, _prefix(partnership), _scale(partnership), completed
+    )
+    truth = sim.run()
+    for key, rows in progress_content(spec, quarters, base_seed + 2).items():
+        truth.content[key] = {"Progress": rows}
+    return truth
+
+
+def _cover(sub: str, partnership: str, v: Version) -> dict[str, Any]:
+    """The Cover values a submitter's officer fills in."""
+    return {
+        "completed_by": PEOPLE.get(sub, "Data Officer"),
+        "email": _email(sub, partnership),
+        "date_completed": v.date_completed,
+    }
+
+
+def _workbook(
+    spec: Spec, sub: str, qe: dt.date, v: Version, templates: dict[str, Workbook], drops: bool
+) -> Workbook:
+    """A blank template for a version: the submitter's reused one unless this one is broken."""
+    if drops or v.kind == "fault":  # a faulty workbook is changed: never reuse it
+        return template_workbook(sub, qe, spec)
+    wb = templates.get(sub) or template_workbook(sub, qe, spec)
+    templates[sub] = wb
+    set_quarter(wb, qe, spec)
+    return wb
+
+
+def _delivery(
+    path: Path, sub: str, qe: dt.date, v: Version, status: str, note: str, deadline: int
+) -> Delivery:
+    """The manifest's line for one written workbook (a late arrival says so in its note)."""
+    late = is_late(qe, v.arrival, deadline)
+    if late:
+        note = f"{note}; late" if note else "late"
+    fault_text = FAULTS[v.fault][3] if v.fault else (note if status == WARNINGS else None)
+    return Delivery(
+        file=path,
+        submitter=sub,
+        quarter_end=qe,
+        arrival=v.arrival,
+        expected_status=status,
+        fault=fault_text,
+        note=note,
+        late=late,
+        date_completed=v.date_completed,
+    )
+
+
 def generate_sample(
     out_dir: Path,
     *,
@@ -256,14 +335,7 @@ def generate_sample(
     quarters = quarter_range(first, last)
     base_seed = seed * 1_000_003 + zlib.crc32(partnership.encode())
     plan = plan_deliveries(spec, quarters, random.Random(base_seed), faults)
-    completed = {k: v[-1].date_completed for k, v in plan.versions.items() if v}
-    sim = Simulator(
-        spec, quarters, base_seed + 1, _prefix(partnership), _scale(partnership), completed
-    )
-    truth = sim.run()
-    for key, rows in progress_content(spec, quarters, base_seed + 2).items():
-        truth.content[key] = {"Progress": rows}
-
+    truth = _truth(spec, quarters, base_seed, partnership, plan)
     sample = Sample(out_dir=out_dir, partnership=partnership, seed=seed, quarters=quarters)
     in_force: dict[tuple[str, dt.date], dict[str, Any]] = {}
     templates: dict[str, Workbook] = {}
@@ -273,61 +345,16 @@ def generate_sample(
             versions = plan.versions[(sub.code, qe)]
             base = truth.content[(sub.code, qe)]
             for n, v in enumerate(versions, start=1):
-                content, drop, status, note = base, None, ACCEPTED, ""
-                if v.kind == "fault":
-                    content, drop = _apply_fault(
-                        spec, sub.code, v.fault or "", _trim_to(base, v.date_completed)
-                    )
-                    status = REJECTED
-                    fixed = any(x.kind == "final" for x in versions)
-                    note = (
-                        "corrected by a later workbook"
-                        if fixed
-                        else "the only return for this quarter: no data in force"
-                    )
-                elif v.kind == "wrong":
-                    content = _wrong_figure(spec, sub.code, _trim_to(base, v.date_completed))
-                    status, note = SUPERSEDED, "a figure corrected by the next workbook"
-                elif v.warning:
-                    content, status = _with_warning(base), WARNINGS
-                    note = f"{WARNING_ITEM[0]}: blank value for {WARNING_ITEM[1]}, no note"
+                content, drop, status, note = _version_content(spec, sub.code, versions, v, base)
                 path = inbox / _file_name(sub.code, qe, n)
-                cover = {
-                    "completed_by": PEOPLE.get(sub.code, "Data Officer"),
-                    "email": _email(sub.code, partnership),
-                    "date_completed": v.date_completed,
-                }
-                if drop is not None or v.kind == "fault":
-                    wb = template_workbook(sub.code, qe, spec)
-                else:
-                    wb = templates.get(sub.code) or template_workbook(sub.code, qe, spec)
-                    templates[sub.code] = wb
-                    set_quarter(wb, qe, spec)
-                fill_template(wb, cover, content, spec)
+                wb = _workbook(spec, sub.code, qe, v, templates, drop is not None)
+                fill_template(wb, _cover(sub.code, partnership, v), content, spec)
                 if drop is not None:
                     del wb[drop]
                 wb.save(path)
                 stamp = v.arrival.timestamp()
                 os.utime(path, (stamp, stamp))
-                late = is_late(qe, v.arrival, deadline)
-                if late:
-                    note = f"{note}; late" if note else "late"
-                fault_text = (
-                    FAULTS[v.fault][3] if v.fault else (note if status == WARNINGS else None)
-                )
-                sample.deliveries.append(
-                    Delivery(
-                        file=path,
-                        submitter=sub.code,
-                        quarter_end=qe,
-                        arrival=v.arrival,
-                        expected_status=status,
-                        fault=fault_text,
-                        note=note,
-                        late=late,
-                        date_completed=v.date_completed,
-                    )
-                )
+                sample.deliveries.append(_delivery(path, sub.code, qe, v, status, note, deadline))
                 if status in (ACCEPTED, WARNINGS):
                     in_force[(sub.code, qe)] = {
                         "file": path.name,

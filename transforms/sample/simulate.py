@@ -6,7 +6,7 @@ no child-level source (child protection, care leavers, CAMHS…) are drawn aroun
 rates with every `a ≤ b` rule of the specification holding by construction.
 
 Content is plain data: `{sheet_name: [row dict, …]}` per (submitter, quarter), row dicts
-keyed by the specification's column names, ready for `templates.fill_sheet`.
+keyed by the specification's column names, ready for `template_filling.fill_sheet`.
 """
 
 from __future__ import annotations

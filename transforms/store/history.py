@@ -228,20 +228,6 @@ def _frame(result: sa.Result[*tuple[Any, ...]]) -> pd.DataFrame:
     return pd.DataFrame(result.mappings().all(), columns=cols)
 
 
-def issued_figures(conn: sa.Connection, quarter_end: dt.date) -> pd.DataFrame:
-    """The figures the latest issued report for `quarter_end` showed (empty if none)."""
-    latest = conn.execute(
-        sa.select(issued_reports.c.id)
-        .where(issued_reports.c.quarter_end == quarter_end)
-        .order_by(issued_reports.c.id.desc())
-        .limit(1)
-    ).scalar()
-    if latest is None:
-        return _frame(conn.execute(_figures_query(sa.false())))
-    frame = _frame(conn.execute(_figures_query(issued_reports.c.id == latest)))
-    return frame.sort_values(["measure_id", "quarter_end", "breakdown"]).reset_index(drop=True)
-
-
 def _differs(a: Any, b: Any) -> bool:
     """Whether two DataFrame cells (typed Any by pandas) hold different figures."""
     import pandas as pd
