@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from tests.report_examples import example_inputs
-from transforms.reports.charts import alt_text
+from transforms.reports.chart_text import alt_text
 from transforms.reports.context import (
     build_context,
     chart_series,

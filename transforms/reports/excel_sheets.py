@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from transforms.quarters import quarter_short
-from transforms.reports.charts import alt_text
+from transforms.reports.chart_text import alt_text
 from transforms.reports.context import (
     TITLE,
     action_rows,
