@@ -167,6 +167,40 @@ def _column_mask(group: pd.DataFrame, col: str, min_count: int, max_count: int) 
     return mask
 
 
+def _hidden(out: pd.DataFrame, min_count: int, max_count: int) -> dict[str, np.ndarray]:
+    """Which cells of each count column and of `value` the public pack hides, by position.
+
+    A measure-quarter with one row (no breakdowns) cannot be revealed by subtraction, so
+    its cells are judged on their own, for all such rows at once; only measure-quarters
+    with breakdowns go through `_column_mask` one by one.
+    """
+    n = len(out)
+    counts = [c for c in COUNT_COLUMNS if c in out.columns]
+    codes = out.groupby(["measure_id", "quarter_end"], sort=False).ngroup().to_numpy()
+    single = np.bincount(codes)[codes] == 1 if n else np.zeros(0, dtype=bool)
+    hide: dict[str, np.ndarray] = {}
+    value_own = np.zeros(n, dtype=bool)
+    for col in [*counts, "value"]:
+        vals = pd.to_numeric(out[col]).to_numpy(dtype=float, na_value=np.nan)
+        alone = single & ~np.isnan(vals) & (vals >= min_count) & (vals <= max_count)
+        if col == "value":
+            value_own = alone
+        else:
+            hide[col] = alone
+    for group_code in np.unique(codes[~single]):
+        positions = np.flatnonzero(codes == group_code)
+        group = out.iloc[positions]
+        for col in counts:
+            hide[col][positions] = _column_mask(group, col, min_count, max_count)
+        value_own[positions] = _column_mask(group, "value", min_count, max_count)
+    is_count = (out["unit"] == "count").to_numpy()
+    no = np.zeros(n, dtype=bool)
+    hide["value"] = np.where(
+        is_count, value_own, hide.get("numerator", no) | hide.get("denominator", no)
+    )
+    return hide
+
+
 def public_measures(measures: pd.DataFrame, spec: Spec) -> pd.DataFrame:
     """The measures frame as the public pack shows it (same rows and columns).
 
@@ -179,23 +213,10 @@ def public_measures(measures: pd.DataFrame, spec: Spec) -> pd.DataFrame:
     out = measures.copy()
     cols = [c for c in (*COUNT_COLUMNS, "value") if c in out.columns]
     published = {c: [_published(v) for v in out[c]] for c in cols}
-    for _, group in out.groupby(["measure_id", "quarter_end"], sort=False):
-        positions = [out.index.get_loc(i) for i in group.index]
-        hide: dict[str, np.ndarray] = {}
-        for col in COUNT_COLUMNS:
-            if col in group.columns:
-                hide[col] = _column_mask(group, col, d.min_count, d.max_count)
-        is_count = (group["unit"] == "count").to_numpy()
-        value_hidden = np.where(
-            is_count,
-            _column_mask(group, "value", d.min_count, d.max_count),
-            hide.get("numerator", False) | hide.get("denominator", False),
-        )
-        hide["value"] = value_hidden
-        for col, mask in hide.items():
-            for pos, h in zip(positions, mask, strict=True):
-                if h:
-                    published[col][pos] = d.symbol
+    hide = _hidden(out, d.min_count, d.max_count)
+    for col, mask in hide.items():
+        for pos in np.flatnonzero(mask):
+            published[col][pos] = d.symbol
     for c in cols:
         out[c] = pd.Series(published[c], index=out.index, dtype=object)
     return out
