@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 from transforms.findings import ParsedReturn
 from transforms.intake.answers import record_feedback, write_feedback
 from transforms.intake.archive import ArchiveError, archive_file, verified
+from transforms.intake.arrival import Skipped
 from transforms.intake.intake_run import Checker, IntakeRun, crash_point
 from transforms.intake.ledgering import FILING_GROUP, file_group
 from transforms.intake.prior import BatchPriorData, PriorData
@@ -271,8 +272,6 @@ def fail(run: IntakeRun, row: PendingFile, reason: str) -> None:
         ledger.record_event(conn, row.sha256, "check_failed", run.now(), reason)
     log.error("intake: %s not checked: %s", row.sha256[:12], reason)
     if earlier < 1:
-        from transforms.intake.arrival import Skipped
-
         run.result.failed.append(Skipped(row.original_name, f"{reason}; will retry next intake"))
         return
     from transforms.catalogue import make_finding  # loads the spec: only when needed

@@ -26,7 +26,7 @@ from transforms.store import ledger
 if TYPE_CHECKING:
     from transforms.spec import ReturnSpec, Spec
 
-log = logging.getLogger("transforms.intake.filing")
+log = logging.getLogger(__name__)
 
 CRASH_ENV = "DATASUMMARY_INTAKE_CRASH_AT"  # test hook: kill the process at a named point
 
