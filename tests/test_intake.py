@@ -405,12 +405,14 @@ def test_status_line_for_superseded_and_unreadable_cover():
 
 
 def test_result_rows_are_json_safe_and_carry_no_finding_values(env):
+    import dataclasses
     import json
 
     inbox, _, _ = env
     make_return(inbox / "CSW.xlsx", errors=2)
     result = intake(env)
-    text = json.dumps([p.as_row() for p in result.processed]) + json.dumps(result.counts)
+    rows = [dataclasses.asdict(p) for p in result.processed]
+    text = json.dumps(rows, default=str) + json.dumps(result.counts)
     assert "secret" not in text and '"quarter_end": "2020-09-30"' in text
 
 
@@ -425,7 +427,7 @@ CRASH_SCRIPT = textwrap.dedent("""
     inbox, output = Path(sys.argv[1]), Path(sys.argv[2])
     run_intake(inbox, output, make_engine(sqlite_url(output)), now=t.ON_TIME, stable_wait=0,
                checker=t.fake_checker, feedback_writer=t.fake_writer,
-               feedback_text=t.fake_text)
+               feedback_text=t.fake_text, batch_size=1)
 """)
 
 
@@ -544,7 +546,7 @@ def test_copies_and_feedback_are_on_disk_before_the_ledger_says_so(env, monkeypa
             ).scalar()
         synced.append((sorted(Path(p).name for p in paths), files, noted))
 
-    monkeypatch.setattr("transforms.intake.filing.sync_to_disk", sync)
+    monkeypatch.setattr("transforms.atomic.sync_to_disk", sync)
     intake(env)
     archived = sorted(f"{sha256_file(inbox / n)}.xlsx" for n in ("a.xlsx", "b.xlsx"))
     assert synced[0] == (archived, 0, 0)  # both copies, before any ledger row

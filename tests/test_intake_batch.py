@@ -114,7 +114,7 @@ def test_unchanged_files_are_not_hashed_again_and_changed_ones_are(tmp_path, mon
         hashed.append(path.name)
         return real(path)
 
-    monkeypatch.setattr("transforms.intake.filing.sha256_file", counting)
+    monkeypatch.setattr("transforms.intake.receiving.sha256_file", counting)
     slept = []
     again = run_intake(inbox, output, engine, sleep=slept.append, **kw)
     assert hashed == [] and slept == []  # nothing read, no stability wait
@@ -126,11 +126,58 @@ def test_unchanged_files_are_not_hashed_again_and_changed_ones_are(tmp_path, mon
     engine.dispose()
 
 
+def _store_item(conn, submitter, sheet, item, quarter_end):
+    """The per-file query intake used to make: the item's value in the in-force return of
+    the quarter before `quarter_end` (the latest in intake order)."""
+    from transforms.findings import IN_FORCE
+    from transforms.quarters import previous_quarter
+    from transforms.store.accepted import tables
+
+    table = tables()[sheet]
+    value = (
+        conn.execute(
+            sa.select(table.c.value)
+            .join(ledger.submissions, ledger.submissions.c.sha256 == table.c.sha256)
+            .where(
+                ledger.submissions.c.status.in_(IN_FORCE),
+                table.c.submitter == submitter,
+                table.c.quarter_end == previous_quarter(quarter_end),
+                table.c.item == item,
+            )
+            .order_by(ledger.submissions.c.seq.desc())
+        )
+        .scalars()
+        .first()
+    )
+    return None if value is None else int(value)
+
+
+def _store_progress(conn, submitter, quarter_end):
+    """The per-file query for last quarter's in-force Progress return: action -> status."""
+    from transforms.findings import IN_FORCE
+    from transforms.quarters import previous_quarter
+    from transforms.store.accepted import tables
+
+    table = tables()["Progress"]
+    rows = conn.execute(
+        sa.select(table.c.action_id, table.c.status)
+        .join(ledger.submissions, ledger.submissions.c.sha256 == table.c.sha256)
+        .where(
+            ledger.submissions.c.status.in_(IN_FORCE),
+            table.c.submitter == submitter,
+            table.c.quarter_end == previous_quarter(quarter_end),
+        )
+        .order_by(table.c.excel_row)
+    )
+    return {a: st for a, st in rows if a is not None and st is not None}
+
+
 @pytest.mark.slow
 def test_batch_prior_data_reads_the_store_as_the_per_file_look_ups_do(sample_files, tmp_path):
-    """`BatchPriorData` reads the store once per item and once for progress; every answer
-    must equal `StorePriorData`'s own query, for every return, item and quarter."""
-    from transforms.intake.filing import BatchPriorData, StorePriorData
+    """`BatchPriorData` (the one prior-data class, for a batch of any size) reads the store
+    once per item and once for progress; every answer must equal the per-file query written
+    above, for every return, item and quarter."""
+    from transforms.intake.prior import BatchPriorData
     from transforms.quarters import shift_quarters
     from transforms.store.accepted import tables
 
@@ -138,7 +185,7 @@ def test_batch_prior_data_reads_the_store_as_the_per_file_look_ups_do(sample_fil
     run_intake(folder.inbox, folder.output, folder.engine, now=NOW, stable_wait=0.0, batch_size=1)
     items_answers = progress_answers = 0
     with folder.engine.connect() as conn:
-        store, batch = StorePriorData(conn), BatchPriorData(conn)
+        batch = BatchPriorData(conn)
         for sheet, table in tables().items():
             if "item" not in table.c:
                 continue
@@ -147,14 +194,14 @@ def test_batch_prior_data_reads_the_store_as_the_per_file_look_ups_do(sample_fil
             ).all()
             for submitter, quarter, item in keys:
                 asked = shift_quarters(quarter, 1)  # last quarter of the quarter after
-                want = store.previous_item(submitter, sheet, item, asked)
+                want = _store_item(conn, submitter, sheet, item, asked)
                 assert batch.previous_item(submitter, sheet, item, asked) == want
                 items_answers += want is not None
         progress = tables()["Progress"]
         for submitter, quarter in conn.execute(
             sa.select(progress.c.submitter, progress.c.quarter_end).distinct()
         ).all():
-            want = store.previous_progress(submitter, shift_quarters(quarter, 1))
+            want = _store_progress(conn, submitter, shift_quarters(quarter, 1))
             assert batch.previous_progress(submitter, shift_quarters(quarter, 1)) == want
             progress_answers += bool(want)
     folder.engine.dispose()

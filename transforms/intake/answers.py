@@ -1,0 +1,199 @@
+"""Answering the leads: feedback files next to their workbooks, and where they are ledgered.
+
+Feedback is written atomically inside `INBOX/feedback/`, made durable in one sync per group,
+and only then ledgered; a run that dies in between leaves submissions without a recorded
+feedback path, whose feedback the next run writes again (`catch_up_feedback`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from transforms import atomic
+from transforms.findings import (
+    IN_FORCE,
+    STATUS_REJECTED,
+    STATUS_SUPERSEDED,
+    Cover,
+    Finding,
+    ParsedReturn,
+)
+from transforms.intake.decision import copy_line, status_line
+from transforms.intake.feedback_place import feedback_paths, inside_feedback
+from transforms.intake.intake_run import IntakeRun
+from transforms.intake.results import Unrecorded
+from transforms.store import ledger
+from transforms.store.ledger import LedgerRow
+
+log = logging.getLogger(__name__)
+
+
+def write_feedback(
+    run: IntakeRun, sha256: str, parsed: ParsedReturn, line: str, name: str
+) -> str | None:
+    """Write a filed workbook's feedback and queue its place for the ledger.
+
+    The feedback file's name; None (written by a later run) when it could not be written.
+    """
+    written = write_answer(run, parsed, line, name)
+    if written is None:
+        return None
+    run.unrecorded.append(Unrecorded(sha256, written[0], written))
+    return written[0].name
+
+
+def write_answer(run: IntakeRun, parsed: ParsedReturn, line: str, name: str) -> list[Path] | None:
+    """Write `<name>.feedback.xlsx` (and `.txt`) inside `feedback/`; None if not written."""
+    xlsx, txt = feedback_paths(run.inbox, name)
+    if not run.feedback_usable() or not inside_feedback(run.inbox, xlsx):
+        return None  # written by a later intake, once feedback/ is put right
+    try:
+        writer, texter = run.writers()
+        atomic.atomic_write(
+            xlsx,
+            lambda tmp: writer(parsed, tmp, status_line=line),
+            suffix=".xlsx",
+            durable=False,
+        )
+        written = [xlsx]
+        if texter is not None:
+            text = texter(parsed, status_line=line)
+            atomic.atomic_write(
+                txt,
+                lambda tmp: tmp.write_text(text, encoding="utf-8"),
+                suffix=".txt",
+                durable=False,
+            )
+            written.append(txt)
+    except Exception as exc:
+        log.error("intake: feedback for %s not written: %s", name, type(exc).__name__)
+        return None
+    return written
+
+
+def record_feedback(run: IntakeRun) -> None:
+    """Make the feedback written so far durable in one sync, then ledger where it is."""
+    if not run.unrecorded:
+        return
+    atomic.sync_to_disk([p for u in run.unrecorded for p in u.written])
+    subs = ledger.submissions
+    with run.engine.begin() as conn:
+        conn.execute(
+            subs.update()
+            .where(subs.c.sha256 == sa.bindparam("sha"))
+            .values(feedback_path=sa.bindparam("path")),
+            [{"sha": u.sha256, "path": str(u.xlsx)} for u in run.unrecorded],
+        )
+        conn.execute(
+            ledger.events.insert(),
+            [
+                {"sha256": u.sha256, "at": run.now(), "event": "feedback", "detail": u.xlsx.name}
+                for u in run.unrecorded
+            ],
+        )
+    run.unrecorded.clear()
+
+
+def catch_up_feedback(run: IntakeRun) -> None:
+    """Feedback for submissions filed by an earlier run that died before writing it.
+
+    Also the feedback held back while `feedback/` was not a real folder.
+    """
+    if not run.may_lack_feedback or not run.feedback_usable():
+        return
+    with run.engine.connect() as conn:
+        rows = ledger.submissions_without_feedback(conn)
+        if not rows:
+            return
+        days = run.rspec.periods.deadline_days
+        found = {r.sha256: stored_findings(conn, r.sha256) for r in rows}
+        lines = {r.sha256: stored_line(conn, r, days) for r in rows}
+    for r in rows:
+        cover = Cover(
+            submitter=r.submitter, quarter_end=r.quarter_end, date_completed=r.date_completed
+        )
+        parsed = ParsedReturn(file_name=r.original_name, cover=cover, findings=found[r.sha256])
+        if write_feedback(run, r.sha256, parsed, lines[r.sha256], r.original_name):
+            run.result.feedback_rewritten += 1
+    record_feedback(run)
+
+
+def stored_findings(conn: sa.Connection, sha: str) -> list[Finding]:
+    """A filed workbook's findings, as filed (in order)."""
+    f = ledger.findings
+    rows = conn.execute(sa.select(f).where(f.c.sha256 == sha).order_by(f.c.id))
+    return [
+        Finding(
+            severity=r.severity,
+            rule=r.rule,
+            message=r.message,
+            sheet=r.sheet,
+            cell=r.cell,
+            row=r.row,
+            column=r.column,
+            value=r.value,
+            expected=r.expected,
+        )
+        for r in rows
+    ]
+
+
+def stored_line(conn: sa.Connection, r: LedgerRow, deadline_days: int) -> str:
+    """The status line of a filed submission, from the ledger (what is in force now)."""
+    earlier_in_force = replaced = None
+    if r.submitter and r.quarter_end:
+        others = ledger.same_return(
+            conn, r.submitter, r.quarter_end, (*IN_FORCE, STATUS_SUPERSEDED)
+        )
+        earlier = [o for o in others if o.seq < r.seq]
+        if r.status == STATUS_REJECTED:
+            live = [o for o in earlier if o.status in IN_FORCE]
+            earlier_in_force = live[-1].first_seen_at if live else None
+        elif r.status in IN_FORCE:
+            gone = [o for o in earlier if o.superseded_by == r.sha256]
+            replaced = gone[-1].first_seen_at if gone else None
+    line: str = status_line(
+        original_name=r.original_name,
+        submitter=r.submitter,
+        quarter_end=r.quarter_end,
+        status=r.status,
+        errors=r.errors,
+        warnings=r.warnings,
+        late=r.late,
+        revision=r.revision,
+        deadline_days=deadline_days,
+        earlier_in_force=earlier_in_force,
+        replaced=replaced,
+    )
+    return line
+
+
+def answer_copies(run: IntakeRun) -> None:
+    """Feedback for each byte-identical copy: which earlier file it repeats, and its status.
+
+    Written once per name (an existing answer is left alone); not ledgered, as the copy
+    is not a submission of its own.
+    """
+    if not run.copies or not run.feedback_usable():
+        return
+    subs, files = ledger.submissions, ledger.files
+    with run.engine.connect() as conn:
+        for cand, sha in run.copies:
+            xlsx, _ = feedback_paths(run.inbox, cand.name)
+            if os.path.lexists(xlsx):
+                continue
+            row = conn.execute(
+                sa.select(files.c.original_name, files.c.first_seen_at, subs.c.status)
+                .outerjoin(subs, subs.c.sha256 == files.c.sha256)
+                .where(files.c.sha256 == sha)
+            ).first()
+            if row is None or row.original_name == cand.name:
+                continue
+            line = copy_line(cand.name, row.original_name, row.status, row.first_seen_at)
+            same = ParsedReturn(file_name=cand.name, findings=stored_findings(conn, sha))
+            if write_answer(run, same, line, cand.name):
+                log.info("intake: %s answered as a copy", sha[:12])
