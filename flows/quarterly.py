@@ -292,7 +292,7 @@ def quarterly_flow(
     now: dt.datetime | None = None,
     stable_wait: float = 2.0,
     run_intake: bool = True,
-):
+) -> Any:
     """Intake, then measures and documents for `quarter_end` in OUTPUT/<quarter-end>/.
 
     Documents are a draft until approved: `approve=True` approves at once (runs by hand,
