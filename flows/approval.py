@@ -26,7 +26,6 @@ from pydantic import Field, StringConstraints
 from datasummary.settings import Settings
 from flows.common import document_artifacts, engine_for
 from flows.intake import is_transient_io_error
-from flows.steps import step
 
 PUBLISH_ENV = "DATASUMMARY_PUBLISH_DIR"
 REVIEW_POLL_ENV = "DATASUMMARY_REVIEW_POLL_SECONDS"
@@ -112,13 +111,13 @@ def record_decision(
     settings: Settings, quarter_end: dt.date, version: str, run_id: str, decision: ReviewDecision
 ) -> None:
     """Approve: mark issued (history) and a ledger event. Send back: the comment only."""
-    from transforms.store import ledger
+    from transforms.store import history, ledger
 
     engine = engine_for(settings)
     try:
         with engine.begin() as conn:
             if decision.decision == "approve":
-                step("mark_issued")(
+                history.mark_issued(
                     conn, quarter_end, run_id, version, decision.reviewer, decision.comment
                 )
                 event = "report approved"

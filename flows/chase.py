@@ -20,7 +20,6 @@ from datasummary.settings import Settings, default_inbox, default_output
 from flows.common import engine_for, expected_failure
 from flows.intake import is_transient_io_error
 from flows.quarterly import QuarterParameter, _quarter_end
-from flows.steps import step
 
 
 def chase_run_name() -> str:
@@ -56,6 +55,7 @@ def quarter_to_chase(today: dt.date) -> dt.date:
 )
 def outstanding_returns(settings: Settings, quarter_end: dt.date, now: dt.datetime) -> pd.DataFrame:
     """Missing and rejected returns, with a rejected file's error count and first messages."""
+    from transforms.measures.returns_status import expected_returns
     from transforms.notify import SmtpConfig, reminder_frame
     from transforms.spec import default_spec
 
@@ -63,7 +63,7 @@ def outstanding_returns(settings: Settings, quarter_end: dt.date, now: dt.dateti
     engine = engine_for(settings)
     try:
         with engine.connect() as conn:
-            expected = step("expected_returns")(conn, quarter_end, now, default_spec())
+            expected = expected_returns(conn, quarter_end, now, default_spec())
             return reminder_frame(expected, conn, quarter_end, config.contacts if config else None)
     finally:
         engine.dispose()

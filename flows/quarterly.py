@@ -1,7 +1,8 @@
 """The quarterly flow: intake, then the Data Summary report for one quarter, then review.
 
-Thin wiring over `flows.steps` (which calls `transforms/`). What an operator sees in the UI:
-a run named `data-summary-<quarter-end>`, tasks named for what they do, and keyed artifacts
+Thin wiring over the one pipeline, `transforms.quarterly.produce_quarter`, run as one task
+that logs each stage. What an operator sees in the UI: a run named
+`data-summary-<quarter-end>`, tasks named for what they do, and keyed artifacts
 (`data-summary`, `measures`, `report-*`) whose history runs quarter by quarter. Only one run
 per quarter at a time (a global concurrency limit `quarterly-<quarter-end>`, taken without
 waiting). A rejected return never fails the run; a failure to write the report does, with
@@ -14,7 +15,7 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -25,7 +26,14 @@ from datasummary.settings import Settings, default_inbox, default_output
 from flows.common import document_artifacts, engine_for, expected_failure
 from flows.intake import file_new_returns, is_transient_io_error
 from flows.progress import reporter
-from flows.steps import step
+from transforms.progress import Progress
+from transforms.quarterly import QuarterData, QuarterOutputs
+
+if TYPE_CHECKING:
+    from flows.approval import ReviewDecision
+
+#: An approval known before the documents are rendered: (approved on, approved by).
+Approval = tuple[dt.date, str]
 
 #: A pause for review lasts at most this many days before the run fails as unreviewed.
 REVIEW_DAYS = 14.0
@@ -120,51 +128,76 @@ def one_run_per_quarter(quarter_end: dt.date) -> Iterator[None]:
         yield
 
 
-@task(name="Compute measures and gather the report", cache_policy=NO_CACHE)
-def gather_quarter(settings: Settings, quarter_end: dt.date, now: dt.datetime):
-    """Measures, targets, RAG and the report's context from accepted returns."""
-    return step("gather")(settings, quarter_end, now)
+def stage_progress() -> Progress:
+    """The command line's progress reporter, plus one log line per stage for the run's page
+    in the UI (under a deployment nothing else shows how far the pipeline got)."""
+    logger, report, seen = get_run_logger(), reporter(), set()
+
+    def progress(stage: str, done: int, total: int | None) -> None:
+        report(stage, done, total)
+        if stage not in seen:
+            seen.add(stage)
+            logger.info("%s%s", stage[:1].upper(), stage[1:])
+
+    return progress
 
 
 @task(
-    name="Write measures.csv and returns.csv",
+    name="Compute the measures and write the documents",
     cache_policy=NO_CACHE,
     retries=2,
     retry_delay_seconds=[2, 10],
     retry_condition_fn=is_transient_io_error,
 )
-def write_tables(qd, out_dir: Path) -> dict[str, Path]:
-    """The tidy figures and the returns register, unsuppressed (internal)."""
-    return step("write_tables")(qd, out_dir)
+def produce(
+    settings: Settings,
+    quarter: dt.date,
+    now: dt.datetime,
+    run_id: str,
+    approval: Approval | None = None,
+) -> QuarterOutputs:
+    """The quarter's CSVs and documents, its figures kept: the one pipeline
+    (`transforms.quarterly.produce_quarter`). A draft, or with an approval known before
+    rendering the issued documents, rendered once."""
+    from transforms.quarterly import produce_quarter
+    from transforms.spec import default_spec
 
-
-@task(
-    name="Render Word and Excel documents",
-    cache_policy=NO_CACHE,
-    retries=2,
-    retry_delay_seconds=[2, 10],
-    retry_condition_fn=is_transient_io_error,
-)
-def render_documents(
-    qd, out_dir: Path, approved_on: dt.date | None = None, approved_by: str | None = None
-) -> dict[str, Path]:
-    """Internal and public packs and the open data, each file written atomically: a draft,
-    or with an approval the issued documents, whose cover names the date and approver."""
-    return step("render_documents")(qd, out_dir, approved_on, approved_by)
-
-
-@task(name="Record this run's figures", cache_policy=NO_CACHE)
-def record_run(settings: Settings, qd, run_id: str) -> None:
-    """Keep the figures of every run; issuing is the review step's business."""
+    approved_on, approved_by = approval if approval else (None, None)
     engine = engine_for(settings)
     try:
-        with engine.begin() as conn:
-            step("record_figures")(conn, run_id, qd)
+        return produce_quarter(
+            engine,
+            default_spec(),
+            quarter,
+            now,
+            settings.quarter_dir(quarter),
+            run_id,
+            progress=stage_progress(),
+            approved_on=approved_on,
+            approved_by=approved_by,
+        )
     finally:
         engine.dispose()
 
 
-def summary_markdown(qd) -> str:
+@task(
+    name="Render the issued documents",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=[2, 10],
+    retry_condition_fn=is_transient_io_error,
+)
+def render_issued(qd: QuarterData, out_dir: Path, approval: Approval) -> dict[str, Path]:
+    """The draft's documents again, as issued after review: the cover names the date and
+    the approver. Each file is replaced atomically."""
+    from transforms.quarterly import render_documents
+    from transforms.spec import default_spec
+
+    approved_on, approved_by = approval
+    return render_documents(qd, default_spec(), out_dir, approved_on, approved_by, stage_progress())
+
+
+def summary_markdown(qd: QuarterData) -> str:
     """The run summary: the report's own key messages (transforms writes them, once)."""
     from transforms.quarterly import run_summary
     from transforms.spec import default_spec
@@ -172,7 +205,7 @@ def summary_markdown(qd) -> str:
     return run_summary(qd, default_spec())
 
 
-def measure_table(qd) -> list[dict[str, str]]:
+def measure_table(qd: QuarterData) -> list[dict[str, str]]:
     """The quarter's measures as the report prints them: name, value with its unit and
     rounding, n of N, target, RAG in words, trend (the report's own formatting functions)."""
     from transforms.quarterly import report_inputs
@@ -185,7 +218,7 @@ def measure_table(qd) -> list[dict[str, str]]:
     return [{title: row[field] for field, title in MEASURE_TABLE.items()} for row in rows]
 
 
-def publish_artifacts(qd, paths: dict[str, Path]) -> None:
+def publish_artifacts(qd: QuarterData, paths: dict[str, Path]) -> None:
     """Keyed artifacts: the summary, the quarter's headline measures, links to documents."""
     quarter_end = qd.quarter_end
     create_markdown_artifact(
@@ -199,7 +232,7 @@ def publish_artifacts(qd, paths: dict[str, Path]) -> None:
     document_artifacts(paths, quarter_end)
 
 
-def returns_log_line(qd) -> str:
+def returns_log_line(qd: QuarterData) -> str:
     """'Returns for Quarter 2 2026/27: 5 of 8 received (1 late); missing: EDU, ICSB; …'.
 
     Submitter codes and counts only: never a child-level value.
@@ -259,7 +292,7 @@ def quarterly_flow(
     now: dt.datetime | None = None,
     stable_wait: float = 2.0,
     run_intake: bool = True,
-):
+) -> Any:
     """Intake, then measures and documents for `quarter_end` in OUTPUT/<quarter-end>/.
 
     Documents are a draft until approved: `approve=True` approves at once (runs by hand,
@@ -283,9 +316,6 @@ def quarterly_flow(
         stable_wait: Seconds a workbook must stay unchanged before intake takes it.
         run_intake: File new workbooks from the inbox before the report.
     """
-    from prefect.states import Completed
-
-    logger = get_run_logger()
     try:
         quarter, settings = checked_settings(
             quarter_end, inbox, output, db_url, approve, approved_by, run_intake
@@ -307,10 +337,20 @@ def quarterly_flow(
             )
     except QuarterAlreadyRunning as exc:
         return expected_failure(exc)
+    return run_result(paths, decision, published)
+
+
+def run_result(
+    paths: dict[str, Path], decision: ReviewDecision | None, published: dict[str, Path]
+) -> Any:
+    """The run's result: its paths (and the published copies), as a state named for the
+    decision ("Approved", "Sent back") when there was one, logged in one line."""
+    from prefect.states import Completed
+
     result = paths | {f"published_{k}": v for k, v in published.items()}
     if decision is None:
         return result
-    who = decision.reviewer
+    logger, who = get_run_logger(), decision.reviewer
     if decision.decision == "approve":
         where = next(iter(published.values())).parent if published else None
         logger.info("Approved by %s; published to %s", who, where)
@@ -331,14 +371,12 @@ def produce_and_review(
     timeout_days: float,
     stable_wait: float,
     run_intake: bool,
-):
+) -> tuple[dict[str, Path], ReviewDecision | None, dict[str, Path]]:
     """The run's work while it holds the quarter's slot: (paths, decision, published)."""
     from prefect.runtime import flow_run
 
-    from flows.approval import ReviewDecision, apply_decision
-    from flows.approval import wait_for_review as pause_for_review
+    from flows.approval import apply_decision
     from flows.intake import intake_log_line
-    from transforms.quarters import LONDON
 
     logger = get_run_logger()
     run_id = str(flow_run.id or "local")
@@ -346,29 +384,46 @@ def produce_and_review(
         logger.info(intake_log_line(file_new_returns(settings, now, stable_wait)))
     out_dir = settings.quarter_dir(quarter)
     out_dir.mkdir(parents=True, exist_ok=True)
-    report = reporter()
-    report("computing the measures", 0, None)
-    qd = gather_quarter(settings, quarter, now)
+    # Approved at once: the issued documents name the run's clock as the date (so a replay
+    # gives the same bytes) and are rendered once; otherwise a draft first.
+    at_once = (london_date(now), str(approved_by).strip()) if approve else None
+    out = produce(settings, quarter, now, run_id, at_once)
+    qd, paths = out.data, out.paths
     logger.info(returns_log_line(qd))
-    report("writing measures.csv and returns.csv", 0, None)
-    paths = write_tables(qd, out_dir)
-    paths |= render_documents(qd, out_dir)
-    report("recording this run's figures", 0, None)
-    record_run(settings, qd, run_id)
     publish_artifacts(qd, paths)
-    logger.info("Draft version %s written to %s", qd.version, out_dir)
-    if approve:
-        decision = ReviewDecision(decision="approve", reviewer=str(approved_by).strip())
-    elif wait:
-        logger.info("Waiting for review: Resume this run to approve or send it back")
-        decision = pause_for_review(quarter, summary_markdown(qd), int(timeout_days * 86400))
-    else:
+    logger.info(
+        "%s version %s written to %s", "Issued" if at_once else "Draft", qd.version, out_dir
+    )
+    decision = review_decision(qd, at_once, wait, timeout_days)
+    if decision is None:
         logger.info("The draft is not approved (approve it with a review run)")
         return paths, None, {}
-    if decision.decision == "approve":
-        # The issued documents say who approved them and when (the run's clock for a run
-        # approved at once, so a replay gives the same bytes; the decision's date otherwise).
-        decided = now if approve else dt.datetime.now(dt.UTC)
-        paths |= render_documents(qd, out_dir, decided.astimezone(LONDON).date(), decision.reviewer)
+    if decision.decision == "approve" and at_once is None:
+        # Issued as of the day the reviewer decided, naming the reviewer.
+        issued = (london_date(dt.datetime.now(dt.UTC)), decision.reviewer)
+        paths |= render_issued(qd, out_dir, issued)
     published = apply_decision(settings, quarter, qd.version, run_id, decision, paths)
     return paths, decision, published
+
+
+def london_date(moment: dt.datetime) -> dt.date:
+    """The calendar date in Aberdeen of `moment`: the date an issued report carries."""
+    from transforms.quarters import LONDON
+
+    return moment.astimezone(LONDON).date()
+
+
+def review_decision(
+    qd: QuarterData, at_once: Approval | None, wait: bool, timeout_days: float
+) -> ReviewDecision | None:
+    """The decision on the documents: the approval given with the run, else the analyst's
+    (pausing for it when `wait`), else None (the draft stays a draft)."""
+    from flows.approval import ReviewDecision
+    from flows.approval import wait_for_review as pause_for_review
+
+    if at_once is not None:
+        return ReviewDecision(decision="approve", reviewer=at_once[1])
+    if not wait:
+        return None
+    get_run_logger().info("Waiting for review: Resume this run to approve or send it back")
+    return pause_for_review(qd.quarter_end, summary_markdown(qd), int(timeout_days * 86400))

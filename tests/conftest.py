@@ -60,6 +60,49 @@ def sample_store(tmp_path_factory):
     engine.dispose()
 
 
+#: The quarter of the small store's returns (see `small_store_template`).
+SMALL_QUARTER = "2020-09-30"
+
+
+@pytest.fixture(scope="session")
+def small_store_template(tmp_path_factory) -> Path:
+    """An output folder with a store of three real returns for 2020-09-30, filed once per
+    session through the real intake: CSW accepted on time, NHSG rejected (its CAMHS sheet is
+    missing), CPC accepted two days after the 21 October deadline (late); the other six
+    submitters missing. Tests copy it (`small_store`) rather than change it.
+    """
+    import datetime as dt
+
+    from tests.returns_builder import valid_sheets, write_workbook
+    from transforms.intake.filing import run_intake
+    from transforms.store.db import create_all, make_engine, sqlite_url
+
+    base = tmp_path_factory.mktemp("small-store")
+    inbox, output = base / "inbox", base / "output"
+    inbox.mkdir()
+    engine = make_engine(sqlite_url(output))
+    create_all(engine)
+    nhsg = valid_sheets("NHSG")
+    del nhsg["CAMHS"]
+    write_workbook(valid_sheets("CSW"), inbox / "csw_q2.xlsx")
+    write_workbook(nhsg, inbox / "nhsg_q2.xlsx")
+    run_intake(inbox, output, engine, now=dt.datetime(2020, 10, 13, tzinfo=dt.UTC), stable_wait=0.0)
+    write_workbook(valid_sheets("CPC"), inbox / "cpc_q2.xlsx")
+    run_intake(inbox, output, engine, now=dt.datetime(2020, 10, 23, tzinfo=dt.UTC), stable_wait=0.0)
+    engine.dispose()
+    return output
+
+
+@pytest.fixture
+def small_store(small_store_template, tmp_path) -> Path:
+    """A private copy of the small store: tmp_path/output (the store) and an empty inbox."""
+    import shutil
+
+    shutil.copytree(small_store_template, tmp_path / "output")
+    (tmp_path / "inbox").mkdir(exist_ok=True)
+    return tmp_path
+
+
 class _SmtpInbox:
     """What the local SMTP server received: (recipients, parsed message) pairs."""
 

@@ -126,6 +126,39 @@ def _store(tmp_path: Path) -> sa.Engine:
     return engine
 
 
+def _accepted(engine: sa.Engine, codes: list[str]) -> None:
+    """Record an accepted, on-time return of quarter Q for each of `codes` in the ledger."""
+    from transforms.store import ledger
+
+    at = dt.datetime(2026, 10, 15, 9, 0, tzinfo=dt.UTC)
+    with engine.begin() as conn:
+        for seq, code in enumerate(codes, start=10):
+            sha = f"{seq:064d}"
+            conn.execute(
+                ledger.files.insert().values(
+                    sha256=sha,
+                    size=1,
+                    original_name=f"{code.lower()}_q2.xlsx",
+                    first_seen_at=at,
+                    archive_path=f"archive/{sha}",
+                )
+            )
+            conn.execute(
+                ledger.submissions.insert().values(
+                    sha256=sha,
+                    seq=seq,
+                    submitter=code,
+                    quarter_end=Q,
+                    status="accepted",
+                    errors=0,
+                    warnings=0,
+                    late=False,
+                    revision=False,
+                    processed_at=at,
+                )
+            )
+
+
 def test_reminders_list_what_is_not_accepted_with_the_latest_rejection(tmp_path):
     engine = _store(tmp_path)
     with engine.connect() as conn:
@@ -196,10 +229,11 @@ def test_chase_flow_end_to_end_with_smtp(prefect_harness, smtp_server, tmp_path,
     from flows.chase import chase_flow
 
     port, inbox = smtp_server
-    _store(tmp_path).dispose()
+    engine = _store(tmp_path)  # NHSG rejected
+    _accepted(engine, ["CSW", "HSCP", "CPC", "CPIG", "IJB", "BIU"])  # EDU and ICSB missing
+    engine.dispose()
     contacts = tmp_path / "contacts.yaml"
     contacts.write_text("NHSG: nhsg@example.org\nICSB: chair@example.org\n")
-    monkeypatch.setenv("DATASUMMARY_QUARTERLY_STEPS", "tests.fake_steps")  # expected returns
     monkeypatch.delenv("DATASUMMARY_DB_URL", raising=False)
     monkeypatch.setenv("DATASUMMARY_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("DATASUMMARY_SMTP_PORT", str(port))
@@ -218,7 +252,7 @@ def test_chase_flow_end_to_end_with_smtp(prefect_harness, smtp_server, tmp_path,
     by_rcpt = {tuple(r): m for r, m in inbox.messages}
     assert set(by_rcpt) == {("biu@example.org",), ("nhsg@example.org",), ("chair@example.org",)}
     digest = by_rcpt[("biu@example.org",)].get_content()
-    for code in ("NHSG", "EDU", "ICSB"):  # fake_steps: rejected, missing, missing
+    for code in ("NHSG", "EDU", "ICSB"):  # the store: rejected, missing, missing
         assert f"**{code}**" in digest
     assert "**CSW**" not in digest and "**CPC**" not in digest
     nhsg = by_rcpt[("nhsg@example.org",)].get_content()
@@ -241,7 +275,6 @@ def test_chase_flow_end_to_end_with_smtp(prefect_harness, smtp_server, tmp_path,
 def test_chase_flow_without_smtp_writes_files_only(prefect_harness, tmp_path, monkeypatch):
     from flows.chase import chase_flow
 
-    monkeypatch.setenv("DATASUMMARY_QUARTERLY_STEPS", "tests.fake_steps")
     monkeypatch.delenv("DATASUMMARY_SMTP_HOST", raising=False)
     monkeypatch.delenv("DATASUMMARY_DB_URL", raising=False)
     files = chase_flow(
@@ -268,7 +301,6 @@ def test_due_dates_reach_the_artifact_the_csv_and_the_emails(
     port, inbox = smtp_server
     contacts = tmp_path / "contacts.yaml"
     contacts.write_text("EDU: edu@example.org\n")
-    monkeypatch.delenv("DATASUMMARY_QUARTERLY_STEPS", raising=False)
     monkeypatch.delenv("DATASUMMARY_DB_URL", raising=False)
     monkeypatch.setenv("DATASUMMARY_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("DATASUMMARY_SMTP_PORT", str(port))

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
+from tests.documents import document_text, issued_line
 from tests.returns_builder import valid_sheets, write_workbook
 from transforms.intake.filing import run_intake
 from transforms.quarterly import data_quality_warnings, produce_quarter
@@ -58,6 +59,11 @@ def _run_row(engine, run_id):
 def test_produce_quarter_writes_every_output_and_finishes_its_run(tmp_path):
     engine, output = _store_with_one_return(tmp_path)
     stages: list[str] = []
+
+    def progress(stage: str, done: int, total: int | None) -> None:
+        if stage not in stages:
+            stages.append(stage)
+
     out = produce_quarter(
         engine,
         default_spec(),
@@ -65,9 +71,14 @@ def test_produce_quarter_writes_every_output_and_finishes_its_run(tmp_path):
         dt.datetime(2020, 10, 22, 7, tzinfo=dt.UTC),
         output / "2020-09-30",
         "run-ok",
-        on_stage=stages.append,
+        progress=progress,
     )
-    assert stages == ["gather", "write", "record"]
+    assert stages == [
+        "computing the measures",
+        "writing measures.csv and returns.csv",
+        "writing the Word and Excel documents",
+        "recording this run's figures",
+    ]
     assert set(out.paths) == {"docx", "xlsx", "public_docx", "public_xlsx"} | {
         "measures_csv",
         "returns_csv",
@@ -104,4 +115,47 @@ def test_a_run_that_fails_half_way_is_recorded_as_failed(tmp_path, monkeypatch):
             "run-broken",
         )
     assert _run_row(engine, "run-broken").status == "failed"
+    engine.dispose()
+
+
+def test_an_approval_known_at_once_renders_the_issued_documents_once_same_bytes(
+    tmp_path, monkeypatch
+):
+    """Approved before rendering: each document written once, byte for byte what a draft
+    re-rendered as issued (the review path) gives."""
+    import transforms.reports.word as word
+    from transforms.quarterly import DOCUMENTS, render_documents
+
+    engine, output = _store_with_one_return(tmp_path)
+    now, spec = dt.datetime(2020, 10, 22, 7, tzinfo=dt.UTC), default_spec()
+    approved_on, approver = dt.date(2020, 10, 23), "J. Analyst"
+    written: list[str] = []
+    real_render = word.render_docx_bytes
+
+    def counting_render(inputs, template=None):
+        written.append("public" if inputs.public else "internal")
+        return real_render(inputs, template)
+
+    monkeypatch.setattr(word, "render_docx_bytes", counting_render)
+    monkeypatch.setenv("DATASUMMARY_PROCESSES", "1")  # rendered here, where calls are counted
+    once = produce_quarter(
+        engine,
+        spec,
+        Q3,
+        now,
+        tmp_path / "once",
+        "run-once",
+        approved_on=approved_on,
+        approved_by=approver,
+    )
+    assert sorted(written) == ["internal", "public"]  # each Word pack rendered once
+
+    two = produce_quarter(engine, spec, Q3, now, tmp_path / "two", "run-two")
+    assert "DRAFT" in document_text(two.paths["docx"])
+    render_documents(two.data, spec, tmp_path / "two", approved_on, approver)
+    assert once.data.version == two.data.version
+    for role in DOCUMENTS:
+        assert once.paths[role].read_bytes() == two.paths[role].read_bytes(), role
+    cover = document_text(once.paths["docx"])
+    assert issued_line(approved_on, approver) in cover and "DRAFT" not in cover
     engine.dispose()

@@ -2,10 +2,9 @@
 
 `build_deployments` (the code behind `datasummary serve`) registers the three deployments
 against the session's test server; a `Runner` in a background thread executes runs in
-subprocesses, as `prefect.serve` does. The quarterly flow is the real one; its heavy steps
-are the fakes of tests/fake_steps.py, chosen through DATASUMMARY_QUARTERLY_STEPS (which the
-runner's subprocesses inherit). To run against the real steps after merging, drop that
-variable (and give the flow a store with accepted returns).
+subprocesses, as `prefect.serve` does. The quarterly flow and its pipeline are the real ones,
+on a copy of the session's small store (conftest `small_store_template`: three returns for
+2020-09-30, one of them rejected).
 """
 
 from __future__ import annotations
@@ -18,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.documents import document_text, issued_line
+
 pytestmark = pytest.mark.prefect
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,21 +26,23 @@ UTC = dt.UTC
 
 
 @pytest.fixture(scope="module")
-def served(prefect_harness, tmp_path_factory):
+def served(prefect_harness, tmp_path_factory, small_store_template):
     """The deployments, registered and served by a runner thread for this module's tests."""
+    import shutil
+
     from prefect.runner import Runner
 
     from datasummary.settings import Settings
     from flows.serve import build_deployments
 
     mp = pytest.MonkeyPatch()
-    mp.setenv("DATASUMMARY_QUARTERLY_STEPS", "tests.fake_steps")
     mp.setenv("PYTHONPATH", str(ROOT))
     mp.setenv("DATASUMMARY_REVIEW_POLL_SECONDS", "1")
     mp.delenv("DATASUMMARY_SMTP_HOST", raising=False)
     mp.delenv("DATASUMMARY_DB_URL", raising=False)
     base = tmp_path_factory.mktemp("serve")
     (base / "inbox").mkdir()
+    shutil.copytree(small_store_template, base / "output")
     settings = Settings(inbox=base / "inbox", output=base / "output")
     # A week between intakes: no scheduled intake falls inside the test.
     deployments = build_deployments(settings, intake_minutes=7 * 24 * 60)
@@ -143,7 +146,7 @@ def test_quarterly_deployment_run_through_the_api(served):
     run = run_deployment(
         "quarterly-data-summary/quarterly-data-summary",
         parameters={
-            "quarter_end": "2026-09-30",
+            "quarter_end": "2020-09-30",
             "approve": True,
             "approved_by": "ops test",
             "run_intake": False,
@@ -156,7 +159,7 @@ def test_quarterly_deployment_run_through_the_api(served):
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(run.id)
     assert run.state.is_completed(), run.state
-    assert run.name == "data-summary-2026-09-30"
+    assert run.name == "data-summary-2020-09-30"
     arts = {a.key: a for a in _artifacts(run.id)}
     assert {
         "data-summary",
@@ -169,11 +172,13 @@ def test_quarterly_deployment_run_through_the_api(served):
         "review-decision",
     } <= set(arts)
     assert arts["data-summary"].type == "markdown"
-    assert "Quarter 2 2026/27" in arts["data-summary"].data
-    assert "rejected: 1" in arts["data-summary"].data
+    assert "Quarter 2 2020/21" in arts["data-summary"].data
+    assert "rejected: 1" in arts["data-summary"].data  # NHSG's return (small store)
     assert arts["measures"].type == "table"
-    published = served / "output" / "published" / "2026-09-30" / "Data_Summary_2026-09-30.docx"
+    published = served / "output" / "published" / "2020-09-30" / "Data_Summary_2020-09-30.docx"
     assert published.exists()
+    # Approved at once: what COG receives names the approver and the run's date.
+    assert issued_line(dt.date(2026, 10, 22), "ops test") in document_text(published)
     # After approval the document artifacts show the published copy, as a path to copy
     # (no DATASUMMARY_PUBLISH_URL here): never a file:// link a browser cannot open.
     assert "file://" not in arts["report-docx"].data
@@ -270,15 +275,12 @@ def test_scheduled_style_run_waits_for_review_and_resumes(served):
 
 
 @pytest.mark.slow
-def test_quarterly_deployment_runs_the_real_pipeline_on_the_sample(
-    served, sample_store, monkeypatch
-):
+def test_quarterly_deployment_runs_the_real_pipeline_on_the_sample(served, sample_store):
     """The same deployment with the real steps, on the filed sample partnership."""
     import pandas as pd
     from prefect import get_client
     from prefect.deployments import run_deployment
 
-    monkeypatch.delenv("DATASUMMARY_QUARTERLY_STEPS", raising=False)
     run = run_deployment(
         "quarterly-data-summary/quarterly-data-summary",
         parameters={

@@ -1,23 +1,27 @@
 """The quarterly pipeline: from the store to a quarter's figures, CSVs and documents.
 
-One pipeline for every caller: the quarterly flow, the national flow and tests all call
-`produce_quarter` (or its steps `gather`, `write_quarter_outputs`). Plain Python so the flows
-stay thin wiring. Each figure comes from accepted, in-force returns only.
+One pipeline for every caller: the quarterly flow, the national flow and the command line's
+tests all call `produce_quarter`; nothing else assembles these steps. Plain Python so the
+flows stay thin wiring (tests substitute a step with monkeypatch, never a setting). Each
+figure comes from accepted, in-force returns only.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import sqlalchemy as sa
 
 from transforms.progress import Progress, no_progress
 from transforms.spec import Spec
+
+if TYPE_CHECKING:
+    from transforms.reports.inputs import ReportInputs
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +61,9 @@ def data_quality_warnings(conn: sa.Connection, quarter_end: dt.date) -> pd.DataF
 
     The note is the `notes` cell of the row the warning names (items and table sheets).
     """
+    from transforms.findings import IN_FORCE
     from transforms.intake.cells import sheet_key
     from transforms.store import ledger
-    from transforms.store.accepted import IN_FORCE
     from transforms.store.accepted import tables as sheet_tables
 
     tables = {sheet_key(name): table for name, table in sheet_tables().items()}
@@ -85,7 +89,7 @@ def data_quality_warnings(conn: sa.Connection, quarter_end: dt.date) -> pd.DataF
         )
         .order_by(sub.c.submitter, fnd.c.sheet, fnd.c.row, fnd.c.cell)
     )
-    rows = []
+    rows: list[dict[str, object]] = []
     for r in conn.execute(query).mappings():
         note = None
         table = tables.get(sheet_key(r["sheet"])) if r["sheet"] else None
@@ -174,7 +178,7 @@ def report_inputs(
     public: bool,
     approved_on: dt.date | None = None,
     approved_by: str | None = None,
-):
+) -> ReportInputs:
     """The renderers' input for the internal or the public pack; without an approval the
     documents are a draft and say DRAFT."""
     from transforms.reports.inputs import ReportInputs
@@ -199,6 +203,10 @@ def report_inputs(
     )
 
 
+#: The stages `produce_quarter` reports, in order (rendering counts its documents).
+COMPUTING_MEASURES = "computing the measures"
+WRITING_TABLES = "writing measures.csv and returns.csv"
+RECORDING_FIGURES = "recording this run's figures"
 #: The documents of a quarter, in the order they are written.
 DOCUMENTS = ("docx", "xlsx", "public_docx", "public_xlsx")
 WRITING_DOCUMENTS = "writing the Word and Excel documents"
@@ -257,7 +265,7 @@ def render_documents(
         atomic_write_bytes(paths[job.role], data)
         log.info("wrote %s", paths[job.role].name)
         progress(WRITING_DOCUMENTS, done, len(DOCUMENTS))
-    opened = write_open_data(qd.public_measures, spec, qd.quarter_end, out_dir)
+    opened: dict[str, Path] = write_open_data(qd.public_measures, spec, qd.quarter_end, out_dir)
     return {k: paths[k] for k in DOCUMENTS} | opened
 
 
@@ -290,7 +298,8 @@ def run_summary(qd: QuarterData, spec: Spec) -> str:
     key messages, so the operator reads the same sentences as COG."""
     from transforms.reports.context import summary_markdown
 
-    return summary_markdown(report_inputs(qd, spec, public=False))
+    summary: str = summary_markdown(report_inputs(qd, spec, public=False))
+    return summary
 
 
 def write_tables(qd: QuarterData, out_dir: Path) -> dict[str, Path]:
@@ -311,9 +320,12 @@ def write_quarter_outputs(
     out_dir: Path,
     approved_on: dt.date | None = None,
     approved_by: str | None = None,
+    progress: Progress = no_progress,
 ) -> dict[str, Path]:
     """Every file of a quarter: the CSVs, the four documents and the open data, by role."""
-    return write_tables(qd, out_dir) | render_documents(qd, spec, out_dir, approved_on, approved_by)
+    progress(WRITING_TABLES, 0, None)
+    tables = write_tables(qd, out_dir)
+    return tables | render_documents(qd, spec, out_dir, approved_on, approved_by, progress)
 
 
 @dataclass(frozen=True)
@@ -332,30 +344,28 @@ def produce_quarter(
     now: dt.datetime,
     out_dir: Path,
     run_id: str,
-    on_stage: Callable[[str], None] | None = None,
+    progress: Progress = no_progress,
     approved_on: dt.date | None = None,
     approved_by: str | None = None,
 ) -> QuarterOutputs:
     """Gather the quarter from the store, write its CSVs and documents, keep its figures.
 
-    The run is recorded in the history's `runs` table as running, then completed (with the
-    version produced) or failed, so a run that died half-way is visible as such.
+    Without an approval the documents are a draft; with one (known before rendering: a run
+    approved at once) they are rendered once, as issued. The run is recorded in the history's
+    `runs` table as running, then completed (with the version produced) or failed, so a run
+    that died half-way is visible as such. Running it again with the same `run_id` (a retry)
+    records one run.
     """
     from transforms.store import history
-
-    def stage(name: str) -> None:
-        if on_stage is not None:
-            on_stage(name)
 
     with engine.begin() as conn:
         history.start_run(conn, run_id, quarter_end, started_at=now)
     try:
-        stage("gather")
+        progress(COMPUTING_MEASURES, 0, None)
         with engine.connect() as conn:
             qd = gather(conn, spec, quarter_end, now)
-        stage("write")
-        paths = write_quarter_outputs(qd, spec, out_dir, approved_on, approved_by)
-        stage("record")
+        paths = write_quarter_outputs(qd, spec, out_dir, approved_on, approved_by, progress)
+        progress(RECORDING_FIGURES, 0, None)
         with engine.begin() as conn:
             history.record_figures(conn, run_id, quarter_end, qd.measures)
             history.finish_run(conn, run_id, history.RUN_COMPLETED, version=qd.version)
