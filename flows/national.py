@@ -91,8 +91,29 @@ def run_partnership(
 def partnership_task(
     p: Partnership, quarter_end: dt.date, now: dt.datetime | None, stable_wait: float, approve: bool
 ) -> dict[str, Any]:
-    """One partnership's intake and documents, on whichever worker the runner picks."""
-    return run_partnership(p, quarter_end, now=now, stable_wait=stable_wait, approve=approve)
+    """One partnership's intake and documents, on whichever worker the runner picks.
+
+    A worker is one core's share of the run: partnerships run side by side, one per worker,
+    so within a partnership nothing forks more processes (DATASUMMARY_PROCESSES=1).
+    """
+    with one_core():
+        return run_partnership(p, quarter_end, now=now, stable_wait=stable_wait, approve=approve)
+
+
+@contextlib.contextmanager
+def one_core() -> Iterator[None]:
+    """DATASUMMARY_PROCESSES=1 for the duration (then as it was)."""
+    from transforms.forked import PROCESSES_ENV
+
+    old = os.environ.get(PROCESSES_ENV)
+    os.environ[PROCESSES_ENV] = "1"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(PROCESSES_ENV, None)
+        else:
+            os.environ[PROCESSES_ENV] = old
 
 
 @flow(name="national", flow_run_name="national-{quarter_end}")
