@@ -65,6 +65,17 @@ def test_benchmark_on_a_tiny_workload(tmp_path, capsys):
         "quarterly_history_over_13",
         "max_drop_to_feedback_s",
     }
-    assert "ratios:" in capsys.readouterr().out
+    # every target is judged in every pass, each with its limit; the national ones are
+    # reported as not measured here (the stage is off)
+    targets = {t["measure"]: t for t in res["targets"]}
+    assert len(targets["cold_intake_over_read_floor"]["values"]) == 2
+    assert targets["cold_intake_over_read_floor"]["limit"] == 2.0
+    assert targets["quarterly_13_over_read_floor"]["limit"] == 0.7
+    assert not targets["national_speedup"]["measured"]
+    # and where the time goes, stage by stage, from a profiled pass
+    assert set(res["profiles"]) == {"read_floor", "intake_cold", "quarterly_13"}
+    assert all(res["profiles"][s] for s in res["profiles"])
+    out = capsys.readouterr().out
+    assert "targets (every pass must meet them):" in out and "where the time goes:" in out
     # the workload is cached: asking again generates nothing
     assert workload(tmp_path, 2, 2, 2, 1)["generated"] == 0
