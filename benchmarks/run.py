@@ -321,18 +321,24 @@ def national(
 ) -> dict[str, Any]:
     """The national flow on `sub` with 1 and `workers` Dask workers, against a Prefect
     server started beforehand (as operators run it), and the same partnerships' stages
-    run one by one in their own processes (what the flow is compared with)."""
+    run one by one in their own processes, each on one core as in a worker (what the flow
+    is compared with)."""
     from transforms.partnerships import Partnership, write_partnerships
 
     if not sub:
         return {}
     out: dict[str, Any] = {"partnerships": len(sub)}
     alone = []
+    one_core = {"DATASUMMARY_PROCESSES": "1"}  # as in a worker: one core's share
     for n in sub:
         inbox, output = fresh_copy(folders[n], run_dir / "alone" / folders[n].name)
-        i = stage("intake", {"folders": [[str(inbox), str(output)]], "batch_size": 4000})
+        i = stage(
+            "intake", {"folders": [[str(inbox), str(output)]], "batch_size": 4000}, env=one_core
+        )
         qs = stage(
-            "quarterly", {"name": n, "inbox": str(inbox), "output": str(output), "quarter": quarter}
+            "quarterly",
+            {"name": n, "inbox": str(inbox), "output": str(output), "quarter": quarter},
+            env=one_core,
         )
         alone.append(i["wall_s"] + qs["wall_s"])
     out["stage_sum_s"] = sum(alone)

@@ -258,6 +258,7 @@ def render_documents(
     progress(DRAWING_CHARTS, 0, None)
     draw_charts(qd, spec, out_dir, processes)
     progress(WRITING_DOCUMENTS, 0, len(DOCUMENTS))
+    _import_writers()  # once, before the children fork
     jobs = [_DocumentJob(qd, spec, role, approved_on, approved_by) for role in DOCUMENTS]
     for done, (job, data) in enumerate(
         zip(jobs, forked_map(_document_bytes, jobs, processes), strict=True), start=1
@@ -267,6 +268,15 @@ def render_documents(
         progress(WRITING_DOCUMENTS, done, len(DOCUMENTS))
     opened: dict[str, Path] = write_open_data(qd.public_measures, spec, qd.quarter_end, out_dir)
     return {k: paths[k] for k in DOCUMENTS} | opened
+
+
+def _import_writers() -> None:
+    """The Word and Excel writers' libraries, loaded before the documents' children fork."""
+    import docxtpl  # noqa: F401
+    import openpyxl  # noqa: F401
+
+    import transforms.reports.excel  # noqa: F401
+    import transforms.reports.word  # noqa: F401
 
 
 @dataclass(frozen=True)

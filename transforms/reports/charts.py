@@ -316,6 +316,8 @@ def draw_ahead(
             todo.append((key, job))
         else:
             _keep(key, cached)
+    if todo:
+        _import_matplotlib()  # once, here: not again in every forked child
     drawn = forked_map(_draw_job, [job for _, job in todo], processes)
     for (key, _), out in zip(todo, drawn, strict=True):
         _keep(key, out)
@@ -330,6 +332,17 @@ def draw_ahead(
             if old.stem not in wanted:
                 old.unlink(missing_ok=True)
     return len(todo)
+
+
+def _import_matplotlib() -> None:
+    """What drawing imports (matplotlib, its Agg canvas, its font cache), loaded before
+    the children fork so each starts with it instead of importing it again."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401
+    from matplotlib.figure import Figure  # noqa: F401
+    from matplotlib.lines import Line2D  # noqa: F401
 
 
 def _from_cache(cache_dir: Path, name: str) -> tuple[bytes, str] | None:
