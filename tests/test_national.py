@@ -94,3 +94,19 @@ def test_parallel_national_run_gives_the_sequential_measures(tmp_path, prefect_h
     # different partnerships really differ (the comparison is not vacuous)
     first, second = (p.output / "2022-09-30" / "measures.csv" for p in seq)
     assert not filecmp.cmp(first, second, shallow=False)
+
+
+def test_a_partnership_task_runs_on_one_core_and_leaves_the_setting_as_it_was(monkeypatch):
+    import os
+
+    from flows.national import one_core
+    from transforms.forked import PROCESSES_ENV, available_cores
+
+    monkeypatch.delenv(PROCESSES_ENV, raising=False)
+    with one_core():
+        assert available_cores() == 1
+    assert PROCESSES_ENV not in os.environ
+    monkeypatch.setenv(PROCESSES_ENV, "3")
+    with one_core():
+        assert os.environ[PROCESSES_ENV] == "1"
+    assert os.environ[PROCESSES_ENV] == "3"

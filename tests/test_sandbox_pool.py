@@ -57,3 +57,14 @@ def test_a_file_that_hangs_or_crashes_costs_only_that_file(tmp_path: Path) -> No
     assert details[1] == "reading it took longer than 1 seconds"
     assert details[3].startswith("reading it needed more memory") or "crashed" in details[3]
     assert details[5] == "the reader failed (ValueError)"
+
+
+def test_a_child_forked_again_waits_for_the_callers_thread_first(tmp_path: Path) -> None:
+    jobs = files(tmp_path, ["a", "crash", "b"])
+    waited: list[str] = []
+    with SandboxedReaders(behave, Sandbox(timeout_s=30, attempts=2), processes=1) as readers:
+        readers.start(before_fork=lambda: waited.append("joined"))
+        assert waited == []  # the first fork happens before the caller starts its thread
+        answers = readers.read_all(jobs)
+    assert [r[0] if r else None for r, _ in answers] == ["0:a", None, "2:b"]
+    assert len(waited) == 2  # the crashing file's second try, then the file after it

@@ -285,12 +285,11 @@ class SandboxedReaders:
                 else:
                     continue
                 del busy[key]
-                if detail and attempt < max(self.sandbox.attempts, 1):
-                    log.warning("intake: a sandboxed read ended early: %s", detail)
-                    queue.appendleft((i, attempt + 1))
-                    continue
                 if detail:
                     log.warning("intake: a sandboxed read ended early: %s", detail)
+                    if attempt < max(self.sandbox.attempts, 1):
+                        queue.appendleft((i, attempt + 1))
+                        continue
                 answers[i] = (result, detail)
                 answered += 1
                 if done is not None:
