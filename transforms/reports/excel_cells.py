@@ -7,9 +7,10 @@ characters silently (we cut visibly and count). Figures are numbers with a displ
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,24 @@ class SheetWriter:
     inputs: ReportInputs
     truncated: int = 0
     table_names: set[str] = field(default_factory=set)
+    #: Restyled cells' styles, by (change, workbook, style before): see `restyle`.
+    styles: dict[tuple[str, int, tuple[int, ...]], Any] = field(default_factory=dict)
+
+    def restyle(self, cell: Any, change: str, apply: Callable[[Any], None]) -> None:
+        """`apply(cell)` once per distinct style a cell starts from; later cells starting
+        from the same style take the resulting style as it is.
+
+        openpyxl builds and hashes a new style object for every cell it restyles, most of a
+        big table's writing time; the style ids copied here are the ones `apply` gave, so
+        the workbook is byte for byte the same.
+        """
+        key = (change, id(cell.parent.parent), tuple(cell._style or ()))  # noqa: SLF001
+        done = self.styles.get(key)
+        if done is None:
+            apply(cell)
+            self.styles[key] = copy.copy(cell._style)  # noqa: SLF001
+        else:
+            cell._style = copy.copy(done)  # noqa: SLF001
 
     def text(self, ws: Any, row: int, col: int, value: Any) -> Any:
         """A string cell, never a formula or an error value, cut visibly when too long."""
@@ -84,7 +103,7 @@ class SheetWriter:
         note: str = "",
     ) -> str:
         """A titled Excel table from row `top`, with frozen header and sensible widths."""
-        from openpyxl.styles import Alignment, Font
+        from openpyxl.styles import Font
         from openpyxl.utils import get_column_letter
         from openpyxl.worksheet.table import Table, TableStyleInfo
 
@@ -99,9 +118,8 @@ class SheetWriter:
         for i, row in enumerate(rows, start=top + 1):
             for j, v in enumerate(row, start=1):
                 fmt = row_fmt[j - 1] if (row_fmt := _row_formats(formats, row)) else None
-                c = self.put(ws, i, j, v, fmt)
                 # top-aligned, so a row grown for wrapped text still reads across
-                c.alignment = Alignment(horizontal=c.alignment.horizontal, vertical="top")
+                self.restyle(self.put(ws, i, j, v, fmt), "top", _top_aligned)
         last = top + len(rows)
         ref = f"A{top}:{get_column_letter(len(headers))}{last}"
         t = Table(displayName=name, ref=ref)
@@ -116,7 +134,7 @@ class SheetWriter:
             if width >= 40:
                 wrapped[j] = width
                 for i in range(top + 1, last + 1):
-                    ws.cell(row=i, column=j).alignment = Alignment(wrap_text=True, vertical="top")
+                    self.restyle(ws.cell(row=i, column=j), "wrapped", _wrapped)
         for i in range(top + 1, last + 1):
             lines = max(
                 [1]
@@ -128,6 +146,18 @@ class SheetWriter:
             if lines > 1:  # neither Excel nor LibreOffice grows a row for wrapped text itself
                 ws.row_dimensions[i].height = lines * LINE_HEIGHT_PT + 3
         return ref
+
+
+def _top_aligned(cell: Any) -> None:
+    from openpyxl.styles import Alignment
+
+    cell.alignment = Alignment(horizontal=cell.alignment.horizontal, vertical="top")
+
+
+def _wrapped(cell: Any) -> None:
+    from openpyxl.styles import Alignment
+
+    cell.alignment = Alignment(wrap_text=True, vertical="top")
 
 
 def wrapped_lines(value: Any, width: float) -> int:
