@@ -238,7 +238,11 @@ def _png(fig: Any) -> bytes:
     # savefig lays the figure out once more (a whole extra draw): the layout is final here.
     fig.set_layout_engine(None)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, metadata=_PNG_METADATA)
+    # zlib level 1 instead of PIL's 6: the same pixels, about 5 % bigger, and the encoding
+    # (an eighth of a chart's time at level 6) costs a fraction.
+    fig.savefig(
+        buf, format="png", dpi=DPI, metadata=_PNG_METADATA, pil_kwargs={"compress_level": 1}
+    )
     return buf.getvalue()
 
 
