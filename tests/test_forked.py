@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from transforms.forked import available_cores, forked_map
+from transforms.forked import Forked, available_cores, forked_map
 
 
 def square_with_pid(x: int) -> tuple[int, int]:
@@ -67,3 +67,30 @@ def test_an_operator_can_cap_the_cores_a_run_uses(monkeypatch: pytest.MonkeyPatc
     assert {pid for _, pid in forked_map(square_with_pid, [1, 2, 3])} == {os.getpid()}
     monkeypatch.setenv("DATASUMMARY_PROCESSES", "not a number")
     assert available_cores() >= 1
+
+
+def test_forked_gives_the_loops_answer_computed_in_a_child_while_the_caller_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATASUMMARY_PROCESSES", "2")
+    out = Forked(square_with_pid, [1, 2, 3])
+    assert [v for v, _ in out.result()] == [1, 4, 9]
+    assert os.getpid() not in {pid for _, pid in out.result()}
+    assert out.result() is out.result()  # collected once
+
+
+def test_forked_work_a_child_does_not_deliver_is_done_here(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATASUMMARY_PROCESSES", "2")
+    assert Forked(dies_in_a_child, list(range(8))).result() == list(range(100, 108))
+    assert Forked(unpicklable_in_a_child, [1, 2]).result() == [1, 2]
+
+
+def test_forked_runs_here_when_told_not_to_fork_or_on_one_core(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATASUMMARY_PROCESSES", "2")
+    assert {pid for _, pid in Forked(square_with_pid, [1, 2], fork=False).result()} == {os.getpid()}
+    monkeypatch.setenv("DATASUMMARY_PROCESSES", "1")
+    assert {pid for _, pid in Forked(square_with_pid, [1, 2]).result()} == {os.getpid()}

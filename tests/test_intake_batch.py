@@ -267,3 +267,32 @@ def test_the_hash_cache_of_a_folder_is_that_folder_s_only(tmp_path):
             assert ledger.cached_hashes(conn, f"/r/{name}") == {f"/r/{name}/a.xlsx": (1, 2, name)}
         assert ledger.cached_hashes(conn, "/r/in_1/") == {"/r/in_1/a.xlsx": (1, 2, "in_1")}
     engine.dispose()
+
+
+def _feedback(folder: IntakeFolder) -> dict[str, bytes]:
+    """Every feedback text, by name, and where the ledger says each workbook's feedback is."""
+    texts = {p.name: p.read_bytes() for p in (folder.inbox / "feedback").glob("*.txt")}
+    with folder.engine.connect() as conn:
+        places = conn.execute(
+            sa.select(ledger.submissions.c.sha256, ledger.submissions.c.feedback_path)
+        ).all()
+    texts["(ledger)"] = repr(sorted((sha, str(p).rsplit("/", 1)[-1]) for sha, p in places)).encode()
+    return texts
+
+
+def test_feedback_written_in_a_forked_child_is_what_this_process_writes(
+    sample_files, tmp_path, monkeypatch
+):
+    """Each group's feedback is written beside the next group's filing (`Answering`): on two
+    cores in a child, on one here. The feedback and its ledgered places are the same."""
+    got = {}
+    for cores in ("1", "2"):
+        monkeypatch.setenv("DATASUMMARY_PROCESSES", cores)
+        folder = _folder(sample_files, tmp_path, f"cores{cores}")
+        result = run_intake(
+            folder.inbox, folder.output, folder.engine, now=NOW, stable_wait=0.0, batch_size=7
+        )
+        assert all(p.feedback for p in result.processed)
+        got[cores] = _feedback(folder)
+    assert len(got["1"]) > 10
+    assert got["1"] == got["2"]

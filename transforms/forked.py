@@ -1,4 +1,4 @@
-"""Pure work spread over the machine's cores in forked children, for the quarterly run's charts.
+"""Pure work spread over the machine's cores in forked children: charts, documents, feedback.
 
 Drawing a report's charts is most of a quarterly run, each chart is independent and the
 work is pure (series in, PNG bytes out), so it parallelises with no coordination. Plain
@@ -15,7 +15,7 @@ import logging
 import os
 import pickle
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,45 @@ def forked_map(fn: Callable[[T], R], items: Sequence[T], processes: int | None =
         for i, value in zip(share, answer, strict=True):
             results[i] = value
     return results  # type: ignore[return-value]  # every slot is filled above
+
+
+class Forked(Generic[R]):
+    """`[fn(x) for x in items]` computed in one forked child while this process goes on.
+
+    `result()` waits for it. Intake writes a group's feedback this way while it files the
+    next group. With `fork=False`, one available core or nothing to do, the work is done at
+    once, here;
+    whatever the child does not deliver is computed here, as in `forked_map`.
+    """
+
+    def __init__(self, fn: Callable[[T], R], items: Sequence[T], *, fork: bool = True) -> None:
+        self._redo: Callable[[], list[R]] = lambda: [fn(x) for x in items]
+        self._expected = len(items)
+        self._child: tuple[int, int] | None = None
+        self._done: list[R] | None = None
+        if not fork or not items or available_cores() <= 1:
+            self._done = self._redo()
+            return
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_fd)
+            _run_child(fn, items, write_fd)
+        os.close(write_fd)
+        self._child = (pid, read_fd)
+
+    def result(self) -> list[R]:
+        """The list, in order; the second call gives the same list without waiting."""
+        if self._done is None:
+            assert self._child is not None
+            pid, read_fd = self._child
+            self._child = None
+            answer = _collected(pid, read_fd, self._expected)
+            if answer is None:
+                log.warning("a forked child did not deliver its share; computing it here")
+                answer = self._redo()
+            self._done = answer
+        return self._done
 
 
 def _collected(pid: int, read_fd: int, expected: int) -> list[Any] | None:

@@ -7,9 +7,11 @@ feedback path, whose feedback the next run writes again (`catch_up_feedback`).
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -22,10 +24,11 @@ from transforms.findings import (
     Finding,
     ParsedReturn,
 )
-from transforms.intake.decision import copy_line, status_line
+from transforms.forked import Forked
+from transforms.intake.decision import Outcome, copy_line, status_line
 from transforms.intake.feedback_place import feedback_paths, inside_feedback
-from transforms.intake.intake_run import IntakeRun
-from transforms.intake.results import Unrecorded
+from transforms.intake.intake_run import FeedbackText, FeedbackWriter, IntakeRun
+from transforms.intake.results import Checked, ProcessedSubmission, Unrecorded
 from transforms.store import ledger
 from transforms.store.ledger import LedgerRow
 
@@ -48,31 +51,135 @@ def write_feedback(
 
 def write_answer(run: IntakeRun, parsed: ParsedReturn, line: str, name: str) -> list[Path] | None:
     """Write `<name>.feedback.xlsx` (and `.txt`) inside `feedback/`; None if not written."""
+    place = answer_place(run, name)
+    if place is None:
+        return None  # written by a later intake, once feedback/ is put right
+    writer, texter = run.writers()
+    return write_files(writer, texter, AnswerJob(parsed, line, name, *place))
+
+
+def answer_place(run: IntakeRun, name: str) -> tuple[Path, Path] | None:
+    """Where a workbook's feedback goes, (xlsx, txt); None while feedback/ cannot be used."""
     xlsx, txt = feedback_paths(run.inbox, name)
     if not run.feedback_usable() or not inside_feedback(run.inbox, xlsx):
-        return None  # written by a later intake, once feedback/ is put right
+        return None
+    return xlsx, txt
+
+
+class AnswerJob(NamedTuple):
+    """One feedback to write: what to say, and where."""
+
+    parsed: ParsedReturn
+    line: str
+    name: str
+    xlsx: Path
+    txt: Path
+
+
+def write_files(
+    writer: FeedbackWriter, texter: FeedbackText | None, job: AnswerJob
+) -> list[Path] | None:
+    """Write one feedback's files atomically; the paths written, None if it failed.
+
+    Touches nothing but those files, so a forked child may run it (`Answering`).
+    """
     try:
-        writer, texter = run.writers()
         atomic.atomic_write(
-            xlsx,
-            lambda tmp: writer(parsed, tmp, status_line=line),
+            job.xlsx,
+            lambda tmp: writer(job.parsed, tmp, status_line=job.line),
             suffix=".xlsx",
             durable=False,
         )
-        written = [xlsx]
+        written = [job.xlsx]
         if texter is not None:
-            text = texter(parsed, status_line=line)
+            text = texter(job.parsed, status_line=job.line)
             atomic.atomic_write(
-                txt,
+                job.txt,
                 lambda tmp: tmp.write_text(text, encoding="utf-8"),
                 suffix=".txt",
                 durable=False,
             )
-            written.append(txt)
+            written.append(job.txt)
     except Exception as exc:
-        log.error("intake: feedback for %s not written: %s", name, type(exc).__name__)
+        log.error("intake: feedback for %s not written: %s", job.name, type(exc).__name__)
         return None
     return written
+
+
+class Answering:
+    """Each filed group's feedback written in a forked child while the next group is filed.
+
+    Writing feedback workbooks is a good share of an intake and needs nothing from the
+    store, so it runs beside the filing, on another core. One group is out at a time;
+    collecting it (before the next is handed over, and by `collect` at the end) adds the
+    group's processed submissions in order and ledgers where their feedback is. A caller's
+    own feedback writers run here, in this process: they may keep state.
+    """
+
+    def __init__(self) -> None:
+        self._out: tuple[IntakeRun, list[tuple[Checked, Outcome, bool]], Forked[Any]] | None
+        self._out = None
+
+    def submit(self, run: IntakeRun, filed: list[tuple[Checked, Outcome]]) -> None:
+        """Start writing the feedback of a group just filed (collecting the one before)."""
+        self.collect()
+        jobs: list[AnswerJob] = []
+        plan = []
+        for c, outcome in filed:
+            name = c.file.original_name
+            place = answer_place(run, name)
+            if place is not None:
+                jobs.append(AnswerJob(c.parsed, outcome.line, name, *place))
+            plan.append((c, outcome, place is not None))
+        writer, texter = run.writers()
+        own = writer is not _default_writer() or texter not in (None, _default_texter())
+        work = functools.partial(write_files, writer, texter)
+        self._out = (run, plan, Forked(work, jobs, fork=not own))
+
+    def collect(self) -> None:
+        """Wait for the group out, if any, and record it."""
+        if self._out is None:
+            return
+        run, plan, forked = self._out
+        self._out = None
+        written = iter(forked.result())
+        for c, outcome, placed in plan:
+            paths = next(written) if placed else None
+            if paths:
+                run.unrecorded.append(Unrecorded(c.file.sha256, paths[0], paths))
+            run.result.processed.append(processed(c, outcome, paths[0].name if paths else None))
+            run.progress("filing and writing feedback", len(run.result.processed), run.to_file)
+        record_feedback(run)
+
+
+def _default_writer() -> FeedbackWriter:
+    from transforms.intake.feedback import write_feedback_workbook
+
+    return write_feedback_workbook
+
+
+def _default_texter() -> FeedbackText:
+    from transforms.intake.feedback import feedback_text
+
+    return feedback_text
+
+
+def processed(c: Checked, outcome: Outcome, feedback: str | None) -> ProcessedSubmission:
+    """What the run reports of one filed workbook."""
+    row, cover = c.file, c.parsed.cover
+    return ProcessedSubmission(
+        sha256=row.sha256,
+        original_name=row.original_name,
+        submitter=cover.submitter,
+        quarter_end=cover.quarter_end,
+        status=outcome.status,
+        errors=outcome.errors,
+        warnings=outcome.warnings,
+        late=outcome.late,
+        revision=outcome.revision,
+        seq=row.seq,
+        feedback=feedback,
+    )
 
 
 def record_feedback(run: IntakeRun) -> None:

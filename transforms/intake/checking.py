@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from transforms.findings import ParsedReturn
-from transforms.intake.answers import record_feedback, write_feedback
+from transforms.intake.answers import Answering, record_feedback
 from transforms.intake.archive import ArchiveError, archive_file, verified
 from transforms.intake.arrival import Skipped
 from transforms.intake.intake_run import Checker, IntakeRun, crash_point
 from transforms.intake.ledgering import FILING_GROUP, file_group
 from transforms.intake.prior import BatchPriorData, PriorData
-from transforms.intake.results import Checked, Located, PendingFile, ProcessedSubmission
+from transforms.intake.results import Checked, Located, PendingFile
 from transforms.progress import READING, Progress, no_progress
 from transforms.store import ledger
 from transforms.store.db import create_all
@@ -150,16 +150,20 @@ def check_batch(
     except Exception as exc:  # the checker should never raise
         one_by_one(batch, checking, today, exc)
         return
-    for run in dict.fromkeys(run for run, _ in batch):
-        mine = [(loc, fin) for (r, loc), fin in zip(batch, finishes, strict=True) if r is run]
-        try:
-            checked = finished(run, mine)
-        except Exception as exc:  # the checker should never raise
-            one_by_one([(run, loc) for loc, _ in mine], checking, today, exc)
-            continue
-        for start in range(0, len(checked), FILING_GROUP):
-            file_and_answer(run, checked[start : start + FILING_GROUP])
-        record_feedback(run)
+    answering = Answering()  # each group's feedback is written while the next is filed
+    try:
+        for run in dict.fromkeys(run for run, _ in batch):
+            mine = [(loc, fin) for (r, loc), fin in zip(batch, finishes, strict=True) if r is run]
+            try:
+                checked = finished(run, mine)
+            except Exception as exc:  # the checker should never raise
+                answering.collect()
+                one_by_one([(run, loc) for loc, _ in mine], checking, today, exc)
+                continue
+            for start in range(0, len(checked), FILING_GROUP):
+                file_and_answer(run, checked[start : start + FILING_GROUP], answering)
+    finally:
+        answering.collect()
 
 
 def finished(run: IntakeRun, mine: list[tuple[Located, Finish]]) -> list[Checked]:
@@ -232,31 +236,23 @@ def archived_copy(run: IntakeRun, row: PendingFile) -> Path | None:
     return None
 
 
-def file_and_answer(run: IntakeRun, checked: list[Checked]) -> None:
-    """File checked workbooks (status, findings, rows) together, then write feedback."""
+def file_and_answer(
+    run: IntakeRun, checked: list[Checked], answering: Answering | None = None
+) -> None:
+    """File checked workbooks (status, findings, rows) together, then answer them.
+
+    With `answering`, the feedback is written beside whatever the caller files next (it
+    collects it); without, it is written and recorded before this returns.
+    """
     outcomes = file_group(run, checked)
     crash_point("after_status")
-    for c, outcome in zip(checked, outcomes, strict=True):
-        if outcome is None:
-            continue
-        row, cover = c.file, c.parsed.cover
-        feedback = write_feedback(run, row.sha256, c.parsed, outcome.line, row.original_name)
-        run.result.processed.append(
-            ProcessedSubmission(
-                sha256=row.sha256,
-                original_name=row.original_name,
-                submitter=cover.submitter,
-                quarter_end=cover.quarter_end,
-                status=outcome.status,
-                errors=outcome.errors,
-                warnings=outcome.warnings,
-                late=outcome.late,
-                revision=outcome.revision,
-                seq=row.seq,
-                feedback=feedback,
-            )
-        )
-        run.progress("filing and writing feedback", len(run.result.processed), run.to_file)
+    filed = [(c, o) for c, o in zip(checked, outcomes, strict=True) if o is not None]
+    if answering is not None:
+        answering.submit(run, filed)
+        return
+    now = Answering()
+    now.submit(run, filed)
+    now.collect()
 
 
 def fail(run: IntakeRun, row: PendingFile, reason: str) -> None:
