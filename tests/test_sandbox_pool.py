@@ -68,3 +68,26 @@ def test_a_child_forked_again_waits_for_the_callers_thread_first(tmp_path: Path)
         answers = readers.read_all(jobs)
     assert [r[0] if r else None for r, _ in answers] == ["0:a", None, "2:b"]
     assert len(waited) == 2  # the crashing file's second try, then the file after it
+
+
+def started_at(path: Path) -> float:
+    """When the child began reading this file (the clock is the machine's, in any process)."""
+    began = time.monotonic()
+    time.sleep(0.05)
+    return began
+
+
+def test_a_child_starts_its_next_file_while_this_process_is_busy(tmp_path: Path) -> None:
+    """Each child holds its next file already, so a parent slow to take an answer (busy
+    importing GX, say) does not leave the child idle."""
+    jobs = files(tmp_path, ["a", "b", "c"])
+    taken: list[float] = []
+
+    def slow_parent(n: int) -> None:
+        time.sleep(0.3)
+        taken.append(time.monotonic())
+
+    with SandboxedReaders(started_at, Sandbox(timeout_s=30), processes=1) as readers:
+        answers = readers.read_all([(p, {}) for p, _ in jobs], slow_parent)
+    began = [r for r, _ in answers]
+    assert began[1] < taken[0] and began[2] < taken[1]  # not waiting for the parent

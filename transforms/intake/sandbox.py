@@ -140,6 +140,11 @@ class SandboxedReader:
         self._conn.send((path, kwargs))
 
     @property
+    def running(self) -> bool:
+        """Whether the child is up (it is stopped after a crash, an overrun or no memory)."""
+        return self._pid is not None
+
+    @property
     def connection(self) -> Any:
         """The pipe the child answers on (to wait on several children at once)."""
         return self._conn
@@ -225,6 +230,36 @@ def _wait(pid: int, timeout_s: float) -> int | None:
         time.sleep(0.01)
 
 
+#: Files handed to each child at once: the one it reads and the next.
+AHEAD = 2
+
+
+class _Flight:
+    """The files handed to one child, oldest first, and when it could start the oldest."""
+
+    def __init__(self, child: SandboxedReader) -> None:
+        self.child = child
+        self.jobs: collections.deque[tuple[int, int]] = collections.deque()
+        self.started = 0.0
+
+    def hand(self, i: int, attempt: int, jobs: list[tuple[Path, dict[str, Any]]]) -> None:
+        """Send job `i` (started if the child is idle)."""
+        with contextlib.suppress(OSError):  # a dead child: its `answer` says so
+            self.child.send(*jobs[i])
+        if not self.jobs:
+            self.started = time.monotonic()
+        self.jobs.append((i, attempt))
+
+    def landed(self, now: float, queue: collections.deque[tuple[int, int]]) -> tuple[int, int]:
+        """The oldest job, answered (or lost); a stopped child's other jobs go back first."""
+        job = self.jobs.popleft()
+        if not self.child.running:
+            queue.extendleft(reversed(self.jobs))
+            self.jobs.clear()
+        self.started = now
+        return job
+
+
 class SandboxedReaders:
     """`read` over many files by up to `processes` sandboxed children at once.
 
@@ -256,35 +291,37 @@ class SandboxedReaders:
         self, jobs: list[tuple[Path, dict[str, Any]]], done: Callable[[int], None] | None = None
     ) -> list[tuple[Any, str]]:
         """(result, "") or (None, what went wrong) for each job, in order; `done(n)` is told
-        how many are answered as they come."""
+        how many are answered as they come.
+
+        Each child has up to `AHEAD` files handed to it, so it starts the next as soon as
+        it answers one, however long this process takes to read that answer (it may be
+        busy: importing GX, or filing the batch before). A file's time limit runs from
+        when the child could start it; a child that dies or overruns takes its place, and
+        the files queued behind it, back to the queue.
+        """
         from multiprocessing.connection import wait
 
         queue = collections.deque((i, 1) for i in range(len(jobs)))
         answers: list[tuple[Any, str] | None] = [None] * len(jobs)
-        busy: dict[int, tuple[SandboxedReader, int, int, float]] = {}  # fd -> child, job, try
+        flights = {id(c): _Flight(c) for c in self.children}
         answered = 0
-        while queue or busy:
-            for child in self.children:
-                if not queue:
-                    break
-                if id(child) in busy:
-                    continue
-                i, attempt = queue.popleft()
-                with contextlib.suppress(OSError):  # a dead child: its `answer` says so
-                    child.send(*jobs[i])
-                busy[id(child)] = (child, i, attempt, time.monotonic())
+        while queue or any(f.jobs for f in flights.values()):
+            for flight in flights.values():
+                while queue and len(flight.jobs) < AHEAD:
+                    flight.hand(*queue.popleft(), jobs)
+            busy = [f for f in flights.values() if f.jobs]
             now = time.monotonic()
-            first_deadline = min(t + self.sandbox.timeout_s for *_, t in busy.values())
-            ready = wait([c.connection for c, *_ in busy.values()], max(first_deadline - now, 0))
+            first_deadline = min(f.started + self.sandbox.timeout_s for f in busy)
+            ready = wait([f.child.connection for f in busy], max(first_deadline - now, 0))
             now = time.monotonic()
-            for key, (child, i, attempt, started) in list(busy.items()):
-                if child.connection in ready:
-                    result, detail = child.answer()
-                elif now - started >= self.sandbox.timeout_s:
-                    result, detail = child.overran()
+            for flight in busy:
+                if flight.child.connection in ready:
+                    result, detail = flight.child.answer()
+                elif now - flight.started >= self.sandbox.timeout_s:
+                    result, detail = flight.child.overran()
                 else:
                     continue
-                del busy[key]
+                i, attempt = flight.landed(now, queue)
                 if detail:
                     log.warning("intake: a sandboxed read ended early: %s", detail)
                     if attempt < max(self.sandbox.attempts, 1):
