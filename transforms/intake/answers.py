@@ -60,10 +60,20 @@ def write_answer(run: IntakeRun, parsed: ParsedReturn, line: str, name: str) -> 
 
 def answer_place(run: IntakeRun, name: str) -> tuple[Path, Path] | None:
     """Where a workbook's feedback goes, (xlsx, txt); None while feedback/ cannot be used."""
-    xlsx, txt = feedback_paths(run.inbox, name)
-    if not run.feedback_usable() or not inside_feedback(run.inbox, xlsx):
-        return None
-    return xlsx, txt
+    return answer_places(run, [name])[0]
+
+
+def answer_places(run: IntakeRun, names: list[str]) -> list[tuple[Path, Path] | None]:
+    """`answer_place` of each name, with `feedback/` looked at once for them all."""
+    usable = bool(names) and run.feedback_usable()
+    inside: dict[Path, bool] = {}  # by folder: `inside_feedback` depends on nothing else
+    places: list[tuple[Path, Path] | None] = []
+    for name in names:
+        xlsx, txt = feedback_paths(run.inbox, name)
+        if xlsx.parent not in inside:
+            inside[xlsx.parent] = inside_feedback(run.inbox, xlsx)
+        places.append((xlsx, txt) if usable and inside[xlsx.parent] else None)
+    return places
 
 
 class AnswerJob(NamedTuple):
@@ -125,11 +135,10 @@ class Answering:
         self.collect()
         jobs: list[AnswerJob] = []
         plan = []
-        for c, outcome in filed:
-            name = c.file.original_name
-            place = answer_place(run, name)
+        places = answer_places(run, [c.file.original_name for c, _ in filed])
+        for (c, outcome), place in zip(filed, places, strict=True):
             if place is not None:
-                jobs.append(AnswerJob(c.parsed, outcome.line, name, *place))
+                jobs.append(AnswerJob(c.parsed, outcome.line, c.file.original_name, *place))
             plan.append((c, outcome, place is not None))
         writer, texter = run.writers()
         own = writer is not _default_writer() or texter not in (None, _default_texter())
