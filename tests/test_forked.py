@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 import pytest
 
@@ -14,9 +15,14 @@ def square_with_pid(x: int) -> tuple[int, int]:
     return x * x, os.getpid()
 
 
+def square_with_pid_slowly(x: int) -> tuple[int, int]:
+    time.sleep(0.02)  # long enough that every process gets items from the queue
+    return square_with_pid(x)
+
+
 def test_the_answer_is_the_plain_loops_in_order_and_children_did_part_of_it() -> None:
     items = list(range(23))
-    got = forked_map(square_with_pid, items, processes=3)
+    got = forked_map(square_with_pid_slowly, items, processes=3)
     assert [v for v, _ in got] == [x * x for x in items]
     assert len({pid for _, pid in got}) == 3  # this process and two children
     assert {pid for _, pid in got} - {os.getpid()}
@@ -94,3 +100,22 @@ def test_forked_runs_here_when_told_not_to_fork_or_on_one_core(
     assert {pid for _, pid in Forked(square_with_pid, [1, 2], fork=False).result()} == {os.getpid()}
     monkeypatch.setenv("DATASUMMARY_PROCESSES", "1")
     assert {pid for _, pid in Forked(square_with_pid, [1, 2]).result()} == {os.getpid()}
+
+
+def takes_long_if_first(x: int) -> tuple[int, int]:
+    time.sleep(0.5 if x == 0 else 0.02)
+    return x, os.getpid()
+
+
+def test_items_go_to_whichever_process_is_free() -> None:
+    """One long item first: the other process takes the short ones meanwhile, instead of
+    the long one's process also owing a fixed half of them."""
+    got = forked_map(takes_long_if_first, list(range(11)), processes=2)
+    assert [x for x, _ in got] == list(range(11))
+    long_one = got[0][1]
+    assert [pid for _, pid in got[1:]].count(long_one) <= 2
+
+
+def test_many_more_items_than_queue_slots_are_taken_in_chunks() -> None:
+    items = list(range(20_000))
+    assert [v for v, _ in forked_map(square_with_pid, items, processes=2)] == [x * x for x in items]

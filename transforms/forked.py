@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
 log = logging.getLogger(__name__)
@@ -46,51 +46,88 @@ def _read_all(fd: int) -> bytes:
 
 
 def _run_child(fn: Callable[[T], R], items: Sequence[T], write_fd: int) -> None:
-    """In the child: compute its share and write the pickled list; never returns."""
+    """In the child: compute `items` and write the pickled list; never returns."""
+    _answer_and_exit(lambda: [fn(x) for x in items], write_fd)
+
+
+def _answer_and_exit(work: Callable[[], Any], write_fd: int) -> None:
     code = 0
     try:
-        data = pickle.dumps([fn(x) for x in items], protocol=pickle.HIGHEST_PROTOCOL)
+        data = pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)
         view = memoryview(data)
         while view:
             view = view[os.write(write_fd, view) :]
-    except BaseException:  # noqa: BLE001 - the parent sees a short answer and redoes the share
+    except BaseException:  # noqa: BLE001 - the parent sees a short answer and redoes the work
         code = 1
     finally:
         os._exit(code)
+
+
+#: Chunks in the shared queue at most: their indices fill a pipe's buffer (64 KiB) halfway.
+_QUEUE_SLOTS = 8192
+
+
+def _claimed(tasks_fd: int, count: int, chunk: int) -> Iterator[int]:
+    """The item indices this process takes from the shared queue, one chunk at a time.
+
+    The queue is a pipe holding every chunk's first index as 4 bytes, all written before
+    any process reads: a 4-byte read of a pipe is one atomic step, so each chunk goes to
+    exactly one process, whichever is free first.
+    """
+    while len(first := os.read(tasks_fd, 4)) == 4:
+        start = int.from_bytes(first, "little")
+        yield from range(start, min(start + chunk, count))
 
 
 def forked_map(fn: Callable[[T], R], items: Sequence[T], processes: int | None = None) -> list[R]:
     """`[fn(x) for x in items]`, computed by up to `processes` forked children at once.
 
     `processes` defaults to the available cores; with one process, or one item, nothing is
-    forked. `fn` must be pure: a share a child fails to deliver is computed here instead.
+    forked. Items are taken in order from a shared queue by whichever process is free
+    (this one too), so one long item does not hold up a fixed share of short ones: put the
+    longest first. `fn` must be pure: what a child fails to deliver is computed here.
     """
     n = min(processes or available_cores(), len(items))
     if n <= 1:
         return [fn(x) for x in items]
-    shares = [list(range(k, len(items), n)) for k in range(n)]  # interleaved: even loads
-    children: list[tuple[int, int, list[int]]] = []
-    for share in shares[1:]:
-        read_fd, write_fd = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.close(read_fd)
-            _run_child(fn, [items[i] for i in share], write_fd)
-        os.close(write_fd)
-        children.append((pid, read_fd, share))
-    results: list[R | None] = [None] * len(items)
+    chunk = -(-len(items) // _QUEUE_SLOTS)  # more items than slots: chunks of several
+    tasks_fd, write_fd = os.pipe()
     try:
-        for i in shares[0]:  # this process takes the first share itself
-            results[i] = fn(items[i])
+        os.write(write_fd, b"".join(i.to_bytes(4, "little") for i in range(0, len(items), chunk)))
     finally:
-        answers = [_collected(pid, read_fd, len(share)) for pid, read_fd, share in children]
-    for (_, _, share), answer in zip(children, answers, strict=True):
-        if answer is None:
-            log.warning("a forked child did not deliver its share; computing it here")
-            answer = [fn(items[i]) for i in share]
-        for i, value in zip(share, answer, strict=True):
-            results[i] = value
-    return results  # type: ignore[return-value]  # every slot is filled above
+        os.close(write_fd)
+    results: dict[int, R] = {}
+    try:
+        children = [_forked_claimer(fn, items, tasks_fd, chunk) for _ in range(n - 1)]
+        try:
+            for i in _claimed(tasks_fd, len(items), chunk):  # this process takes items too
+                results[i] = fn(items[i])
+        finally:
+            answers = [_collected(pid, read_fd) for pid, read_fd in children]
+    finally:
+        os.close(tasks_fd)
+    for answer in answers:
+        results.update(answer or [])
+    missing = [i for i in range(len(items)) if i not in results]
+    if missing:
+        log.warning("a forked child did not deliver its share; computing it here")
+        results.update((i, fn(items[i])) for i in missing)
+    return [results[i] for i in range(len(items))]
+
+
+def _forked_claimer(
+    fn: Callable[[T], R], items: Sequence[T], tasks_fd: int, chunk: int
+) -> tuple[int, int]:
+    """A child computing the items it claims from the queue; (pid, its answer's pipe)."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_fd)
+        _answer_and_exit(
+            lambda: [(i, fn(items[i])) for i in _claimed(tasks_fd, len(items), chunk)], write_fd
+        )
+    os.close(write_fd)
+    return pid, read_fd
 
 
 class Forked(Generic[R]):
@@ -124,7 +161,9 @@ class Forked(Generic[R]):
             assert self._child is not None
             pid, read_fd = self._child
             self._child = None
-            answer = _collected(pid, read_fd, self._expected)
+            answer = _collected(pid, read_fd)
+            if answer is not None and len(answer) != self._expected:
+                answer = None
             if answer is None:
                 log.warning("a forked child did not deliver its share; computing it here")
                 answer = self._redo()
@@ -132,7 +171,7 @@ class Forked(Generic[R]):
         return self._done
 
 
-def _collected(pid: int, read_fd: int, expected: int) -> list[Any] | None:
+def _collected(pid: int, read_fd: int) -> list[Any] | None:
     """A child's pickled list once it has exited, or None when it failed to deliver one."""
     try:
         data = _read_all(read_fd)
@@ -143,6 +182,6 @@ def _collected(pid: int, read_fd: int, expected: int) -> list[Any] | None:
         return None
     try:
         answer = pickle.loads(data)
-    except Exception:  # noqa: BLE001 - a short or corrupt answer: the share is redone
+    except Exception:  # noqa: BLE001 - a short or corrupt answer: the work is redone
         return None
-    return answer if isinstance(answer, list) and len(answer) == expected else None
+    return answer if isinstance(answer, list) else None

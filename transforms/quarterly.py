@@ -259,12 +259,12 @@ def render_documents(
     draw_charts(qd, spec, out_dir, processes)
     progress(WRITING_DOCUMENTS, 0, len(DOCUMENTS))
     _import_writers()  # once, before the children fork
-    jobs = [_DocumentJob(qd, spec, role, approved_on, approved_by) for role in DOCUMENTS]
-    for done, (job, data) in enumerate(
-        zip(jobs, forked_map(_document_bytes, jobs, processes), strict=True), start=1
-    ):
-        atomic_write_bytes(paths[job.role], data)
-        log.info("wrote %s", paths[job.role].name)
+    longest_first = sorted(DOCUMENTS, key=lambda role: not role.endswith("xlsx"))
+    jobs = [_DocumentJob(qd, spec, role, approved_on, approved_by) for role in longest_first]
+    rendered = dict(zip(longest_first, forked_map(_document_bytes, jobs, processes), strict=True))
+    for done, role in enumerate(DOCUMENTS, start=1):
+        atomic_write_bytes(paths[role], rendered[role])
+        log.info("wrote %s", paths[role].name)
         progress(WRITING_DOCUMENTS, done, len(DOCUMENTS))
     opened: dict[str, Path] = write_open_data(qd.public_measures, spec, qd.quarter_end, out_dir)
     return {k: paths[k] for k in DOCUMENTS} | opened

@@ -320,6 +320,7 @@ def draw_ahead(
             todo.append((key, job))
         else:
             _keep(key, cached)
+    todo.sort(key=lambda item: item[1][0] != "overview")  # the longest to draw first
     if todo:
         _import_matplotlib()  # once, here: not again in every forked child
     drawn = forked_map(_draw_job, [job for _, job in todo], processes)
