@@ -399,3 +399,44 @@ def test_the_next_run_reads_unchanged_charts_back_and_keeps_only_its_own(
     charts._DRAWN.clear()  # the drawing code changed: nothing may be reused
     monkeypatch.setattr(charts, "_style_digest", lambda: "another version")
     assert charts.draw_ahead(second, cache, processes=1) == 2
+
+
+def test_charts_are_lightly_compressed_pngs_with_the_pixels_of_the_default_level(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """zlib level 1 (fast) instead of PIL's default 6: the same image, only the bytes of
+    the compression differ."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from transforms.reports import charts
+
+    s = charts.ChartSeries(
+        measure_id="T02",
+        name="Pixels",
+        unit_label="%",
+        quarters=[Q1, Q2],
+        values=[40.0, 55.0],
+        labels=["40%", "55%"],
+        suppressed=[False, False],
+        rags=["Red", "Green"],
+    )
+    fast, _ = charts._measure_chart(s)
+    level = []
+    import matplotlib.figure
+
+    savefig = matplotlib.figure.Figure.savefig
+
+    def default_level(self, buf, **kw):
+        level.append(kw.pop("pil_kwargs", {}).get("compress_level"))
+        return savefig(self, buf, **kw)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", default_level)
+    default, _ = charts._measure_chart(s)
+    assert level == [1]  # what the charts ask for; this draw used PIL's default
+    assert len(fast) > len(default)  # less compressed
+    assert np.array_equal(
+        np.asarray(Image.open(io.BytesIO(fast))), np.asarray(Image.open(io.BytesIO(default)))
+    )
