@@ -135,8 +135,7 @@ class Forked(Generic[R]):
 
     `result()` waits for it. Intake writes a group's feedback this way while it files the
     next group. With `fork=False`, one available core or nothing to do, the work is done at
-    once, here;
-    whatever the child does not deliver is computed here, as in `forked_map`.
+    once, here; whatever the child does not deliver is computed here, as in `forked_map`.
     """
 
     def __init__(self, fn: Callable[[T], R], items: Sequence[T], *, fork: bool = True) -> None:
