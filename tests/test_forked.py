@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
 
 import pytest
 
-from transforms.forked import Forked, available_cores, forked_map
+from transforms.forked import Ahead, Forked, available_cores, forked_map
 
 
 def square_with_pid(x: int) -> tuple[int, int]:
@@ -119,3 +120,67 @@ def test_items_go_to_whichever_process_is_free() -> None:
 def test_many_more_items_than_queue_slots_are_taken_in_chunks() -> None:
     items = list(range(20_000))
     assert [v for v, _ in forked_map(square_with_pid, items, processes=2)] == [x * x for x in items]
+
+
+def prepared_pid(path: str) -> None:
+    """`prepare` for Ahead: leaves this process's pid where the test can read it."""
+    Path(f"{path}.part").write_text(str(os.getpid()), encoding="utf-8")
+    os.replace(f"{path}.part", path)
+
+
+def test_ahead_prepares_in_a_child_before_the_input_exists_then_answers_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("DATASUMMARY_PROCESSES", "2")
+    marker = str(tmp_path / "prepared")
+    with Ahead(lambda: prepared_pid(marker), square_with_pid) as ahead:
+        deadline = time.monotonic() + 10
+        while not os.path.exists(marker) and time.monotonic() < deadline:
+            time.sleep(0.01)  # the child prepares before anything is sent
+        prepared_in = int(Path(marker).read_text(encoding="utf-8"))
+        ahead.send(7)
+        value, pid = ahead.result()
+    assert value == 49
+    assert pid == prepared_in != os.getpid()
+
+
+def test_ahead_computes_here_what_its_child_does_not_deliver(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATASUMMARY_PROCESSES", "2")
+    for fn, x, want in ((dies_in_a_child, 5, 105), (unpicklable_in_a_child, 3, 3)):
+        with Ahead(lambda: None, fn) as ahead:
+            ahead.send(x)
+            assert ahead.result() == want
+    with Ahead(lambda: None, square_with_pid) as ahead:
+        ahead.send(lambda: 2)  # type: ignore[arg-type]  # an input that will not pickle
+        with pytest.raises(TypeError):
+            ahead.result()  # the child got nothing; here the work itself fails, as it would
+
+
+def test_ahead_runs_here_on_one_core_and_its_errors_are_the_works(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATASUMMARY_PROCESSES", "1")
+    with Ahead(lambda: None, square_with_pid) as ahead:
+        ahead.send(3)
+        assert ahead.result() == (9, os.getpid())
+    monkeypatch.setenv("DATASUMMARY_PROCESSES", "2")
+    with Ahead(lambda: None, boom) as ahead:
+        ahead.send(4)
+        with pytest.raises(ValueError, match="bad 4"):
+            ahead.result()
+
+
+def test_an_ahead_never_sent_anything_leaves_no_child(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATASUMMARY_PROCESSES", "2")
+    pid = None
+    with (
+        pytest.raises(RuntimeError, match="measures failed"),
+        Ahead(lambda: time.sleep(30), square_with_pid) as ahead,
+    ):
+        pid = ahead._child[0] if ahead._child else None
+        raise RuntimeError("measures failed")
+    assert pid is not None
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # killed and reaped on leaving the block

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -53,10 +54,7 @@ def _run_child(fn: Callable[[T], R], items: Sequence[T], write_fd: int) -> None:
 def _answer_and_exit(work: Callable[[], Any], write_fd: int) -> None:
     code = 0
     try:
-        data = pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(write_fd, view) :]
+        _write_all(write_fd, pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL))
     except BaseException:  # noqa: BLE001 - the parent sees a short answer and redoes the work
         code = 1
     finally:
@@ -168,6 +166,105 @@ class Forked(Generic[R]):
                 answer = self._redo()
             self._done = answer
         return self._done
+
+
+class Ahead(Generic[T, R]):
+    """`fn(x)` computed in a child forked before `x` is known, so that the child spends the
+    wait on `prepare()` (importing what `fn` needs) while this process works `x` out.
+
+    The quarterly run forks one while it computes the measures: the child loads matplotlib
+    and the document writers on the other core, then draws and renders. `send(x)` hands `x`
+    over, `result()` waits for the answer; whatever the child does not deliver is computed
+    here, as in `forked_map`. With `fork=False` or one available core nothing is forked and
+    `result()` computes `fn(x)` here. `close()`, also on leaving a `with` block, ends a child
+    whose answer was not taken.
+    """
+
+    def __init__(
+        self, prepare: Callable[[], object], fn: Callable[[T], R], *, fork: bool = True
+    ) -> None:
+        self._fn = fn
+        self._x: list[T] = []
+        self._child: tuple[int, int, int] | None = None  # pid, its input's and answer's pipes
+        if not fork or available_cores() <= 1:
+            return
+        in_read, in_write = os.pipe()
+        out_read, out_write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(in_write)
+            os.close(out_read)
+            _answer_when_sent(prepare, fn, in_read, out_write)
+        os.close(in_read)
+        os.close(out_write)
+        self._child = (pid, in_write, out_read)
+
+    def send(self, x: T) -> None:
+        """Hand `x` to the child (once); it starts on it when `prepare()` is done."""
+        if self._x:
+            raise RuntimeError("Ahead.send called twice")
+        self._x.append(x)
+        if self._child is None:
+            return
+        _, in_write, _ = self._child
+        try:
+            _write_all(in_write, pickle.dumps(x, protocol=pickle.HIGHEST_PROTOCOL))
+        except (OSError, pickle.PicklingError, TypeError, AttributeError):
+            pass  # the child gets a short input and delivers nothing: computed here
+        finally:
+            os.close(in_write)
+            self._child = (self._child[0], -1, self._child[2])
+
+    def result(self) -> R:
+        """`fn(x)` for the `x` sent."""
+        if not self._x:
+            raise RuntimeError("Ahead.result called before send")
+        answer = None
+        if self._child is not None:
+            pid, _, out_read = self._child
+            self._child = None
+            answer = _collected(pid, out_read)
+            if answer is None or len(answer) != 1:
+                log.warning("a forked child did not deliver its answer; computing it here")
+                answer = None
+        return answer[0] if answer is not None else self._fn(self._x[0])
+
+    def close(self) -> None:
+        """End the child if its answer was not taken (nothing sent, or the caller failed)."""
+        if self._child is None:
+            return
+        pid, in_write, out_read = self._child
+        self._child = None
+        os.kill(pid, signal.SIGKILL)  # its answer is not wanted (any more)
+        for fd in (in_write, out_read):
+            if fd >= 0:
+                os.close(fd)
+        os.waitpid(pid, 0)
+
+    def __enter__(self) -> Ahead[T, R]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _answer_when_sent(
+    prepare: Callable[[], object], fn: Callable[[T], R], in_fd: int, out_fd: int
+) -> None:
+    """In the child: prepare, wait for the input, answer `[fn(x)]`; never returns."""
+
+    def work() -> list[R]:
+        prepare()
+        data = _read_all(in_fd)
+        return [fn(pickle.loads(data))] if data else []
+
+    _answer_and_exit(work, out_fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _collected(pid: int, read_fd: int) -> list[Any] | None:

@@ -21,6 +21,7 @@ from transforms.progress import Progress, no_progress
 from transforms.spec import Spec
 
 if TYPE_CHECKING:
+    from transforms.forked import Ahead
     from transforms.reports.inputs import ReportInputs
 
 log = logging.getLogger(__name__)
@@ -244,30 +245,70 @@ def render_documents(
     approved_by: str | None = None,
     progress: Progress = no_progress,
     processes: int | None = None,
+    renderer: Ahead[_RenderJob, dict[str, bytes]] | None = None,
 ) -> dict[str, Path]:
     """The internal and public Word and Excel packs and the open data beside them, each
     written atomically: a draft, or, given the approval, the issued documents whose cover
     names the date and the approver. The charts of both packs are drawn first, then the four
     documents rendered, each in parallel over `processes` cores (default: all available;
-    1 where the caller already runs one partnership per core, as the national run does)."""
+    1 where the caller already runs one partnership per core, as the national run does).
+    With a `renderer` (forked by `produce_quarter` while it computed the measures, so the
+    drawing and writing libraries are loaded already) the drawing and rendering happen there.
+    """
     from transforms.atomic import atomic_write_bytes
-    from transforms.forked import forked_map
     from transforms.reports.open_data import write_open_data
 
     paths = document_paths(out_dir, qd.quarter_end)
     progress(DRAWING_CHARTS, 0, None)
-    draw_charts(qd, spec, out_dir, processes)
+    job = _RenderJob(qd, spec, out_dir, approved_on, approved_by, processes)
+    if renderer is None:
+        rendered = _rendered(job)
+    else:
+        renderer.send(job)
+        rendered = renderer.result()
     progress(WRITING_DOCUMENTS, 0, len(DOCUMENTS))
-    _import_writers()  # once, before the children fork
-    longest_first = sorted(DOCUMENTS, key=lambda role: not role.endswith("xlsx"))
-    jobs = [_DocumentJob(qd, spec, role, approved_on, approved_by) for role in longest_first]
-    rendered = dict(zip(longest_first, forked_map(_document_bytes, jobs, processes), strict=True))
     for done, role in enumerate(DOCUMENTS, start=1):
         atomic_write_bytes(paths[role], rendered[role])
         log.info("wrote %s", paths[role].name)
         progress(WRITING_DOCUMENTS, done, len(DOCUMENTS))
     opened: dict[str, Path] = write_open_data(qd.public_measures, spec, qd.quarter_end, out_dir)
     return {k: paths[k] for k in DOCUMENTS} | opened
+
+
+@dataclass(frozen=True)
+class _RenderJob:
+    """What drawing the charts and rendering the four documents needs (pickled to a
+    `renderer`)."""
+
+    qd: QuarterData
+    spec: Spec
+    out_dir: Path
+    approved_on: dt.date | None
+    approved_by: str | None
+    processes: int | None
+
+
+def _rendered(job: _RenderJob) -> dict[str, bytes]:
+    """The four documents' bytes by role, once every chart they embed is drawn (or kept
+    from the last run); nothing but the chart cache is written."""
+    from transforms.forked import forked_map
+
+    draw_charts(job.qd, job.spec, job.out_dir, job.processes)
+    _import_writers()  # once, before the children fork
+    longest_first = sorted(DOCUMENTS, key=lambda role: not role.endswith("xlsx"))
+    jobs = [
+        _DocumentJob(job.qd, job.spec, role, job.approved_on, job.approved_by)
+        for role in longest_first
+    ]
+    return dict(zip(longest_first, forked_map(_document_bytes, jobs, job.processes), strict=True))
+
+
+def _import_renderers() -> None:
+    """Everything drawing and rendering import, loaded by a `renderer` before it is needed."""
+    from transforms.reports.charts import import_matplotlib
+
+    import_matplotlib()
+    _import_writers()
 
 
 def _import_writers() -> None:
@@ -331,11 +372,15 @@ def write_quarter_outputs(
     approved_on: dt.date | None = None,
     approved_by: str | None = None,
     progress: Progress = no_progress,
+    renderer: Ahead[_RenderJob, dict[str, bytes]] | None = None,
 ) -> dict[str, Path]:
     """Every file of a quarter: the CSVs, the four documents and the open data, by role."""
     progress(WRITING_TABLES, 0, None)
     tables = write_tables(qd, out_dir)
-    return tables | render_documents(qd, spec, out_dir, approved_on, approved_by, progress)
+    docs = render_documents(
+        qd, spec, out_dir, approved_on, approved_by, progress, renderer=renderer
+    )
+    return tables | docs
 
 
 @dataclass(frozen=True)
@@ -366,15 +411,21 @@ def produce_quarter(
     that died half-way is visible as such. Running it again with the same `run_id` (a retry)
     records one run.
     """
+    from transforms.forked import Ahead
     from transforms.store import history
 
     with engine.begin() as conn:
         history.start_run(conn, run_id, quarter_end, started_at=now)
     try:
-        progress(COMPUTING_MEASURES, 0, None)
-        with engine.connect() as conn:
-            qd = gather(conn, spec, quarter_end, now)
-        paths = write_quarter_outputs(qd, spec, out_dir, approved_on, approved_by, progress)
+        # Loading matplotlib and the writers takes over a second: a child does it on the
+        # other core while this process computes the measures, then draws and renders.
+        with Ahead(_import_renderers, _rendered) as renderer:
+            progress(COMPUTING_MEASURES, 0, None)
+            with engine.connect() as conn:
+                qd = gather(conn, spec, quarter_end, now)
+            paths = write_quarter_outputs(
+                qd, spec, out_dir, approved_on, approved_by, progress, renderer
+            )
         progress(RECORDING_FIGURES, 0, None)
         with engine.begin() as conn:
             history.record_figures(conn, run_id, quarter_end, qd.measures)

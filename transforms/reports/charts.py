@@ -322,7 +322,7 @@ def draw_ahead(
             _keep(key, cached)
     todo.sort(key=lambda item: item[1][0] != "overview")  # the longest to draw first
     if todo:
-        _import_matplotlib()  # once, here: not again in every forked child
+        import_matplotlib()  # once, here: not again in every forked child
     drawn = forked_map(_draw_job, [job for _, job in todo], processes)
     for (key, _), out in zip(todo, drawn, strict=True):
         _keep(key, out)
@@ -339,7 +339,7 @@ def draw_ahead(
     return len(todo)
 
 
-def _import_matplotlib() -> None:
+def import_matplotlib() -> None:
     """What drawing imports (matplotlib, its Agg canvas, its font cache), loaded before
     the children fork so each starts with it instead of importing it again."""
     import matplotlib
