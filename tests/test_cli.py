@@ -250,7 +250,7 @@ def test_intake_then_run_summaries_and_exit_codes_off_a_terminal(tmp_path):
         "looking for new workbooks",
         "computing the measures",
         "writing measures.csv and returns.csv",
-        "drawing the charts",
+        "drawing the charts and rendering the documents",
         "writing the Word and Excel documents (4)",
         "recording this run's figures",
     ], run.stderr

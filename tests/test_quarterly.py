@@ -76,7 +76,7 @@ def test_produce_quarter_writes_every_output_and_finishes_its_run(tmp_path):
     assert stages == [
         "computing the measures",
         "writing measures.csv and returns.csv",
-        "drawing the charts",
+        "drawing the charts and rendering the documents",
         "writing the Word and Excel documents",
         "recording this run's figures",
     ]

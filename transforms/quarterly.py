@@ -211,7 +211,7 @@ RECORDING_FIGURES = "recording this run's figures"
 #: The documents of a quarter, in the order they are written.
 DOCUMENTS = ("docx", "xlsx", "public_docx", "public_xlsx")
 WRITING_DOCUMENTS = "writing the Word and Excel documents"
-DRAWING_CHARTS = "drawing the charts"
+DRAWING_CHARTS = "drawing the charts and rendering the documents"
 
 
 def chart_cache_dir(out_dir: Path) -> Path:
