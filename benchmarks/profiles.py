@@ -40,6 +40,6 @@ def _short(file: str) -> str:
 
 def profile_lines(name: str, rows: list[dict[str, Any]]) -> list[str]:
     """The printed summary of one stage's profile."""
-    lines = [f"  {name} (cProfile, one extra pass; times inflated by profiling):"]
+    lines = [f"  {name} (cProfile, one extra pass on one core; times inflated by profiling):"]
     lines += [f"    {r['share']:>5.0%} {r['cum_s']:>7.2f} s  {r['function']}" for r in rows]
     return lines

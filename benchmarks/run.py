@@ -292,7 +292,11 @@ def profiles(
     folders: dict[str, Path], names: list[str], base: Path, quarter: str, batch_size: int
 ) -> dict[str, list[dict[str, Any]]]:
     """One extra pass of the floor, cold intake and the quarterly stage under cProfile:
-    where each stage's time goes (not timed: profiling slows Python code unevenly)."""
+    where each stage's time goes (not timed: profiling slows Python code unevenly).
+
+    The pass runs on one core (`DATASUMMARY_PROCESSES=1`), so that the work forked
+    children would do (charts, documents) is done, and profiled, in the stage's process.
+    """
     from benchmarks.profiles import top_functions
 
     pairs = [fresh_copy(folders[n], base / folders[n].name) for n in names]
@@ -311,7 +315,7 @@ def profiles(
     out = {}
     for label, (name, args) in runs.items():
         prof = base / f"{label}.prof"
-        stage(name, args, profile_to=prof)
+        stage(name, args, profile_to=prof, env={"DATASUMMARY_PROCESSES": "1"})
         out[label] = top_functions(prof)
     return out
 
