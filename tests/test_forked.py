@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import time
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from transforms.forked import Ahead, Forked, available_cores, forked_map
+from transforms.forked import Ahead, Forked, available_cores, forked_map, records_kept
 
 
 def square_with_pid(x: int) -> tuple[int, int]:
@@ -184,3 +185,17 @@ def test_an_ahead_never_sent_anything_leaves_no_child(monkeypatch: pytest.Monkey
     assert pid is not None
     with pytest.raises(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)  # killed and reaped on leaving the block
+
+
+def test_records_kept_are_returned_not_emitted_and_the_logger_is_restored(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    logger = logging.getLogger("ds_test.renderer.part")
+    with caplog.at_level(logging.DEBUG), records_kept("ds_test.renderer") as kept:
+        logger.warning("%d cell(s) truncated", 2)
+        logger.info("drawn")
+        logger.debug("not kept: below INFO")
+    assert kept == [(logging.WARNING, "2 cell(s) truncated"), (logging.INFO, "drawn")]
+    assert not caplog.records  # kept, not emitted
+    logger.warning("after")
+    assert [r.getMessage() for r in caplog.records] == ["after"]

@@ -139,3 +139,37 @@ def test_a_quarterly_render_writes_the_open_data_beside_the_issued_public_pack(t
     for role in ("docx", "public_docx"):
         rows = {r.cells[0].text: r.cells[1].text for r in Document(paths[role]).tables[0].rows}
         assert rows["Status"] == "Issued: approved on 2 November 2020 by Jo Bloggs", role
+
+
+def test_a_renderers_warning_is_logged_by_the_process_that_writes_the_documents(
+    tmp_path, caplog, monkeypatch
+):
+    """A progress update over Excel's cell limit is truncated with a warning. The workbooks
+    may be rendered in forked children, whose log records Prefect would not see: the
+    warning comes back with the document and is logged where it is written."""
+    import dataclasses
+    import datetime as dt
+    import logging
+
+    from transforms.quarterly import QuarterData, render_documents
+    from transforms.reports.excel_cells import MAX_CELL
+
+    ex = example_inputs()
+    progress = ex.progress.copy()
+    progress.loc[0, "progress_update"] = "x" * (MAX_CELL + 500)
+    fields = {f.name for f in dataclasses.fields(QuarterData)}
+    qd = QuarterData(
+        **{k: v for k, v in vars(ex).items() if k in fields and k != "public_measures"},
+        public_measures=public_measures(ex.measures, ex.spec),
+    )
+    qd.progress = progress
+    monkeypatch.setenv("DATASUMMARY_PROCESSES", "2")
+    with caplog.at_level(logging.WARNING):
+        render_documents(qd, ex.spec, tmp_path, dt.date(2020, 11, 2), "Jo Bloggs")
+    truncated = [r for r in caplog.records if "truncated" in r.getMessage()]
+    assert {r.name for r in truncated} == {"transforms.quarterly"}
+    stem = f"Data_Summary_{ex.quarter_end.isoformat()}"
+    assert {r.getMessage().split(":")[0] for r in truncated} == {
+        f"{stem}.xlsx",
+        f"{stem}_public.xlsx",
+    }

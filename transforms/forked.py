@@ -11,6 +11,7 @@ same order, as `[fn(x) for x in items]`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import pickle
@@ -265,6 +266,36 @@ def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
+
+
+#: A log record kept to be logged elsewhere: its level and its message.
+KeptRecord = tuple[int, str]
+
+
+@contextlib.contextmanager
+def records_kept(logger_name: str, level: int = logging.INFO) -> Iterator[list[KeptRecord]]:
+    """Each record `logger_name` (or a logger under it) logs meanwhile, at `level` or above,
+    kept instead of emitted, for the caller to log in the process whose logs are seen.
+
+    A forked child's records reach the console it inherited, but Prefect sends its log
+    from a thread of the parent, which the child does not have: work that may run in a
+    child returns its records with its answer instead.
+    """
+    kept: list[KeptRecord] = []
+
+    class _Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            kept.append((record.levelno, record.getMessage()))
+
+    logger = logging.getLogger(logger_name)
+    handler, propagated = _Keep(level), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield kept
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagated
 
 
 def _collected(pid: int, read_fd: int) -> list[Any] | None:
