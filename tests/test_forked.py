@@ -199,3 +199,15 @@ def test_records_kept_are_returned_not_emitted_and_the_logger_is_restored(
     assert not caplog.records  # kept, not emitted
     logger.warning("after")
     assert [r.getMessage() for r in caplog.records] == ["after"]
+
+
+def test_ahead_that_cannot_fork_does_the_work_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATASUMMARY_PROCESSES", "2")
+
+    def no_fork() -> int:
+        raise BlockingIOError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    with Ahead(lambda: None, square_with_pid) as ahead:
+        ahead.send(5)
+        assert ahead.result() == (25, os.getpid())

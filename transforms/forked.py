@@ -191,7 +191,13 @@ class Ahead(Generic[T, R]):
             return
         in_read, in_write = os.pipe()
         out_read, out_write = os.pipe()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:  # no process to spare (a limit, memory): computed here instead
+            for fd in (in_read, in_write, out_read, out_write):
+                os.close(fd)
+            log.warning("could not fork ahead; the work will be done in this process")
+            return
         if pid == 0:
             os.close(in_write)
             os.close(out_read)
@@ -277,9 +283,9 @@ def records_kept(logger_name: str, level: int = logging.INFO) -> Iterator[list[K
     """Each record `logger_name` (or a logger under it) logs meanwhile, at `level` or above,
     kept instead of emitted, for the caller to log in the process whose logs are seen.
 
-    A forked child's records reach the console it inherited, but Prefect sends its log
-    from a thread of the parent, which the child does not have: work that may run in a
-    child returns its records with its answer instead.
+    A forked child's records reach the console it inherited but never the parent's own
+    handlers (Prefect's log, for one, is sent by the parent): work that may run in a child
+    returns its records with its answer instead.
     """
     kept: list[KeptRecord] = []
 
