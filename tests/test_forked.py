@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from transforms.forked import Ahead, Forked, available_cores, forked_map, records_kept
+from transforms.forked import Ahead, Forked, available_cores, forked_map
 
 
 def square_with_pid(x: int) -> tuple[int, int]:
@@ -187,18 +187,30 @@ def test_an_ahead_never_sent_anything_leaves_no_child(monkeypatch: pytest.Monkey
         os.waitpid(pid, os.WNOHANG)  # killed and reaped on leaving the block
 
 
-def test_records_kept_are_returned_not_emitted_and_the_logger_is_restored(
-    caplog: pytest.LogCaptureFixture,
+def logs_where_it_runs(x: int) -> int:
+    """Work that logs a warning naming the process it ran in."""
+    extra = {"ran_in": os.getpid()}
+    logging.getLogger("ds_test.work").warning("item %d of %s", x, "work", extra=extra)
+    return x
+
+
+def test_a_childs_log_records_are_handled_in_this_process_as_if_logged_here(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    logger = logging.getLogger("ds_test.renderer.part")
-    with caplog.at_level(logging.DEBUG), records_kept("ds_test.renderer") as kept:
-        logger.warning("%d cell(s) truncated", 2)
-        logger.info("drawn")
-        logger.debug("not kept: below INFO")
-    assert kept == [(logging.WARNING, "2 cell(s) truncated"), (logging.INFO, "drawn")]
-    assert not caplog.records  # kept, not emitted
-    logger.warning("after")
-    assert [r.getMessage() for r in caplog.records] == ["after"]
+    monkeypatch.setenv("DATASUMMARY_PROCESSES", "2")
+    with caplog.at_level(logging.INFO):
+        forked_map(logs_where_it_runs, list(range(6)), processes=2)
+        Forked(logs_where_it_runs, [10, 11]).result()
+        with Ahead(lambda: None, logs_where_it_runs) as ahead:
+            ahead.send(20)
+            ahead.result()
+    mine = [r for r in caplog.records if r.name == "ds_test.work"]
+    assert sorted(r.getMessage() for r in mine) == sorted(
+        f"item {x} of work" for x in [*range(6), 10, 11, 20]
+    )
+    from_children = [r for r in mine if getattr(r, "ran_in", None) != os.getpid()]
+    assert from_children  # made in a child, handled here
+    assert all(r.levelno == logging.WARNING and r.args is None for r in from_children)
 
 
 def test_ahead_that_cannot_fork_does_the_work_here(monkeypatch: pytest.MonkeyPatch) -> None:

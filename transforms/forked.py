@@ -11,7 +11,7 @@ same order, as `[fn(x) for x in items]`.
 
 from __future__ import annotations
 
-import contextlib
+import copy
 import logging
 import os
 import pickle
@@ -53,13 +53,49 @@ def _run_child(fn: Callable[[T], R], items: Sequence[T], write_fd: int) -> None:
 
 
 def _answer_and_exit(work: Callable[[], Any], write_fd: int) -> None:
+    """In the child: `work()` and the log records it made, pickled to `write_fd`; exits."""
     code = 0
     try:
-        _write_all(write_fd, pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL))
+        kept = _keep_records()
+        answer = work()
+        try:
+            data = pickle.dumps((answer, kept.records), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # noqa: BLE001 - a record that will not pickle: the answer still goes
+            data = pickle.dumps((answer, []), protocol=pickle.HIGHEST_PROTOCOL)
+        _write_all(write_fd, data)
     except BaseException:  # noqa: BLE001 - the parent sees a short answer and redoes the work
         code = 1
     finally:
         os._exit(code)
+
+
+class _KeptRecords(logging.Handler):
+    """In a forked child, the root logger's only handler: each record that reaches it is
+    kept, made portable, for the parent to handle as if it had been logged there."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.NOTSET)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        kept = copy.copy(record)
+        kept.msg, kept.args = record.getMessage(), None  # the arguments may not pickle
+        if record.exc_info:
+            kept.exc_text = record.exc_text or logging.Formatter().formatException(record.exc_info)
+        kept.exc_info = None
+        self.records.append(kept)
+
+
+def _keep_records() -> _KeptRecords:
+    """Route the child's log records to a keeper instead of the handlers it inherited: the
+    console would show them twice, and a handler that sends from a thread of the parent
+    (Prefect's log) has no thread here."""
+    root = logging.getLogger()
+    keeper = _KeptRecords()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    root.addHandler(keeper)
+    return keeper
 
 
 #: Chunks in the shared queue at most: their indices fill a pipe's buffer (64 KiB) halfway.
@@ -274,38 +310,12 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-#: A log record kept to be logged elsewhere: its level and its message.
-KeptRecord = tuple[int, str]
-
-
-@contextlib.contextmanager
-def records_kept(logger_name: str, level: int = logging.INFO) -> Iterator[list[KeptRecord]]:
-    """Each record `logger_name` (or a logger under it) logs meanwhile, at `level` or above,
-    kept instead of emitted, for the caller to log in the process whose logs are seen.
-
-    A forked child's records reach the console it inherited but never the parent's own
-    handlers (Prefect's log, for one, is sent by the parent): work that may run in a child
-    returns its records with its answer instead.
-    """
-    kept: list[KeptRecord] = []
-
-    class _Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            kept.append((record.levelno, record.getMessage()))
-
-    logger = logging.getLogger(logger_name)
-    handler, propagated = _Keep(level), logger.propagate
-    logger.addHandler(handler)
-    logger.propagate = False
-    try:
-        yield kept
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate = propagated
-
-
 def _collected(pid: int, read_fd: int) -> list[Any] | None:
-    """A child's pickled list once it has exited, or None when it failed to deliver one."""
+    """A child's pickled list once it has exited, or None when it failed to deliver one.
+
+    The log records the child made are handled here, by the loggers they were made on, as
+    if the work had been done in this process (so Prefect's log and the console get them).
+    """
     try:
         data = _read_all(read_fd)
     finally:
@@ -314,7 +324,9 @@ def _collected(pid: int, read_fd: int) -> list[Any] | None:
     if os.waitstatus_to_exitcode(status) != 0:
         return None
     try:
-        answer = pickle.loads(data)
+        answer, records = pickle.loads(data)
     except Exception:  # noqa: BLE001 - a short or corrupt answer: the work is redone
         return None
+    for record in records:
+        logging.getLogger(record.name).handle(record)
     return answer if isinstance(answer, list) else None

@@ -21,7 +21,7 @@ from transforms.progress import Progress, no_progress
 from transforms.spec import Spec
 
 if TYPE_CHECKING:
-    from transforms.forked import Ahead, KeptRecord
+    from transforms.forked import Ahead
     from transforms.reports.inputs import ReportInputs
 
 log = logging.getLogger(__name__)
@@ -245,7 +245,7 @@ def render_documents(
     approved_by: str | None = None,
     progress: Progress = no_progress,
     processes: int | None = None,
-    renderer: Ahead[_RenderJob, dict[str, Rendered]] | None = None,
+    renderer: Ahead[_RenderJob, dict[str, bytes]] | None = None,
 ) -> dict[str, Path]:
     """The internal and public Word and Excel packs and the open data beside them, each
     written atomically: a draft, or, given the approval, the issued documents whose cover
@@ -268,10 +268,7 @@ def render_documents(
         rendered = renderer.result()
     progress(WRITING_DOCUMENTS, 0, len(DOCUMENTS))
     for done, role in enumerate(DOCUMENTS, start=1):
-        data, records = rendered[role]
-        for level, message in records:  # logged here, where Prefect sees them
-            log.log(level, "%s: %s", paths[role].name, message)
-        atomic_write_bytes(paths[role], data)
+        atomic_write_bytes(paths[role], rendered[role])
         log.info("wrote %s", paths[role].name)
         progress(WRITING_DOCUMENTS, done, len(DOCUMENTS))
     opened: dict[str, Path] = write_open_data(qd.public_measures, spec, qd.quarter_end, out_dir)
@@ -291,12 +288,8 @@ class _RenderJob:
     processes: int | None
 
 
-#: A rendered document: its bytes and what its renderer logged (`forked.records_kept`).
-Rendered = tuple[bytes, list["KeptRecord"]]
-
-
-def _rendered(job: _RenderJob) -> dict[str, Rendered]:
-    """The four documents by role, once every chart they embed is drawn (or kept from the
+def _rendered(job: _RenderJob) -> dict[str, bytes]:
+    """The four documents' bytes by role, once every chart they embed is drawn (or kept from the
     last run); nothing but the chart cache is written."""
     from transforms.forked import forked_map
 
@@ -338,10 +331,9 @@ class _DocumentJob:
     approved_by: str | None
 
 
-def _document_bytes(job: _DocumentJob) -> Rendered:
-    """One document's bytes and its renderer's log records (pure: the charts are drawn
-    already, nothing is written), so the four can be rendered in forked children."""
-    from transforms.forked import records_kept
+def _document_bytes(job: _DocumentJob) -> bytes:
+    """One document's bytes (pure: the charts are drawn already, nothing is written), so
+    the four can be rendered side by side in forked children."""
     from transforms.reports.excel import render_xlsx_bytes
     from transforms.reports.word import render_docx_bytes
 
@@ -349,10 +341,7 @@ def _document_bytes(job: _DocumentJob) -> Rendered:
     inputs = report_inputs(
         job.qd, job.spec, public=public, approved_on=job.approved_on, approved_by=job.approved_by
     )
-    with records_kept("transforms.reports") as records:
-        render = render_docx_bytes if job.role.endswith("docx") else render_xlsx_bytes
-        data = render(inputs)
-    return data, records
+    return render_docx_bytes(inputs) if job.role.endswith("docx") else render_xlsx_bytes(inputs)
 
 
 def run_summary(qd: QuarterData, spec: Spec) -> str:
@@ -383,7 +372,7 @@ def write_quarter_outputs(
     approved_on: dt.date | None = None,
     approved_by: str | None = None,
     progress: Progress = no_progress,
-    renderer: Ahead[_RenderJob, dict[str, Rendered]] | None = None,
+    renderer: Ahead[_RenderJob, dict[str, bytes]] | None = None,
 ) -> dict[str, Path]:
     """Every file of a quarter: the CSVs, the four documents and the open data, by role."""
     progress(WRITING_TABLES, 0, None)

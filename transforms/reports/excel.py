@@ -167,9 +167,10 @@ def build_workbook(inputs: ReportInputs) -> Any:
     _set_properties(wb, inputs, ctx)
     if book.sh.truncated:
         log.warning(
-            "%d cell(s) over %d characters were truncated with a marker",
+            "%d cell(s) over %d characters were truncated with a marker (%s Excel workbook)",
             book.sh.truncated,
             MAX_CELL,
+            "public" if inputs.public else "internal",
         )
     wb._ds_truncated = book.sh.truncated  # for tests and run summaries
     return wb
