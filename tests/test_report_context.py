@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -440,3 +441,74 @@ def test_charts_are_lightly_compressed_pngs_with_the_pixels_of_the_default_level
     assert np.array_equal(
         np.asarray(Image.open(io.BytesIO(fast))), np.asarray(Image.open(io.BytesIO(default)))
     )
+
+
+def _crowded_series(n: int = 48) -> Any:
+    """A long series whose RAG changes often, so small markers overlap their neighbours."""
+    from transforms.quarters import shift_quarters
+    from transforms.reports import charts
+
+    rags = ["Green", "Green", "Amber", "Red", "Red", "Not rated", ""]
+    values = [None if i % 11 == 5 else 40.0 + (i * 7) % 13 for i in range(n)]
+    return charts.ChartSeries(
+        measure_id="T03",
+        name="Crowded",
+        unit_label="%",
+        quarters=[shift_quarters(Q1, i) for i in range(n)],
+        values=values,
+        labels=["x" if v is None else f"{v:.1f}%" for v in values],
+        suppressed=[False] * n,
+        rags=[rags[i % len(rags)] for i in range(n)],
+    )
+
+
+def test_markers_are_grouped_in_runs_of_one_style_in_point_order() -> None:
+    from transforms.reports.charts import RAG_STYLE, _marker_runs
+
+    runs = _marker_runs(
+        [0, 1, 2, 3, 4], [1.0, 2.0, None, 4.0, 5.0], ["Green", "Green", "Green", "Green", "Red"]
+    )
+    assert runs == [
+        (RAG_STYLE["Green"], [(0, 1.0), (1, 2.0), (3, 4.0)]),
+        (RAG_STYLE["Red"], [(4, 5.0)]),
+    ]
+
+
+def test_markers_drawn_in_runs_give_the_pixels_of_one_marker_per_point(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Grouping is only a saving: overlapping markers still land in point order."""
+    from transforms.reports import charts
+
+    s = _crowded_series()
+    grouped = [charts._measure_chart(s)[0], charts._overview_chart([s] * 4)[0]]
+
+    def one_per_point(xs: list[int], values: list[float | None], rags: list[str]) -> Any:
+        return [
+            (charts.RAG_STYLE.get(r, ("o", charts.NAVY, "")), [(x, v)])
+            for x, v, r in zip(xs, values, rags, strict=True)
+            if v is not None
+        ]
+
+    monkeypatch.setattr(charts, "_marker_runs", one_per_point)
+    assert [charts._measure_chart(s)[0], charts._overview_chart([s] * 4)[0]] == grouped
+
+
+def test_a_chart_shows_its_values_without_an_offset_above_the_axis(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The title sits at the top of the axes, where matplotlib would put '+1e4'."""
+    from transforms.reports import charts
+
+    drawn: list[Any] = []
+    png = charts._png
+    monkeypatch.setattr(charts, "_png", lambda fig: (drawn.append(fig), png(fig))[1])
+    s = dataclasses.replace(
+        _crowded_series(4), values=[10000.1, 10000.2, 10000.3, 10000.4], unit_label="days"
+    )
+    charts._measure_chart(s)
+    charts._overview_chart([s])
+    for fig in drawn:
+        assert all(ax.yaxis.get_offset_text().get_text() == "" for ax in fig.axes)
+        labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+        assert any(label.startswith("10000") for label in labels), labels

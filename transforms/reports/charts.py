@@ -39,6 +39,8 @@ _RC: dict[Any, Any] = {
     "font.size": 8,
     "axes.spines.top": False,
     "axes.spines.right": False,
+    # No "+1e4" above the y axis: readers need the values, and the titles sit there.
+    "axes.formatter.useoffset": False,
 }
 _PNG_METADATA = {"Software": None}
 
@@ -112,13 +114,11 @@ def _draw_values(ax: Any, s: ChartSeries, xs: list[int], small: bool) -> None:
         zorder=2,
         label="Value",
     )
-    for x, v, rag in zip(xs, s.values, s.rags, strict=True):
-        if v is None:
-            continue
-        marker, colour, _ = RAG_STYLE.get(rag, ("o", NAVY, ""))
+    for style, run in _marker_runs(xs, s.values, s.rags):
+        marker, colour, _ = style
         ax.plot(
-            [x],
-            [v],
+            [x for x, _ in run],
+            [v for _, v in run],
             marker=marker,
             color=colour,
             markeredgecolor="black",
@@ -127,6 +127,23 @@ def _draw_values(ax: Any, s: ChartSeries, xs: list[int], small: bool) -> None:
             linestyle="none",
             zorder=3,
         )
+
+
+def _marker_runs(
+    xs: list[int], values: list[float | None], rags: list[str]
+) -> list[tuple[tuple[str, str, str], list[tuple[int, float]]]]:
+    """The plotted points in order, in runs of one RAG style: a line of markers per run draws
+    the pixels of one per point (in point order either way) for a fraction of the cost."""
+    runs: list[tuple[tuple[str, str, str], list[tuple[int, float]]]] = []
+    for x, v, rag in zip(xs, values, rags, strict=True):
+        if v is None:
+            continue
+        style = RAG_STYLE.get(rag, ("o", NAVY, ""))
+        if runs and runs[-1][0] == style:
+            runs[-1][1].append((x, v))
+        else:
+            runs.append((style, [(x, v)]))
+    return runs
 
 
 def _draw_references(ax: Any, s: ChartSeries, xs: list[int]) -> None:
@@ -377,7 +394,6 @@ def _measure_chart(s: ChartSeries) -> tuple[bytes, str]:
     matplotlib.use("Agg", force=False)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib.lines import Line2D
 
     with matplotlib.rc_context(_RC):
         fig = Figure(figsize=(6.7, 3.1), dpi=DPI)
@@ -388,49 +404,42 @@ def _measure_chart(s: ChartSeries) -> tuple[bytes, str]:
         ax.set_title(
             "\n".join(textwrap.wrap(f"{s.measure_id} {s.name}", 80)),
             loc="left",
+            # Placed, not left to matplotlib: its placement measures the y axis again to
+            # dodge an offset text that is switched off (_RC).
+            y=1.0,
             fontsize=9,
             fontweight="bold",
             color=NAVY,
         )
-        handles = [Line2D([], [], color=NAVY, linewidth=1.6, label="Value")]
-        if s.trajectory and any(t is not None for t in s.trajectory):
-            handles.append(Line2D([], [], color=GREY, linestyle="--", label="Trajectory"))
-        if s.standing_target is not None:
-            handles.append(Line2D([], [], color=GREY, linestyle="--", label=s.standing_target[1]))
-        if s.milestones:
-            handles.append(
-                Line2D(
-                    [],
-                    [],
-                    marker="*",
-                    color=TEAL,
-                    markeredgecolor="black",
-                    linestyle="none",
-                    markersize=9,
-                    label="Milestone target",
-                )
-            )
-        for rag in RAG_STYLE:
-            if rag in s.rags:
-                marker, colour, word = RAG_STYLE[rag]
-                handles.append(
-                    Line2D(
-                        [],
-                        [],
-                        marker=marker,
-                        color=colour,
-                        linestyle="none",
-                        markeredgecolor="black",
-                        label=word,
-                    )
-                )
-        if any(s.suppressed):
-            handles.append(Line2D([], [], linestyle="none", label=f"{s.symbol} = suppressed"))
+        handles = _legend_handles(s)
         ax.legend(
             handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False
         )
         fig.tight_layout()
         return _png(fig), alt_text(s)
+
+
+def _legend_handles(s: ChartSeries) -> list[Any]:
+    """The single chart's legend: the value line, then each reference, mark and RAG shown."""
+    from matplotlib.lines import Line2D
+
+    mark: dict[str, Any] = {"linestyle": "none", "markeredgecolor": "black"}
+    handles = [Line2D([], [], color=NAVY, linewidth=1.6, label="Value")]
+    if s.trajectory and any(t is not None for t in s.trajectory):
+        handles.append(Line2D([], [], color=GREY, linestyle="--", label="Trajectory"))
+    if s.standing_target is not None:
+        handles.append(Line2D([], [], color=GREY, linestyle="--", label=s.standing_target[1]))
+    if s.milestones:
+        star = Line2D(
+            [], [], marker="*", color=TEAL, markersize=9, label="Milestone target", **mark
+        )
+        handles.append(star)
+    for rag, (marker, colour, word) in RAG_STYLE.items():
+        if rag in s.rags:
+            handles.append(Line2D([], [], marker=marker, color=colour, label=word, **mark))
+    if any(s.suppressed):
+        handles.append(Line2D([], [], linestyle="none", label=f"{s.symbol} = suppressed"))
+    return handles
 
 
 def overview_chart(series: list[ChartSeries]) -> tuple[bytes, str]:
@@ -457,6 +466,7 @@ def _overview_chart(series: list[ChartSeries]) -> tuple[bytes, str]:
                 "\n".join(textwrap.wrap(f"{s.measure_id} {s.name}", 32)[:2]),
                 fontsize=6.5,
                 loc="left",
+                y=1.0,
                 color=NAVY,
             )
             ax.tick_params(axis="y", labelsize=6)
