@@ -396,3 +396,33 @@ def test_other_submitter_rows_do_not_count_as_received():
     out = compute_measures({"School_Outcomes": school}, SPEC, [Q2])
     check(row(out, "H01", Q2), None, None, None, "return not received")
     check(row(out, "L05", Q2), None, None, None, "return not received")
+
+
+def test_quarters_shared_among_forked_children_give_the_frame_computed_in_one_process(
+    data,
+) -> None:
+    """Enough quarters to fork for: the same rows, in the same order, with the same types."""
+    from transforms.measures.figures import MIN_QUARTERS_TO_FORK
+    from transforms.quarters import shift_quarters
+
+    quarters = [shift_quarters(Q1, i) for i in range(-4, MIN_QUARTERS_TO_FORK)]
+    alone = compute_measures(data, SPEC, quarters, processes=1)
+    shared = compute_measures(data, SPEC, quarters, processes=2)
+    assert set(alone["quarter_end"]) == {D(q) for q in quarters}
+    pd.testing.assert_frame_equal(shared, alone)
+
+
+def test_a_measure_that_fails_in_a_child_fails_here_too(
+    data, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A child's error is not lost: its quarters are computed again here, and raise."""
+    from transforms.measures import figures
+    from transforms.quarters import shift_quarters
+
+    def broken(m, q):
+        raise RuntimeError("kind failed")
+
+    monkeypatch.setitem(figures.KINDS, "item_ratio", broken)
+    quarters = [shift_quarters(Q1, i) for i in range(figures.MIN_QUARTERS_TO_FORK)]
+    with pytest.raises(RuntimeError, match="kind failed"):
+        compute_measures(data, SPEC, quarters, processes=2)

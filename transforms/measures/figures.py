@@ -381,38 +381,63 @@ KINDS: dict[str, Callable[[MeasureDef, QuarterData], list[Figure]]] = {
 
 
 def compute_measures(
-    data: Mapping[str, pd.DataFrame], spec: Spec, quarters: Sequence[dt.date]
+    data: Mapping[str, pd.DataFrame],
+    spec: Spec,
+    quarters: Sequence[dt.date],
+    processes: int | None = None,
 ) -> pd.DataFrame:
     """Every measure of the spec for every quarter, with breakdowns; `all` is the headline.
 
     Columns: measure_id, quarter_end (datetime64), breakdown, numerator, denominator
     (Int64), value (float, unrounded), unit, excluded, pending (Int64), reason (str/NA).
+    Quarters are independent, so they are shared among up to `processes` forked children
+    (default: the available cores) when there are enough to pay for the fork.
     """
-    records = []
-    for quarter in quarters:
-        qd = QuarterData(spec, data, quarter)
-        for m in spec.measures.measures:
-            try:
-                kind = KINDS[m.kind]
-            except KeyError as exc:
-                raise ValueError(f"measure {m.id}: unknown kind {m.kind!r}") from exc
-            for f in kind(m, qd):
-                records.append(
-                    {
-                        "measure_id": m.id,
-                        "quarter_end": pd.Timestamp(quarter),
-                        "breakdown": f.breakdown,
-                        "numerator": f.numerator,
-                        "denominator": f.denominator,
-                        "value": f.value,
-                        "unit": m.unit,
-                        "excluded": f.excluded,
-                        "pending": f.pending,
-                        "reason": f.reason,
-                    }
-                )
+    from transforms.forked import forked_map
+
+    jobs = [_QuarterJob(spec, data, quarter) for quarter in quarters]
+    parallel = processes if len(jobs) >= MIN_QUARTERS_TO_FORK else 1
+    records = [r for quarter in forked_map(_quarter_records, jobs, parallel) for r in quarter]
     frame = pd.DataFrame.from_records(records, columns=BASE_COLUMNS)
     return typed_measures(frame)
+
+
+#: Fewer quarters than this are computed here: a fork costs more than they take.
+MIN_QUARTERS_TO_FORK = 8
+
+
+@dataclass(frozen=True)
+class _QuarterJob:
+    spec: Spec
+    data: Mapping[str, pd.DataFrame]
+    quarter: dt.date
+
+
+def _quarter_records(job: _QuarterJob) -> list[dict[str, Any]]:
+    """One quarter's rows of the measures frame, as plain records."""
+    qd = QuarterData(job.spec, job.data, job.quarter)
+    records = []
+    for m in job.spec.measures.measures:
+        try:
+            kind = KINDS[m.kind]
+        except KeyError as exc:
+            raise ValueError(f"measure {m.id}: unknown kind {m.kind!r}") from exc
+        for f in kind(m, qd):
+            records.append(
+                {
+                    "measure_id": m.id,
+                    "quarter_end": pd.Timestamp(job.quarter),
+                    "breakdown": f.breakdown,
+                    "numerator": f.numerator,
+                    "denominator": f.denominator,
+                    "value": f.value,
+                    "unit": m.unit,
+                    "excluded": f.excluded,
+                    "pending": f.pending,
+                    "reason": f.reason,
+                }
+            )
+    return records
 
 
 def typed_measures(frame: pd.DataFrame) -> pd.DataFrame:
