@@ -512,3 +512,18 @@ def test_a_chart_shows_its_values_without_an_offset_above_the_axis(
         assert all(ax.yaxis.get_offset_text().get_text() == "" for ax in fig.axes)
         labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
         assert any(label.startswith("10000") for label in labels), labels
+
+
+def test_headline_series_from_one_pass_are_each_measures_chart_series() -> None:
+    """The grouped pass gives, in the order asked, what one selection per measure gives."""
+    from transforms.reports.context import headline_series, measure_ids
+
+    for public in (False, True):
+        inputs = example_inputs(public=public)
+        ms = normalised_measures(inputs)
+        ids = measure_ids(inputs, ms) + ["NOT-A-MEASURE"]
+        one_by_one = {mid: s for mid in ids if (s := chart_series(inputs, ms, mid)) is not None}
+        assert one_by_one  # the example has series to draw
+        grouped = headline_series(inputs, ms, ids)
+        assert list(grouped) == list(one_by_one)
+        assert grouped == one_by_one

@@ -102,6 +102,7 @@ __all__ = [
     "fmt_n_of_d",
     "fmt_value",
     "header_context",
+    "headline_series",
     "key_messages",
     "long_date",
     "measure_ids",
@@ -134,8 +135,25 @@ OVERVIEW_PER_PART = 6
 
 def chart_series(inputs: ReportInputs, ms: pd.DataFrame, mid: str) -> ChartSeries | None:
     """The headline series of a measure up to the quarter, or None when < 2 values to draw."""
+    return _series(inputs, mid, ms[(ms["measure_id"] == mid) & (ms["breakdown"] == "all")])
+
+
+def headline_series(
+    inputs: ReportInputs, ms: pd.DataFrame, ids: list[str]
+) -> dict[str, ChartSeries]:
+    """`chart_series` of each of `ids` that has one, in that order, from one pass over the
+    frame (a document asks for each series twice, and each selection scans every row)."""
+    heads = ms[ms["breakdown"] == "all"]
+    groups = {str(k): g for k, g in heads.groupby("measure_id", sort=False)}
+    out = {}
+    for mid in ids:
+        if mid in groups and (s := _series(inputs, mid, groups[mid])) is not None:
+            out[mid] = s
+    return out
+
+
+def _series(inputs: ReportInputs, mid: str, hs: pd.DataFrame) -> ChartSeries | None:
     m = measure_def(inputs, mid)
-    hs = ms[(ms["measure_id"] == mid) & (ms["breakdown"] == "all")]
     if not len(hs):
         return None
     unit = unit_of(m, hs.iloc[-1].to_dict())
@@ -182,11 +200,10 @@ class Chart:
     alt: str
 
 
-def charts_for(inputs: ReportInputs, ms: pd.DataFrame, ids: list[str]) -> list[Chart]:
+def charts_for(series: dict[str, ChartSeries], ids: list[str]) -> list[Chart]:
     out = []
     for mid in ids:
-        s = chart_series(inputs, ms, mid)
-        if s is not None:
+        if (s := series.get(mid)) is not None:
             png, alt = measure_chart(s)
             out.append(Chart(mid, f"{mid} {s.name}", png, alt))
     return out
@@ -219,12 +236,13 @@ def planned_charts(inputs: ReportInputs) -> list[ChartJob]:
     ms = normalised_measures(inputs)
     ids = measure_ids(inputs, ms)
     plan = inputs.spec.plan
+    series = headline_series(inputs, ms, ids)
     jobs: list[ChartJob] = []
     for o in plan.outcomes:
         action_ids = {a.id for a in plan.actions if a.outcome == o.id}
         o_ids = [mid for mid in ids if (m := measure_def(inputs, mid)) and m.action in action_ids]
-        jobs += [("measure", s) for mid in o_ids if (s := chart_series(inputs, ms, mid))]
-    headline = [s for mid in ids if (s := chart_series(inputs, ms, mid)) is not None]
+        jobs += [("measure", series[mid]) for mid in o_ids if mid in series]
+    headline = list(series.values())
     jobs += [
         ("overview", headline[i : i + OVERVIEW_PER_PART])
         for i in range(0, len(headline), OVERVIEW_PER_PART)
@@ -241,11 +259,12 @@ def build_context(
     plan = inputs.spec.plan
     ids = measure_ids(inputs, ms)
     actions = action_rows(inputs)
+    series = headline_series(inputs, ms, ids)
     outcomes = []
     for o in plan.outcomes:
         action_ids = {a.id for a in plan.actions if a.outcome == o.id}
         o_ids = [mid for mid in ids if (m := measure_def(inputs, mid)) and m.action in action_ids]
-        charts = charts_for(inputs, ms, o_ids)
+        charts = charts_for(series, o_ids)
         outcomes.append(
             {
                 "id": o.id,
@@ -258,8 +277,7 @@ def build_context(
                 "breakdowns": breakdown_rows(inputs, ms, o_ids),
             }
         )
-    headline = [s for mid in ids if (s := chart_series(inputs, ms, mid)) is not None]
-    overview = overview_parts(headline, embed)
+    overview = overview_parts(list(series.values()), embed)
     rated = [mid for mid in ids if (m := measure_def(inputs, mid)) and m.has_target]
     return {
         **header_context(inputs),

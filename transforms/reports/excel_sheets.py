@@ -20,10 +20,10 @@ from transforms.reports.context import (
     TITLE,
     action_rows,
     breakdown_label,
-    chart_series,
     clean_text,
     definition_rows,
     dq_return_rows,
+    headline_series,
     measure_ids,
     milestone_rows,
     mismatch_rows,
@@ -229,7 +229,7 @@ def breakdowns_sheet(b: Book, ws: Any) -> None:
 
 def charts_sheet(b: Book, ws: Any) -> None:
     """Headline series side by side (suppressed and blank left empty) with line charts."""
-    series = [s for mid in measure_ids(b.inputs, b.ms) if (s := chart_series(b.inputs, b.ms, mid))]
+    series = list(headline_series(b.inputs, b.ms, measure_ids(b.inputs, b.ms)).values())
     quarters = sorted({q for s in series for q in s.quarters})
     headers, cols = ["Quarter", "Quarter end"], []
     for s in series:
