@@ -527,3 +527,25 @@ def test_headline_series_from_one_pass_are_each_measures_chart_series() -> None:
         grouped = headline_series(inputs, ms, ids)
         assert list(grouped) == list(one_by_one)
         assert grouped == one_by_one
+
+
+def test_titles_placed_at_the_top_land_where_matplotlib_would_place_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Placing the titles only skips matplotlib's search for a place: the same pixels."""
+    import matplotlib.axes
+
+    from transforms.reports import charts
+
+    s = _crowded_series(13)
+    placed = [charts._measure_chart(s)[0], charts._overview_chart([s] * 4)[0]]
+    set_title = matplotlib.axes.Axes.set_title
+    seen: list[object] = []
+
+    def left_to_matplotlib(self, label, *args, **kwargs):
+        seen.append(kwargs.pop("y", None))
+        return set_title(self, label, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "set_title", left_to_matplotlib)
+    assert [charts._measure_chart(s)[0], charts._overview_chart([s] * 4)[0]] == placed
+    assert set(seen) == {1.0}  # every title was placed, and this draw left them to matplotlib
