@@ -201,24 +201,26 @@ def drop_to_feedback(sample: Path, dest: Path, drops: int = 2) -> list[float]:
     inbox.mkdir(parents=True)
     args = json.dumps({"inbox": str(inbox), "output": str(output), "ready": str(ready)})
     env = stage_env()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.stages", "watch", args],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
+    log = dest / "watch.log"  # outside the inbox, so it wakes nothing
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.stages", "watch", args],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
     from transforms.intake.feedback_place import feedback_paths
 
     times = []
     try:
-        _wait_for(ready, proc)
+        _wait_for(ready, proc, log)
         files = sorted((sample / "inbox").glob("*.xlsx"))[:drops]
         for f in files:
             t0 = time.perf_counter()
             tmp = inbox / f".{f.name}.part"  # copied then renamed, as a share would
             shutil.copy2(f, tmp)
             os.replace(tmp, inbox / f.name)
-            _wait_for(feedback_paths(inbox, f.name)[0], proc)
+            _wait_for(feedback_paths(inbox, f.name)[0], proc, log)
             times.append(time.perf_counter() - t0)
     finally:
         proc.terminate()
@@ -226,11 +228,15 @@ def drop_to_feedback(sample: Path, dest: Path, drops: int = 2) -> list[float]:
     return times
 
 
-def _wait_for(path: Path, proc: subprocess.Popen) -> None:
+def _wait_for(path: Path, proc: subprocess.Popen, log: Path) -> None:
+    """Wait for the watcher to write `path`; if it stops or stalls, say why, with its output."""
     deadline = time.perf_counter() + READY_TIMEOUT
     while not path.exists():
-        if proc.poll() is not None or time.perf_counter() > deadline:
-            raise RuntimeError(f"watcher never produced {path.name}")
+        code = proc.poll()
+        if code is not None or time.perf_counter() > deadline:
+            why = f"exited with {code}" if code is not None else f"{READY_TIMEOUT:.0f} s passed"
+            tail = log.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"watcher never produced {path.name} ({why}); its output:\n{tail}")
         time.sleep(0.05)
 
 
