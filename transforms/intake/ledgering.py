@@ -82,7 +82,7 @@ class GroupRows:
     submissions: dict[str, SubmissionRow] = field(default_factory=dict)
     superseded: list[tuple[str, str]] = field(default_factory=list)  # (old, new) in the store
     findings: list[tuple[str, Finding]] = field(default_factory=list)
-    rows: dict[str, list[dict[str, object]]] = field(default_factory=dict)
+    accepted_workbooks: list[tuple[str, ParsedReturn]] = field(default_factory=list)
     events: list[dict[str, object]] = field(default_factory=list)
 
     def supersede(self, old: str, new: str, at: dt.datetime) -> None:
@@ -95,12 +95,9 @@ class GroupRows:
         self.events.append(ledger.event_row(old, "superseded", at, f"by {new}"))
 
     def accepted(self, sha256: str, parsed: ParsedReturn) -> int:
-        """Queue an accepted workbook's sheet rows; how many."""
-        written = 0
-        for sheet, params in accepted_store.accepted_rows(sha256, parsed).items():
-            self.rows.setdefault(sheet, []).extend(params)
-            written += len(params)
-        return written
+        """Queue an accepted workbook's sheet rows (converted together at `execute`); how many."""
+        self.accepted_workbooks.append((sha256, parsed))
+        return sum(len(frame) for frame in parsed.sheets.values())
 
     def execute(self, conn: sa.Connection) -> None:
         """Supersessions, submissions, findings, accepted rows, then events (in order)."""
@@ -116,7 +113,7 @@ class GroupRows:
             conn.execute(subs.insert(), [asdict(s) for s in self.submissions.values()])
         if self.findings:
             conn.execute(ledger.findings.insert(), [_finding_row(*f) for f in self.findings])
-        accepted_store.save_rows(conn, self.rows)
+        accepted_store.save_rows(conn, accepted_store.accepted_rows_of(self.accepted_workbooks))
         ledger.record_events(conn, self.events)
 
 

@@ -1,0 +1,80 @@
+"""Accepted sheet rows as insert parameters: many workbooks converted at once give the values
+(and Python types) each workbook gives on its own, in the workbooks' order."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from transforms.findings import Cover, ParsedReturn
+from transforms.store.accepted import accepted_rows_of
+
+
+def _starts(rows: list[tuple[int, str, str | None, int | None]], *, dates_as_text=False):
+    """A typed LAC_Starts frame as the parser builds it (or, with `dates_as_text`, a frame
+    whose date column is plain objects: a different shape, converted on its own)."""
+    start = [None if d is None else pd.Timestamp(d) for _, _, d, _ in rows]
+    return pd.DataFrame(
+        {
+            "excel_row": pd.array([r for r, _, _, _ in rows], dtype="int64"),
+            "child_ref": pd.array([c for _, c, _, _ in rows], dtype="string"),
+            "start_date": pd.Series(start, dtype=object if dates_as_text else "datetime64[ns]"),
+            "age_at_start": pd.array([a for _, _, _, a in rows], dtype="Int64"),
+        }
+    )
+
+
+def _workbook(submitter: str, frame: pd.DataFrame) -> ParsedReturn:
+    cover = Cover(
+        submitter=submitter,
+        quarter_end=dt.date(2022, 6, 30),
+        date_completed=dt.date(2022, 7, 14),
+    )
+    return ParsedReturn(file_name=f"{submitter}.xlsx", cover=cover, sheets={"LAC_Starts": frame})
+
+
+def _row(sha: str, submitter: str, excel_row: int, child: str, start, age) -> dict[str, object]:
+    return {
+        "sha256": sha,
+        "submitter": submitter,
+        "quarter_end": dt.date(2022, 6, 30),
+        "date_completed": dt.date(2022, 7, 14),
+        "excel_row": excel_row,
+        "child_ref": child,
+        "start_date": start,
+        "age_at_start": age,
+    }
+
+
+def test_rows_of_many_workbooks_in_order_with_plain_values():
+    a = _workbook("ABC", _starts([(5, "C1", "2022-04-02", 7), (6, "C2", None, None)]))
+    empty = _workbook("EMP", _starts([]))
+    b = _workbook("DEF", _starts([(5, "C3", "2022-05-09", 12)], dates_as_text=True))
+    c = _workbook("GHI", _starts([(7, "C4", "2022-06-01", 3)]))
+    rows = accepted_rows_of([("a", a), ("e", empty), ("b", b), ("c", c)])
+    assert list(rows) == ["LAC_Starts"]  # an empty sheet gives no rows
+    assert rows["LAC_Starts"] == [
+        _row("a", "ABC", 5, "C1", dt.date(2022, 4, 2), 7),
+        _row("a", "ABC", 6, "C2", None, None),
+        _row("b", "DEF", 5, "C3", pd.Timestamp("2022-05-09"), 12),
+        _row("c", "GHI", 7, "C4", dt.date(2022, 6, 1), 3),
+    ]
+    # plain Python values for the driver: dates not Timestamps, ints not numpy ints
+    first = rows["LAC_Starts"][0]
+    assert type(first["start_date"]) is dt.date and type(first["age_at_start"]) is int
+    assert type(first["excel_row"]) is int and type(first["child_ref"]) is str
+
+
+def test_rows_of_many_workbooks_equal_each_converted_alone():
+    books = [
+        ("a", _workbook("ABC", _starts([(5, "C1", "2022-04-02", 7), (6, "C2", None, None)]))),
+        ("b", _workbook("DEF", _starts([(5, "C3", None, 12)], dates_as_text=True))),
+        ("c", _workbook("GHI", _starts([(7, "C4", "2022-06-01", None)]))),
+    ]
+    together = accepted_rows_of(books)["LAC_Starts"]
+    alone = [row for book in books for row in accepted_rows_of([book])["LAC_Starts"]]
+    assert together == alone
+    assert [[type(v) for v in r.values()] for r in together] == [
+        [type(v) for v in r.values()] for r in alone
+    ]
