@@ -91,3 +91,27 @@ def test_a_child_starts_its_next_file_while_this_process_is_busy(tmp_path: Path)
         answers = readers.read_all([(p, {}) for p, _ in jobs], slow_parent)
     began = [r for r, _ in answers]
     assert began[1] < taken[0] and began[2] < taken[1]  # not waiting for the parent
+
+
+def test_queued_files_are_dealt_in_turn_up_to_the_limit_per_child() -> None:
+    import collections
+
+    from transforms.intake import sandbox
+
+    class Child:
+        def __init__(self) -> None:
+            self.sent: list[Path] = []
+
+        def send(self, path: Path, kwargs: dict[str, str]) -> None:
+            self.sent.append(path)
+
+    flights = [sandbox._Flight(Child()) for _ in range(3)]  # type: ignore[arg-type]
+    jobs = [(Path(f"{i}.xlsx"), {}) for i in range(sandbox.AHEAD * 3 + 2)]
+    queue = collections.deque((i, 1) for i in range(len(jobs)))
+    sandbox._deal(flights, queue, jobs)
+    # in turn: child k gets files k, k+3, k+6, ... and no child more than AHEAD
+    assert [[i for i, _ in f.jobs] for f in flights] == [
+        list(range(k, sandbox.AHEAD * 3, 3)) for k in range(3)
+    ]
+    assert [i for i, _ in queue] == [sandbox.AHEAD * 3, sandbox.AHEAD * 3 + 1]  # left queued
+    assert [f.child.sent for f in flights][0][:2] == [Path("0.xlsx"), Path("3.xlsx")]

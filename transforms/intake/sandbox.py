@@ -230,8 +230,10 @@ def _wait(pid: int, timeout_s: float) -> int | None:
         time.sleep(0.01)
 
 
-#: Files handed to each child at once: the one it reads and the next.
-AHEAD = 2
+#: Files handed to each child at once: the one it reads and those it reads next while
+#: this process is busy (unpickling an answer, or importing GX on a thread, which holds the
+#: interpreter for up to its switch interval of 5 ms; a file takes a child about 3 ms).
+AHEAD = 8
 
 
 class _Flight:
@@ -258,6 +260,21 @@ class _Flight:
             self.jobs.clear()
         self.started = now
         return job
+
+
+def _deal(
+    flights: list[_Flight], queue: collections.deque[tuple[int, int]], jobs: list[Any]
+) -> None:
+    """Hand queued jobs to the children one at a time in turn, up to `AHEAD` each, so that
+    a short list is shared among them rather than filling the first child."""
+    while queue:
+        open_ = [f for f in flights if len(f.jobs) < AHEAD]
+        if not open_:
+            return
+        for flight in open_:
+            if not queue:
+                return
+            flight.hand(*queue.popleft(), jobs)
 
 
 class SandboxedReaders:
@@ -306,9 +323,7 @@ class SandboxedReaders:
         flights = {id(c): _Flight(c) for c in self.children}
         answered = 0
         while queue or any(f.jobs for f in flights.values()):
-            for flight in flights.values():
-                while queue and len(flight.jobs) < AHEAD:
-                    flight.hand(*queue.popleft(), jobs)
+            _deal(list(flights.values()), queue, jobs)
             busy = [f for f in flights.values() if f.jobs]
             now = time.monotonic()
             first_deadline = min(f.started + self.sandbox.timeout_s for f in busy)
