@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
+import sys
 
 import pytest
 
-from benchmarks.run import main, quarters_back, workload
+from benchmarks.run import _wait_for, main, quarters_back, workload
 
 
 def test_quarters_back():
@@ -19,6 +21,21 @@ def test_quarters_back():
     assert quarters_back(dt.date(2022, 9, 30), 13) == dt.date(2019, 9, 30)
     assert quarters_back(dt.date(2022, 9, 30), 40) == dt.date(2012, 12, 31)
     assert quarters_back(dt.date(2022, 3, 31), 2) == dt.date(2021, 12, 31)
+
+
+def test_a_watcher_that_exits_is_reported_with_its_code_and_output(tmp_path):
+    log = tmp_path / "watch.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "import sys; print('inbox is gone'); sys.exit(3)"],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    proc.wait()
+    with pytest.raises(RuntimeError) as err:
+        _wait_for(tmp_path / "never.feedback.xlsx", proc, log)
+    assert "never.feedback.xlsx (exited with 3)" in str(err.value)
+    assert "inbox is gone" in str(err.value)
 
 
 @pytest.mark.slow
