@@ -8,7 +8,7 @@ import datetime as dt
 import pandas as pd
 
 from transforms.findings import Cover, ParsedReturn
-from transforms.store.accepted import accepted_rows_of
+from transforms.store.accepted import LONG_COLUMN, accepted_rows_of
 
 
 def _starts(rows: list[tuple[int, str, str | None, int | None]], *, dates_as_text=False):
@@ -78,3 +78,26 @@ def test_rows_of_many_workbooks_equal_each_converted_alone():
     assert [[type(v) for v in r.values()] for r in together] == [
         [type(v) for v in r.values()] for r in alone
     ]
+
+
+def test_a_long_run_of_like_frames_gives_the_dates_each_frame_gives_alone():
+    """Past `LONG_COLUMN` values a datetime column is converted another way (`.dt.date`):
+    the same dates (time of day dropped, missing as None) and the same Python types."""
+    days = ["2022-04-02 13:45", None, "1969-12-31 23:59", "1900-02-28", "2022-06-30 00:00:01"]
+    books = [
+        (
+            f"s{i}",
+            _workbook(
+                f"P{i:02d}", _starts([(5 + k, f"C{i}-{k}", days[(i + k) % 5], i) for k in range(3)])
+            ),
+        )
+        for i in range(30)
+    ]
+    together = accepted_rows_of(books)["LAC_Starts"]
+    assert len(together) == 90 > LONG_COLUMN  # one run: the long way was taken
+    alone = [row for book in books for row in accepted_rows_of([book])["LAC_Starts"]]
+    assert together == alone
+    assert [type(r["start_date"]) for r in together] == [type(r["start_date"]) for r in alone]
+    # workbook 0 has days 0, 1, 2; workbook 1 starts with day 1 (missing)
+    first = [r["start_date"] for r in together[:4]]
+    assert first == [dt.date(2022, 4, 2), None, dt.date(1969, 12, 31), None]
