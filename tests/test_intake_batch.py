@@ -177,6 +177,7 @@ def test_batch_prior_data_reads_the_store_as_the_per_file_look_ups_do(sample_fil
     """`BatchPriorData` (the one prior-data class, for a batch of any size) reads the store
     once per item and once for progress; every answer must equal the per-file query written
     above, for every return, item and quarter."""
+    from transforms.findings import IN_FORCE
     from transforms.intake.prior import BatchPriorData
     from transforms.quarters import shift_quarters
     from transforms.store.accepted import tables
@@ -204,6 +205,15 @@ def test_batch_prior_data_reads_the_store_as_the_per_file_look_ups_do(sample_fil
             want = _store_progress(conn, submitter, shift_quarters(quarter, 1))
             assert batch.previous_progress(submitter, shift_quarters(quarter, 1)) == want
             progress_answers += bool(want)
+        # the seqs of the returns in force, read at once, are each return's own look-up's
+        seqs = ledger.return_seqs(conn, IN_FORCE)
+        returns = conn.execute(
+            sa.select(ledger.submissions.c.submitter, ledger.submissions.c.quarter_end).distinct()
+        ).all()
+        for submitter, quarter in returns:
+            want_seqs = [r.seq for r in ledger.same_return(conn, submitter, quarter, IN_FORCE)]
+            assert seqs.get((submitter, quarter), []) == want_seqs
+        assert sum(map(len, seqs.values())) > 10
     folder.engine.dispose()
     assert items_answers > 10 and progress_answers > 2  # not a vacuous comparison
 

@@ -39,14 +39,14 @@ class BatchPriorData:
     `quarter_end` in the questions is the quarter of the workbook being checked; the answer
     is for the quarter before. The store does not change while a batch is checked (its files
     are filed afterwards), so the store's side is read once per sheet item, once for
-    progress and once per return, not once per file: per-file queries were a large part of
-    checking.
+    progress and once for the returns in force, not once per file: per-file queries were a
+    large part of checking.
     """
 
     def __init__(self, conn: sa.Connection) -> None:
         self._conn = conn
         self._batch: dict[tuple[str, dt.date], tuple[int, ParsedReturn]] = {}
-        self._store_seqs: dict[tuple[str, dt.date], list[int]] = {}
+        self._store_seqs: dict[tuple[str, dt.date], list[int]] | None = None
         self._items: dict[tuple[str, str], dict[tuple[str, dt.date], Any]] = {}
         self._progress: dict[tuple[str, dt.date], dict[str, str]] | None = None
 
@@ -64,11 +64,9 @@ class BatchPriorData:
         if found is None:
             return None
         seq, parsed = found
-        if key not in self._store_seqs:
-            self._store_seqs[key] = [
-                r.seq for r in ledger.same_return(self._conn, submitter, key[1], IN_FORCE)
-            ]
-        return None if any(s > seq for s in self._store_seqs[key]) else parsed
+        if self._store_seqs is None:  # the store's returns in force, read once
+            self._store_seqs = ledger.return_seqs(self._conn, IN_FORCE)
+        return None if any(s > seq for s in self._store_seqs.get(key, ())) else parsed
 
     def _store_item(
         self, submitter: str, sheet: str, item: str, quarter_end: dt.date

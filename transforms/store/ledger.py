@@ -222,6 +222,23 @@ def same_return(
     return list(conn.execute(query))
 
 
+def return_seqs(
+    conn: sa.Connection, statuses: tuple[str, ...]
+) -> dict[tuple[str, dt.date], list[int]]:
+    """`same_return`'s seqs for every submitter and quarter at once, in one query:
+    (submitter, quarter_end) -> seqs in intake order."""
+    query = (
+        sa.select(submissions.c.submitter, submissions.c.quarter_end, submissions.c.seq)
+        .join(files, files.c.sha256 == submissions.c.sha256)
+        .where(submissions.c.status.in_(statuses))
+        .order_by(submissions.c.seq)
+    )
+    out: dict[tuple[str, dt.date], list[int]] = {}
+    for submitter, quarter_end, seq in conn.execute(query):
+        out.setdefault((submitter, quarter_end), []).append(seq)
+    return out
+
+
 def returns_of(
     conn: sa.Connection, submitters: set[str], statuses: tuple[str, ...]
 ) -> list[LedgerRow]:
