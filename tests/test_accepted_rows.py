@@ -1,5 +1,6 @@
-"""Accepted sheet rows as insert parameters: many workbooks converted at once give the values
-(and Python types) each workbook gives on its own, in the workbooks' order."""
+"""Rows as insert parameters. Accepted sheet rows: many workbooks converted at once give the
+values (and Python types) each workbook gives on its own, in the workbooks' order. Ledger
+rows: field by field, as `dataclasses.asdict` gives them."""
 
 from __future__ import annotations
 
@@ -101,3 +102,28 @@ def test_a_long_run_of_like_frames_gives_the_dates_each_frame_gives_alone():
     # workbook 0 has days 0, 1, 2; workbook 1 starts with day 1 (missing)
     first = [r["start_date"] for r in together[:4]]
     assert first == [dt.date(2022, 4, 2), None, dt.date(1969, 12, 31), None]
+
+
+def test_a_ledger_row_gives_the_insert_parameters_asdict_gives():
+    """`ledger.row_of` (field by field, no deep copy) stands in for `dataclasses.asdict`."""
+    import dataclasses
+
+    from transforms.intake.ledgering import SubmissionRow
+    from transforms.store.ledger import row_of
+
+    row = SubmissionRow(
+        sha256="a" * 64,
+        seq=3,
+        submitter="CSW",
+        quarter_end=dt.date(2020, 9, 30),
+        date_completed=None,
+        status="accepted",
+        errors=0,
+        warnings=2,
+        late=True,
+        revision=False,
+        processed_at=dt.datetime(2022, 11, 15, 12, tzinfo=dt.UTC),
+        superseded_by=None,
+    )
+    assert row_of(row) == dataclasses.asdict(row)
+    assert list(row_of(row)) == [f.name for f in dataclasses.fields(row)]

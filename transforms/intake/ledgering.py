@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Collection
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
@@ -110,7 +110,7 @@ class GroupRows:
                 [{"old": old, "new": new} for old, new in self.superseded],
             )
         if self.submissions:
-            conn.execute(subs.insert(), [asdict(s) for s in self.submissions.values()])
+            conn.execute(subs.insert(), [ledger.row_of(s) for s in self.submissions.values()])
         if self.findings:
             conn.execute(ledger.findings.insert(), [_finding_row(*f) for f in self.findings])
         accepted_store.save_rows(conn, accepted_store.accepted_rows_of(self.accepted_workbooks))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -213,7 +213,7 @@ def ledger_arrivals(run: IntakeRun, kept: list[Kept], seen_at: dt.datetime) -> N
 def _ledger_files(run: IntakeRun, kept: list[Kept], seen_at: dt.datetime) -> None:
     """Ledger `kept` (files and arrival events) in one transaction, then count and log them."""
     with run.engine.begin() as conn:
-        ledger.record_files(conn, [asdict(file_row(run, k, seen_at)) for k in kept])
+        ledger.record_files(conn, [ledger.row_of(file_row(run, k, seen_at)) for k in kept])
         ledger.record_events(conn, [arrival_event(run, k) for k in kept])
     run.result.archived += len(kept)
     for k in kept:
