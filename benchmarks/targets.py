@@ -62,14 +62,28 @@ def pass_ratios(passes: dict[str, list[dict[str, Any]]]) -> list[dict[str, float
     return out
 
 
-def judged(per_pass: list[dict[str, float]], once: dict[str, float | None]) -> list[dict[str, Any]]:
-    """Each target with its value in every pass (or the one measurement) and whether it
-    holds in all of them."""
+def national_ratios(nat: dict[str, Any]) -> dict[str, list[float] | None]:
+    """The national targets' measures, one per pair of runs (`benchmarks.run.national`):
+    the 1-worker run against the partnerships' stages one by one, and the speed-up of the
+    many-worker run over the 1-worker run of the same pair."""
+    pairs = nat.get("pairs") or []
+    ones = [p["1"] for p in pairs if "1" in p]
+    speedups = [p["1"] / v for p in pairs for k, v in p.items() if k != "1" and "1" in p]
+    return {
+        "national_1_over_stage_sum": [o / nat["stage_sum_s"] for o in ones] or None,
+        "national_speedup": speedups or None,
+    }
+
+
+def judged(per_pass: list[dict[str, float]], once: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target with its value in every pass (or in each of its own measurements, a
+    number or a list of them) and whether it holds in all of them."""
     rows = []
     for t in TARGETS:
         values = [p[t.measure] for p in per_pass if t.measure in p]
-        if not values and once.get(t.measure) is not None:
-            values = [once[t.measure]]
+        measured = once.get(t.measure)
+        if not values and measured is not None:
+            values = list(measured) if isinstance(measured, list) else [measured]
         verdicts = [t.met(v) for v in values]
         rows.append(
             {

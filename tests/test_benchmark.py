@@ -96,3 +96,24 @@ def test_benchmark_on_a_tiny_workload(tmp_path, capsys):
     assert "targets (every pass must meet them):" in out and "where the time goes:" in out
     # the workload is cached: asking again generates nothing
     assert workload(tmp_path, 2, 2, 2, 1)["generated"] == 0
+
+
+def test_national_targets_are_judged_pair_by_pair():
+    """Each pair of national runs (1 worker, then 2, or the other way round) gives its own
+    speed-up; the target holds only if every pair meets it."""
+    from benchmarks.targets import judged, national_ratios
+
+    nat = {"stage_sum_s": 80.0, "pairs": [{"1": 90.0, "2": 45.0}, {"2": 50.0, "1": 80.0}]}
+    got = national_ratios(nat)
+    assert got["national_speedup"] == [2.0, 1.6]
+    assert got["national_1_over_stage_sum"] == [1.125, 1.0]
+    targets = {t["measure"]: t for t in judged([], got)}
+    assert targets["national_speedup"]["values"] == [2.0, 1.6]
+    assert targets["national_speedup"]["measured"] and not targets["national_speedup"]["met"]
+    assert targets["national_1_over_stage_sum"]["met"]
+    # both pairs fast enough: met
+    nat["pairs"][1] = {"2": 44.0, "1": 88.0}
+    assert {t["measure"]: t for t in judged([], national_ratios(nat))}["national_speedup"]["met"]
+    # no national stage: not measured, not met
+    off = {t["measure"]: t for t in judged([], national_ratios({}))}
+    assert not off["national_speedup"]["measured"] and not off["national_speedup"]["met"]
