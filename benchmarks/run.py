@@ -35,6 +35,7 @@ from benchmarks.targets import judged, national_ratios, pass_ratios
 
 LAST_QUARTER = dt.date(2022, 9, 30)
 READY_TIMEOUT = 300.0
+SPIN = 25_000_000  # iterations of `stages.spin`: about 2.5 s of one core here
 
 
 # ---------------------------------------------------------------- workload
@@ -280,7 +281,9 @@ def run(
     run_dir = workdir / "run"
     q = LAST_QUARTER.isoformat()
     runs: dict[str, list[dict[str, Any]]] = {}
+    res["two_cores"] = []
     for _ in range(max(repeat, 1)):  # whole sequences, so drift hits every stage alike
+        res["two_cores"].append(two_cores())
         for name, measured in sequence(folders, names, run_dir, q, batch_size).items():
             runs.setdefault(name, []).append(measured)
     for name, measured in runs.items():
@@ -298,6 +301,25 @@ def run(
     res["ratios"] = ratios(res)
     res["targets"] = judged(res["passes"], res["ratios"])
     return res
+
+
+def two_cores(n: int = SPIN) -> dict[str, Any]:
+    """What the machine's second core is worth now: the same plain interpreter work in one
+    process alone, then in two at once. `capacity` is the work done per second by the two
+    against the one (2.0 on two real cores; a VM whose cores share a physical one, or a
+    busy host, gives less), the ceiling of any speed-up from two processes in this pass.
+    """
+    before = stage("spin", {"n": n})["wall_s"]
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        futures = [pool.submit(stage, "spin", {"n": n}) for _ in range(2)]
+        together = [f.result()["wall_s"] for f in futures]
+    after = stage("spin", {"n": n})["wall_s"]  # alone before and after: the VM drifts
+    alone = (before + after) / 2
+    return {
+        "alone_s": [round(before, 3), round(after, 3)],
+        "together_s": [round(t, 3) for t in together],
+        "capacity": round(2 * alone / max(together), 3),
+    }
 
 
 def profiles(
@@ -564,6 +586,8 @@ def report(res: dict[str, Any]) -> str:
         "",
         f"startup: {res['startup']}",
         f"drop to feedback (s): {[round(t, 2) for t in res['drop_to_feedback_s']]}",
+        "two cores' capacity, pass by pass (two processes' work per second against one "
+        f"alone; 2.0 is two whole cores): {[c['capacity'] for c in res['two_cores']]}",
         f"national: stages one by one {nat.get('stage_sum_s', 0):.2f} s; "
         f"pairs (wall s by workers, in the order run): {nat.get('pairs')}; "
         f"measures.csv identical across worker counts: {nat.get('measures_identical')}",

@@ -42,6 +42,14 @@ def read_floor(inboxes: list[str]) -> dict[str, Any]:
     return {"files": files, "sheets": sheets}
 
 
+def spin(n: int) -> dict[str, Any]:
+    """Plain interpreter work and nothing else: what one core does alone, or beside another."""
+    x = 0
+    for i in range(n):
+        x += i * i
+    return {"n": n}
+
+
 def intake(folders: list[list[str]], batch_size: int) -> dict[str, Any]:
     """`run_intakes` over every (inbox, output) in this one process: one worker.
 
@@ -137,6 +145,7 @@ def watch(inbox: str, output: str, ready: str) -> dict[str, Any]:
 
 
 STAGES = {
+    "spin": spin,
     "read_floor": read_floor,
     "intake": intake,
     "quarterly": quarterly,

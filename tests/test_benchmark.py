@@ -76,6 +76,9 @@ def test_benchmark_on_a_tiny_workload(tmp_path, capsys):
             or abs(res[stage]["wall_s"] - min(res[stage]["runs_wall_s"])) < 1e-3
         )
     assert res["intake_cold"]["result"]["archived"] == workbooks  # the second pass was cold
+    # what the second core was worth, measured in each pass
+    assert len(res["two_cores"]) == 2
+    assert all(0 < c["capacity"] <= 2.5 and len(c["together_s"]) == 2 for c in res["two_cores"])
     assert set(res["ratios"]) >= {
         "cold_intake_over_read_floor",
         "rerun_over_cold",
