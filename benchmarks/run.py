@@ -35,7 +35,7 @@ from benchmarks.targets import judged, national_ratios, pass_ratios
 
 LAST_QUARTER = dt.date(2022, 9, 30)
 READY_TIMEOUT = 300.0
-SPIN = 25_000_000  # iterations of `stages.spin`: about 2.5 s of one core here
+SPIN = 25_000_000  # iterations of `stages.spin`: about 1.5–2.5 s of one core here
 
 
 # ---------------------------------------------------------------- workload
@@ -305,9 +305,11 @@ def run(
 
 def two_cores(n: int = SPIN) -> dict[str, Any]:
     """What the machine's second core is worth now: the same plain interpreter work in one
-    process alone, then in two at once. `capacity` is the work done per second by the two
-    against the one (2.0 on two real cores; a VM whose cores share a physical one, or a
-    busy host, gives less), the ceiling of any speed-up from two processes in this pass.
+    process alone, then in two at once, then alone again (the mean of the two alone runs is
+    the one-core rate, as this VM's speed drifts within a minute). `capacity` is the work
+    done per second by the two against the one: 2.0 on two whole cores, less on a VM whose
+    cores share a physical one or on a busy host; no speed-up from two processes in this
+    pass can exceed it.
     """
     before = stage("spin", {"n": n})["wall_s"]
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
