@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from transforms.gc_pacing import fewer_collections
 from transforms.intake.answers import answer_copies, catch_up_feedback, record_feedback
 from transforms.intake.arrival import stable_files
 from transforms.intake.checking import BATCH_SIZE, check_pending
@@ -123,6 +124,7 @@ def run_intake(
     )[0]
 
 
+@fewer_collections()
 def run_intakes(
     folders: list[IntakeFolder],
     *,
@@ -143,7 +145,8 @@ def run_intakes(
     depend on a store: pending files of all folders are pre-flighted, parsed and put through
     the GX suites `batch_size` at a time, so a national collection pays for one GX run per
     sheet type per batch rather than per folder. The store-dependent rules and the filing
-    then run folder by folder, in intake order.
+    then run folder by folder, in intake order. The collector runs less often meanwhile
+    (`transforms.gc_pacing`): a batch's parsed workbooks are kept until filed.
     """
     runs = []
     for n, folder in enumerate(folders):
