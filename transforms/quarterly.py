@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import sqlalchemy as sa
 
+from transforms.gc_pacing import fewer_collections
 from transforms.progress import Progress, no_progress
 from transforms.spec import Spec
 
@@ -392,6 +393,7 @@ class QuarterOutputs:
     run_id: str
 
 
+@fewer_collections()
 def produce_quarter(
     engine: sa.Engine,
     spec: Spec,
@@ -409,7 +411,8 @@ def produce_quarter(
     approved at once) they are rendered once, as issued. The run is recorded in the history's
     `runs` table as running, then completed (with the version produced) or failed, so a run
     that died half-way is visible as such. Running it again with the same `run_id` (a retry)
-    records one run.
+    records one run. The collector runs less often meanwhile (`transforms.gc_pacing`); the
+    children drawing and rendering inherit that.
     """
     from transforms.forked import Ahead
     from transforms.store import history
