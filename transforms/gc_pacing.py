@@ -4,9 +4,9 @@ CPython looks for reference cycles after every 700 net new container objects (a 
 pass), and every tenth of those passes also scans the older ones. A cold intake keeps every
 parsed workbook of a batch (frames, cells, findings) alive until it is filed, so each pass
 scans objects that are not garbage: in a cold intake of the benchmark's 32 folders the
-parent spent 4.0–4.6 s of its CPU in the collector (about 2,600 young passes and 11 full
-ones of about 0.3 s each). With young passes every 20,000 objects it spent 1.3–1.5 s, and
-peak memory stayed at 485 MiB: there is little cyclic garbage to wait for. Reference
+parent spent 3.9–4.6 s of its CPU in the collector (about 2,600 young passes and 11 full
+ones of about 0.3 s each). With young passes every 20,000 objects it spent 1.3–1.6 s, and
+peak memory stayed at 484–486 MiB: there is little cyclic garbage to wait for. Reference
 counting still frees everything else at once; only cycles wait longer.
 
 The threshold is process-wide, so `fewer_collections` counts who is inside it: the first
