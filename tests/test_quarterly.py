@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 
 import pytest
 import sqlalchemy as sa
 
 from tests.documents import document_text, issued_line
 from tests.returns_builder import valid_sheets, write_workbook
+from transforms.gc_pacing import YOUNG_PASS_EVERY
 from transforms.intake.filing import run_intake
 from transforms.quarterly import data_quality_warnings, produce_quarter
 from transforms.spec import default_spec
@@ -59,8 +61,10 @@ def _run_row(engine, run_id):
 def test_produce_quarter_writes_every_output_and_finishes_its_run(tmp_path):
     engine, output = _store_with_one_return(tmp_path)
     stages: list[str] = []
+    thresholds: set[int] = set()
 
     def progress(stage: str, done: int, total: int | None) -> None:
+        thresholds.add(gc.get_threshold()[0])  # the collector's pacing (`gc_pacing`)
         if stage not in stages:
             stages.append(stage)
 
@@ -80,6 +84,8 @@ def test_produce_quarter_writes_every_output_and_finishes_its_run(tmp_path):
         "writing the Word and Excel documents",
         "recording this run's figures",
     ]
+    assert thresholds == {YOUNG_PASS_EVERY}  # raised throughout the run
+    assert gc.get_threshold()[0] != YOUNG_PASS_EVERY  # and put back after it
     assert set(out.paths) == {"docx", "xlsx", "public_docx", "public_xlsx"} | {
         "measures_csv",
         "returns_csv",
