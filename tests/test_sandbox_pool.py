@@ -45,6 +45,31 @@ def test_answers_come_in_order_from_several_children(tmp_path: Path) -> None:
     assert seen == list(range(1, 13))
 
 
+def test_files_added_while_others_are_read_are_answered_in_order(tmp_path: Path) -> None:
+    """Intake adds each file as it is archived and takes answers between additions; files
+    added while archiving go to the first child only (the other core is the archiver's)."""
+    from transforms.intake.sandbox import Reading
+
+    jobs = files(tmp_path, [f"file {i}" for i in range(6)])
+    seen: list[int] = []
+    with SandboxedReaders(behave, Sandbox(timeout_s=30), processes=2) as readers:
+        readers.start()
+        reading = Reading(readers, seen.append)
+        for path, kwargs in jobs[:4]:
+            reading.add(path, kwargs)
+            reading.pump(0.0, children=1)
+        while reading.waiting:
+            reading.pump(30.0, children=1)
+        early = reading.take_landed()
+        for path, kwargs in jobs[4:]:
+            reading.add(path, kwargs)
+        answers = reading.finish()
+    assert sorted(early) == [0, 1, 2, 3] and sorted(reading.take_landed()) == [4, 5]
+    assert [r[0] for r, _ in answers] == [f"{i}:file {i}" for i in range(6)]
+    assert len({pid for (_, pid), _ in answers[:4]}) == 1  # one child while archiving
+    assert seen == list(range(1, 7))
+
+
 def test_a_file_that_hangs_or_crashes_costs_only_that_file(tmp_path: Path) -> None:
     jobs = files(tmp_path, ["a", "hang", "b", "crash", "c", "boom", "d"])
     with SandboxedReaders(behave, Sandbox(timeout_s=1.0, attempts=2), processes=2) as readers:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import logging
+import math
 import multiprocessing
 import os
 import signal
@@ -308,42 +309,87 @@ class SandboxedReaders:
         self, jobs: list[tuple[Path, dict[str, Any]]], done: Callable[[int], None] | None = None
     ) -> list[tuple[Any, str]]:
         """(result, "") or (None, what went wrong) for each job, in order; `done(n)` is told
-        how many are answered as they come.
+        how many are answered as they come."""
+        reading = Reading(self, done)
+        for path, kwargs in jobs:
+            reading.add(path, kwargs)
+        return reading.finish()
 
-        Each child has up to `AHEAD` files handed to it, so it starts the next as soon as
-        it answers one, however long this process takes to read that answer (it may be
-        busy: importing GX, or filing the batch before). A file's time limit runs from
-        when the child could start it; a child that dies or overruns takes its place, and
-        the files queued behind it, back to the queue.
-        """
+
+class Reading:
+    """Jobs read by `SandboxedReaders` as they are added; their answers kept in order.
+
+    Each child has up to `AHEAD` files handed to it, so it starts the next as soon as it
+    answers one, however long this process takes to read that answer (it may be busy:
+    importing GX, filing the batch before, or archiving the files still to be added). A
+    file's time limit runs from when the child could start it; a child that dies or overruns
+    takes its place, and the files queued behind it, back to the queue.
+    """
+
+    def __init__(self, readers: SandboxedReaders, done: Callable[[int], None] | None = None):
+        self.sandbox = readers.sandbox
+        self.done = done
+        self.jobs: list[tuple[Path, dict[str, Any]]] = []
+        self.answers: list[tuple[Any, str] | None] = []
+        self.queue: collections.deque[tuple[int, int]] = collections.deque()
+        self.flights = [_Flight(c) for c in readers.children]
+        self.answered = 0
+        self.landed: list[int] = []  # indices answered since `take_landed`
+
+    def add(self, path: Path, kwargs: dict[str, Any]) -> int:
+        """Queue one file (handed out by the next `pump`); its index in `answers`."""
+        self.jobs.append((path, kwargs))
+        self.answers.append(None)
+        self.queue.append((len(self.jobs) - 1, 1))
+        return len(self.jobs) - 1
+
+    @property
+    def waiting(self) -> bool:
+        """Whether any file is queued or being read."""
+        return bool(self.queue) or any(f.jobs for f in self.flights)
+
+    def pump(self, wait_s: float = 0.0, children: int | None = None) -> None:
+        """Hand out queued files (to the first `children` only, if given) and take every
+        answer that has come, waiting up to `wait_s` (never past a time limit) for one."""
         from multiprocessing.connection import wait
 
-        queue = collections.deque((i, 1) for i in range(len(jobs)))
-        answers: list[tuple[Any, str] | None] = [None] * len(jobs)
-        flights = {id(c): _Flight(c) for c in self.children}
-        answered = 0
-        while queue or any(f.jobs for f in flights.values()):
-            _deal(list(flights.values()), queue, jobs)
-            busy = [f for f in flights.values() if f.jobs]
-            now = time.monotonic()
-            first_deadline = min(f.started + self.sandbox.timeout_s for f in busy)
-            ready = wait([f.child.connection for f in busy], max(first_deadline - now, 0))
-            now = time.monotonic()
-            for flight in busy:
-                if flight.child.connection in ready:
-                    result, detail = flight.child.answer()
-                elif now - flight.started >= self.sandbox.timeout_s:
-                    result, detail = flight.child.overran()
-                else:
-                    continue
-                i, attempt = flight.landed(now, queue)
-                if detail:
-                    log.warning("intake: a sandboxed read ended early: %s", detail)
-                    if attempt < max(self.sandbox.attempts, 1):
-                        queue.appendleft((i, attempt + 1))
-                        continue
-                answers[i] = (result, detail)
-                answered += 1
-                if done is not None:
-                    done(answered)
-        return [a if a is not None else (None, "the reader gave no answer") for a in answers]
+        _deal(self.flights[:children], self.queue, self.jobs)
+        busy = [f for f in self.flights if f.jobs]
+        if not busy:
+            return
+        now = time.monotonic()
+        first_deadline = min(f.started + self.sandbox.timeout_s for f in busy)
+        ready = wait([f.child.connection for f in busy], max(min(first_deadline - now, wait_s), 0))
+        now = time.monotonic()
+        for flight in busy:
+            if flight.child.connection in ready:
+                result, detail = flight.child.answer()
+            elif now - flight.started >= self.sandbox.timeout_s:
+                result, detail = flight.child.overran()
+            else:
+                continue
+            self._landed(flight, now, result, detail)
+
+    def _landed(self, flight: _Flight, now: float, result: Any, detail: str) -> None:
+        i, attempt = flight.landed(now, self.queue)
+        if detail:
+            log.warning("intake: a sandboxed read ended early: %s", detail)
+            if attempt < max(self.sandbox.attempts, 1):
+                self.queue.appendleft((i, attempt + 1))
+                return
+        self.answers[i] = (result, detail)
+        self.answered += 1
+        self.landed.append(i)
+        if self.done is not None:
+            self.done(self.answered)
+
+    def take_landed(self) -> list[int]:
+        """The indices answered since the last call."""
+        landed, self.landed = self.landed, []
+        return landed
+
+    def finish(self) -> list[tuple[Any, str]]:
+        """Every file's answer, in the order added, once all are read."""
+        while self.waiting:
+            self.pump(math.inf)
+        return [a if a is not None else (None, "the reader gave no answer") for a in self.answers]
