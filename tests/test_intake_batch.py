@@ -83,6 +83,38 @@ def test_batches_file_exactly_as_one_by_one(sample_files, tmp_path):
 
 
 @pytest.mark.slow
+def test_new_files_are_read_from_when_they_are_archived_and_only_once(
+    sample_files, tmp_path, monkeypatch
+):
+    """Each new file is offered to the sandboxed readers as its archived copy is made, and
+    read once: ahead (up to a batch's worth) or, beyond that, when its batch comes."""
+    from transforms.intake import reading, sandbox
+
+    offered, read = [], []
+    real_offer, real_add = reading.SandboxedReading.offer, sandbox.Reading.add
+
+    def offer(self, path, name):
+        assert path.read_bytes() and not path.stat().st_mode & 0o222  # the read-only copy
+        offered.append(name)
+        real_offer(self, path, name)
+
+    def add(self, path, kwargs):
+        read.append(kwargs["name"])
+        return real_add(self, path, kwargs)
+
+    monkeypatch.setattr(reading.SandboxedReading, "offer", offer)
+    monkeypatch.setattr(sandbox.Reading, "add", add)
+    folders = [_folder(sample_files, tmp_path, f"p{i}") for i in range(2)]
+    results = run_intakes(folders, now=NOW, stable_wait=0.0, batch_size=5)
+    names = sorted(d.file.name for d in sample_files.deliveries) * 2
+    assert sorted(offered) == sorted(names)
+    assert sorted(read) == sorted(names)
+    assert [r.counts["processed"] for r in results] == [len(names) // 2] * 2
+    for folder in folders:
+        folder.engine.dispose()
+
+
+@pytest.mark.slow
 def test_many_folders_share_gx_batches_and_file_as_each_alone(sample_files, tmp_path):
     alone = _filed(sample_files, tmp_path, 1)
     # Three partnerships in one call, batches of 11 straddling folders and quarters.

@@ -33,6 +33,7 @@ from transforms.store.db import create_all
 
 if TYPE_CHECKING:
     from transforms.intake.parse import Parsed
+    from transforms.intake.reading import SandboxedReading
     from transforms.spec import Spec
 
 log = logging.getLogger(__name__)
@@ -55,10 +56,14 @@ class Checking(Protocol):
 
 
 class SuiteChecking:
-    """The specification's checks: GX suites for the whole batch, then each file's rules."""
+    """The specification's checks: GX suites for the whole batch, then each file's rules.
 
-    def __init__(self, spec: Spec | None) -> None:
+    With `ahead`, what its children read while the files were archived is taken from it.
+    """
+
+    def __init__(self, spec: Spec | None, ahead: SandboxedReading | None = None) -> None:
         self.spec = spec
+        self.ahead = ahead
 
     def prepare(
         self, located: Sequence[Located], today: dt.date, progress: Progress
@@ -72,6 +77,7 @@ class SuiteChecking:
             today=today,
             progress=progress,
             sandbox=INTAKE_SANDBOX,
+            ahead=self.ahead,
         )
         return [functools.partial(self._finished, p) for p in parsed]
 
@@ -99,7 +105,9 @@ class WholeFileChecking:
         )
 
 
-def checking_for(checker: Checker | None, spec: Spec | None) -> Checking:
+def checking_for(
+    checker: Checker | None, spec: Spec | None, ahead: SandboxedReading | None = None
+) -> Checking:
     """The caller's checker, else the specification's checks (loaded only when there is work)."""
     if checker is not None:
         return WholeFileChecking(checker, spec)
@@ -109,16 +117,58 @@ def checking_for(checker: Checker | None, spec: Spec | None) -> Checking:
         from transforms.intake.validate import check_workbook
 
         return WholeFileChecking(check_workbook, spec)
-    return SuiteChecking(spec)
+    return SuiteChecking(spec, ahead)
+
+
+class ReadingAhead:
+    """New files read from when they are archived, for the batch that checks them.
+
+    Nothing starts until the first file is offered, so an intake with nothing new forks and
+    imports nothing; with a caller's own checker nothing is read ahead. At most `limit`
+    files (a batch) are read ahead and not yet taken. Use as a context manager: the
+    children are stopped on exit.
+    """
+
+    def __init__(self, checker: Checker | None, spec: Spec | None, limit: int) -> None:
+        self.checker, self.spec, self.limit = checker, spec, limit
+        self.reading: SandboxedReading | None = None
+        self.started = False
+
+    def __enter__(self) -> ReadingAhead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.reading is not None:
+            self.reading.__exit__(None, None, None)
+            self.reading = None
+
+    def offer(self, today: Callable[[], dt.date], path: Path, name: str) -> None:
+        """Start reading one archived copy (the children are forked at the first)."""
+        if not self.started:
+            self.started = True
+            if isinstance(checking_for(self.checker, self.spec), SuiteChecking):
+                from transforms.intake.validate import read_ahead
+
+                reading = read_ahead(self.spec, today(), limit=self.limit)
+                self.reading = reading.__enter__()
+        if self.reading is not None:
+            self.reading.offer(path, name)
 
 
 # ---------------------------------------------------------------- the path
-def check_pending(runs: list[IntakeRun], batch_size: int, progress: Progress = no_progress) -> None:
-    """Check and file every run's pending files, `batch_size` at a time across runs."""
+def check_pending(
+    runs: list[IntakeRun],
+    batch_size: int,
+    progress: Progress = no_progress,
+    ahead: ReadingAhead | None = None,
+) -> None:
+    """Check and file every run's pending files, `batch_size` at a time across runs; what
+    `ahead` read of them while they were archived is not read again."""
     work = [(run, row) for run in runs for row in pending(run)]
     if not work:
         return
-    checking = checking_for(runs[0].checker, runs[0].spec)
+    reading = ahead.reading if ahead is not None else None
+    checking = checking_for(runs[0].checker, runs[0].spec, reading)
     today = runs[0].today()
     for start in range(0, len(work), batch_size):
         chunk = work[start : start + batch_size]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -31,7 +32,7 @@ import sqlalchemy as sa
 from transforms.gc_pacing import fewer_collections
 from transforms.intake.answers import answer_copies, catch_up_feedback, record_feedback
 from transforms.intake.arrival import stable_files
-from transforms.intake.checking import BATCH_SIZE, check_pending
+from transforms.intake.checking import BATCH_SIZE, ReadingAhead, check_pending
 from transforms.intake.decision import copy_line, status_line
 from transforms.intake.feedback_place import FEEDBACK_DIR, feedback_paths
 from transforms.intake.intake_run import (
@@ -145,31 +146,33 @@ def run_intakes(
     depend on a store: pending files of all folders are pre-flighted, parsed and put through
     the GX suites `batch_size` at a time, so a national collection pays for one GX run per
     sheet type per batch rather than per folder. The store-dependent rules and the filing
-    then run folder by folder, in intake order. The collector runs less often meanwhile
+    then run folder by folder, in intake order. New files are read (sandboxed) from when
+    they are archived (`checking.ReadingAhead`). The collector runs less often meanwhile
     (`transforms.gc_pacing`): a batch's parsed workbooks are kept until filed.
     """
     runs = []
-    for n, folder in enumerate(folders):
-        progress("looking for new workbooks", n, len(folders) if len(folders) > 1 else None)
-        create_all(folder.engine, sheets=False)  # the sheets' tables: when there is work
-        run = IntakeRun(
-            folder.inbox,
-            folder.output,
-            folder.engine,
-            spec=spec,
-            now=now,
-            checker=checker,
-            feedback_writer=feedback_writer,
-            feedback_text=feedback_text,
-        )
-        run.progress = progress
-        run.feedback_usable()  # made if missing; a file or link there is reported, not used
-        ready, skipped = stable_files(folder.inbox, stable_wait, sleep, known=run.known)
-        run.result.skipped.extend(skipped)
-        arrive(run, ready)
-        catch_up_feedback(run)
-        runs.append(run)
-    check_pending(runs, max(batch_size, 1), progress)
+    with ReadingAhead(checker, spec, max(batch_size, 1)) as ahead:
+        for n, folder in enumerate(folders):
+            progress("looking for new workbooks", n, len(folders) if len(folders) > 1 else None)
+            create_all(folder.engine, sheets=False)  # the sheets' tables: when there is work
+            run = IntakeRun(
+                folder.inbox,
+                folder.output,
+                folder.engine,
+                spec=spec,
+                now=now,
+                checker=checker,
+                feedback_writer=feedback_writer,
+                feedback_text=feedback_text,
+            )
+            run.progress = progress
+            run.feedback_usable()  # made if missing; a file or link there is reported
+            ready, skipped = stable_files(folder.inbox, stable_wait, sleep, known=run.known)
+            run.result.skipped.extend(skipped)
+            arrive(run, ready, offer=functools.partial(ahead.offer, run.today))
+            catch_up_feedback(run)
+            runs.append(run)
+        check_pending(runs, max(batch_size, 1), progress, ahead)
     for run in runs:
         record_feedback(run)  # feedback of files rejected outside a batch (could not check)
         answer_copies(run)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -55,8 +56,13 @@ class FileRow:
     inbox: str
 
 
-def arrive(run: IntakeRun, ready: list[Candidate]) -> None:
-    """Archive every new file, make the copies durable together, then ledger each."""
+def arrive(
+    run: IntakeRun, ready: list[Candidate], offer: Callable[[Path, str], None] | None = None
+) -> None:
+    """Archive every new file, make the copies durable together, then ledger each.
+
+    `offer` is told of each archived copy as it is made (its reading may start there).
+    """
     with run.engine.connect() as conn:
         state = ledger.ledger_state(conn)
     states = dict(state.checked)
@@ -73,7 +79,7 @@ def arrive(run: IntakeRun, ready: list[Candidate]) -> None:
         kept = [
             Kept(cand, sha, path)
             for cand, sha in new
-            if (path := archived(run, cand, sha, states)) is not None
+            if (path := archived(run, cand, sha, states, offer)) is not None
         ]
         atomic.sync_to_disk([k.path for k in kept])
         run.may_have_pending = run.may_have_pending or bool(kept)
@@ -177,11 +183,19 @@ def recheck_for_name(
     return True
 
 
-def archived(run: IntakeRun, cand: Candidate, sha: str, states: dict[str, bool]) -> Path | None:
-    """The archived copy (not yet synced); None, and the file left, if it failed."""
+def archived(
+    run: IntakeRun,
+    cand: Candidate,
+    sha: str,
+    states: dict[str, bool],
+    offer: Callable[[Path, str], None] | None = None,
+) -> Path | None:
+    """The archived copy (not yet synced; offered); None, and the file left, if it failed."""
     try:
         path = archive_file(cand.path, sha, run.output, durable=False)
         run.copied.add(sha)
+        if offer is not None:
+            offer(path, cand.name)
         return path
     except (ArchiveError, OSError) as exc:
         reason = str(exc) if isinstance(exc, ArchiveError) else "could not be archived"

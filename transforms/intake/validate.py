@@ -13,12 +13,10 @@ even a native crash costs one file; without it, parsing is in-process.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
 import logging
 import os
-import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -28,11 +26,13 @@ import pandas as pd
 
 from transforms.catalogue import make_finding
 from transforms.findings import Finding, ParsedReturn
+from transforms.forked import available_cores
 from transforms.intake import cells
 from transforms.intake.parse import Parsed, london_today, parse_workbook
-from transforms.intake.preflight import DEFAULT_LIMITS, Limits, preflight
+from transforms.intake.preflight import DEFAULT_LIMITS, Limits
+from transforms.intake.reading import SandboxedReading, read_one
 from transforms.intake.rules import NoPriorData, PriorData, sheet_rules
-from transforms.intake.sandbox import INTAKE_SANDBOX, Sandbox, SandboxedReaders
+from transforms.intake.sandbox import INTAKE_SANDBOX, Sandbox
 from transforms.intake.suites import build_suites, load_suite_files, quarter_column
 from transforms.progress import READING, Progress, no_progress
 from transforms.spec import Spec, default_spec
@@ -108,87 +108,65 @@ def gx_checked_workbooks(
     limits: Limits = DEFAULT_LIMITS,
     sandbox: Sandbox | None = None,
     progress: Progress = no_progress,
+    ahead: SandboxedReading | None = None,
 ) -> list[Parsed]:
     """The first half of checking: pre-flight, parse and the GX suites, for many workbooks.
 
     Nothing here depends on the store, so workbooks of different partnerships (different
     stores) can share one GX run per sheet type; `rules_checked` finishes each workbook
     against its own store. `progress` is told of each workbook read and each sheet checked.
+    With `ahead` (a `read_ahead` that suits these settings) what it has read already is
+    taken from it and the rest is read by its children.
     """
     spec = spec or default_spec()
     today = today or london_today()
     items = [(i, None) if isinstance(i, Path) else (Path(i[0]), i[1]) for i in files]
     progress(READING, 0, len(items))
-    read: Callable[..., Parsed] = functools.partial(
-        parse_workbook, spec=spec, today=today, limits=limits
-    )
     if sandbox is None:
+        read: Callable[..., Parsed] = functools.partial(
+            parse_workbook, spec=spec, today=today, limits=limits
+        )
         parsed: list[Parsed] = []
         for path, name in items:
-            parsed.append(_read_one(path, name, limits, read))
+            parsed.append(read_one(path, name, limits, read))
             progress(READING, len(parsed), len(items))
     else:
-        parsed = _read_sandboxed(items, read, limits, sandbox, spec, progress)
+
+        def done(n: int) -> None:
+            progress(READING, n, len(items))
+
+        if ahead is not None and ahead.suits(spec, today, limits, sandbox):
+            parsed = ahead.parsed(items, done)
+        else:
+            processes = min(available_cores(), len(items))
+            with _sandboxed_reading(spec, today, limits, sandbox, processes) as reading:
+                parsed = reading.parsed(items, done)
     _gx_stage(parsed, spec, progress)
     return parsed
 
 
-def _read_sandboxed(
-    items: list[tuple[Path, str | None]],
-    read: Callable[..., Parsed],
+def read_ahead(
+    spec: Spec | None, today: dt.date, *, limit: int, sandbox: Sandbox = INTAKE_SANDBOX
+) -> SandboxedReading:
+    """Sandboxed children for intake to offer files to as it archives them (a context
+    manager), reading them as `gx_checked_workbooks` with these settings would."""
+    return _sandboxed_reading(
+        spec or default_spec(), today, DEFAULT_LIMITS, sandbox, available_cores(), limit=limit
+    )
+
+
+def _sandboxed_reading(
+    spec: Spec,
+    today: dt.date,
     limits: Limits,
     sandbox: Sandbox,
-    spec: Spec,
-    progress: Progress,
-) -> list[Parsed]:
+    processes: int,
+    limit: int | None = None,
+) -> SandboxedReading:
     """Pre-flight and parse in sandboxed children, one per available core, while this
     process loads GX (seconds) on a thread: the two overlap instead of adding up."""
-    from transforms.forked import available_cores
-
-    whole = functools.partial(_read_one, limits=limits, read=read)
-    warming = _GxWarming(spec)
-    with SandboxedReaders(whole, sandbox, min(available_cores(), len(items))) as readers:
-        readers.start(before_fork=warming.join)  # children first: no thread yet to fork
-        warming.start()
-        answers = readers.read_all(
-            [(path, {"name": name}) for path, name in items],
-            lambda n: progress(READING, n, len(items)),
-        )
-    warming.join()
-    return [
-        parsed if not detail else _unread(path, name, limits, detail)
-        for (path, name), (parsed, detail) in zip(items, answers, strict=True)
-    ]
-
-
-def _unread(path: Path, name: str | None, limits: Limits, detail: str) -> Parsed:
-    """A workbook no sandboxed child could read: its pre-flight findings (taken here, as
-    they are bounded) and a finding saying why reading failed."""
-    code = "P-UNREADABLE" if detail.startswith("the reader") else "P-TOO-LARGE"
-    findings = preflight(path, original_name=name, limits=limits)
-    if not any(f.severity == "error" for f in findings):
-        findings.append(make_finding(code, detail=detail))
-    return Parsed(result=ParsedReturn(file_name=name or path.name, findings=findings))
-
-
-class _GxWarming:
-    """GX imported and the suites built on a thread, while sandboxed children read."""
-
-    def __init__(self, spec: Spec) -> None:
-        self.spec = spec
-        self.thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self.thread = threading.Thread(target=self._run, name="gx-warming", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        with contextlib.suppress(Exception):  # the GX stage builds them again and says why
-            _gx_suites(self.spec)
-
-    def join(self) -> None:
-        if self.thread is not None:
-            self.thread.join()
+    warm = functools.partial(_gx_suites, spec)
+    return SandboxedReading(spec, today, limits, sandbox, processes, warm=warm, limit=limit)
 
 
 def rules_checked(
@@ -197,18 +175,6 @@ def rules_checked(
     """The second half: the pandas rules, cross-quarter ones against `prior`."""
     _rules_stage(parsed, spec or default_spec(), prior or NoPriorData())
     return parsed.result
-
-
-# ---------------------------------------------------------------- reading
-def _read_one(path: Path, name: str | None, limits: Limits, read: Callable[..., Parsed]) -> Parsed:
-    """Pre-flight, then parse (with `read`) unless pre-flight found an error."""
-    file_name = name or path.name
-    findings = preflight(path, original_name=name, limits=limits)
-    if any(f.severity == "error" for f in findings):
-        return Parsed(result=ParsedReturn(file_name=file_name, findings=findings))
-    parsed = read(path, original_name=name)
-    parsed.result.findings[:0] = findings
-    return parsed
 
 
 # ---------------------------------------------------------------- Great Expectations
