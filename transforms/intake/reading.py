@@ -21,7 +21,7 @@ from pathlib import Path
 
 from transforms.catalogue import make_finding
 from transforms.findings import ParsedReturn
-from transforms.intake.parse import Parsed, parse_workbook
+from transforms.intake.parse import Parsed
 from transforms.intake.preflight import Limits, preflight
 from transforms.intake.sandbox import Reading, Sandbox, SandboxedReaders
 from transforms.spec import Spec
@@ -56,24 +56,23 @@ class SandboxedReading:
     Use as a context manager: the children are forked on entry (before any thread of this
     process starts) and stopped on exit. `warm`, if given, runs on a thread from the first
     `parsed` call, while the children read; a child restarted after a crash is forked only
-    once it has finished.
+    once that thread has finished.
     """
 
     def __init__(
         self,
-        spec: Spec,
-        today: dt.date,
-        limits: Limits,
-        sandbox: Sandbox,
+        config: tuple[Spec, dt.date, Limits, Sandbox],
+        read: Callable[..., Parsed],
         processes: int,
         *,
         warm: Callable[[], object] | None = None,
         limit: int | None = None,
     ) -> None:
-        self.config = (spec, today, limits, sandbox)
-        self.limits = limits
-        read = functools.partial(parse_workbook, spec=spec, today=today, limits=limits)
-        whole = functools.partial(read_one, limits=limits, read=read)
+        """`read(path, original_name=…)` parses one workbook as `config` (spec, today,
+        limits, sandbox) says; it runs after pre-flight, in the children."""
+        self.config = config
+        _, _, self.limits, sandbox = config
+        whole = functools.partial(read_one, limits=self.limits, read=read)
         self.readers = SandboxedReaders(whole, sandbox, processes)
         self.reading = Reading(self.readers)
         self.offered: dict[Item, int] = {}
@@ -116,10 +115,10 @@ class SandboxedReading:
         answers = self.reading.answers
         left = sum(answers[i] is None for i in wanted)
         done(len(wanted) - left)
-        position = {i: k for k, i in enumerate(wanted)}
+        mine = set(wanted)
         while left and self.reading.waiting:
             self.reading.pump(math.inf)
-            fresh = [i for i in self.reading.take_landed() if i in position]
+            fresh = [i for i in self.reading.take_landed() if i in mine]
             if fresh:
                 left -= len(fresh)
                 done(len(wanted) - left)

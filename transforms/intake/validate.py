@@ -165,8 +165,10 @@ def _sandboxed_reading(
 ) -> SandboxedReading:
     """Pre-flight and parse in sandboxed children, one per available core, while this
     process loads GX (seconds) on a thread: the two overlap instead of adding up."""
+    read = functools.partial(parse_workbook, spec=spec, today=today, limits=limits)
     warm = functools.partial(_gx_suites, spec)
-    return SandboxedReading(spec, today, limits, sandbox, processes, warm=warm, limit=limit)
+    config = (spec, today, limits, sandbox)
+    return SandboxedReading(config, read, processes, warm=warm, limit=limit)
 
 
 def rules_checked(
