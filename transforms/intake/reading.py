@@ -107,7 +107,8 @@ class SandboxedReading:
     def parsed(self, items: list[Item], done: Callable[[int], None]) -> list[Parsed]:
         """Each item parsed, in order: what was offered is taken, the rest is read now.
 
-        `done(n)` is told how many of `items` are read as they come.
+        `done(n)` is told how many of `items` are read as they come. The warming thread has
+        finished when this returns.
         """
         self._start_warming()
         wanted = [self._index(item) for item in items]
@@ -130,6 +131,7 @@ class SandboxedReading:
                 out.append(unread(path, name, self.limits, detail))
             else:
                 out.append(answer[0])
+        self._warmed()  # what it prepares is what the caller uses next, on this thread
         return out
 
     def _index(self, item: Item) -> int:
