@@ -193,10 +193,6 @@ def archived(
     """The archived copy (not yet synced; offered); None, and the file left, if it failed."""
     try:
         path = archive_file(cand.path, sha, run.output, durable=False)
-        run.copied.add(sha)
-        if offer is not None:
-            offer(path, cand.name)
-        return path
     except (ArchiveError, OSError) as exc:
         reason = str(exc) if isinstance(exc, ArchiveError) else "could not be archived"
         run.result.skipped.append(Skipped(cand.name, f"{reason}; left for the next intake"))
@@ -204,6 +200,10 @@ def archived(
         del run.sources[sha]
         del states[sha]
         return None
+    run.copied.add(sha)
+    if offer is not None:
+        offer(path, cand.name)
+    return path
 
 
 def ledger_arrivals(run: IntakeRun, kept: list[Kept], seen_at: dt.datetime) -> None:
