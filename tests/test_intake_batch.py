@@ -115,6 +115,33 @@ def test_new_files_are_read_from_when_they_are_archived_and_only_once(
 
 
 @pytest.mark.slow
+def test_an_intake_whose_read_ahead_cannot_fork_reads_its_batch_as_before(
+    sample_files, tmp_path, monkeypatch, caplog
+):
+    """Reading ahead only saves time: if its children cannot be forked, the batch reads
+    the files itself and files them as one by one does."""
+    import os
+
+    from transforms.intake import sandbox
+
+    alone = _filed(sample_files, tmp_path, 1)
+    real_fork, refused = os.fork, []
+
+    def fork():
+        if not refused:
+            refused.append(True)
+            raise BlockingIOError("no more processes")
+        return real_fork()
+
+    monkeypatch.setattr(sandbox.os, "fork", fork)
+    folder = _folder(sample_files, tmp_path, "refused")
+    result = run_intakes([folder], now=NOW, stable_wait=0.0, batch_size=500)[0]
+    assert "reading ahead not started (BlockingIOError)" in caplog.text
+    assert result.counts["processed"] == len(sample_files.deliveries)
+    assert _ledger(folder.engine) == alone
+
+
+@pytest.mark.slow
 def test_many_folders_share_gx_batches_and_file_as_each_alone(sample_files, tmp_path):
     alone = _filed(sample_files, tmp_path, 1)
     # Three partnerships in one call, batches of 11 straddling folders and quarters.

@@ -143,14 +143,21 @@ class ReadingAhead:
             self.reading = None
 
     def offer(self, today: Callable[[], dt.date], path: Path, name: str) -> None:
-        """Start reading one archived copy (the children are forked at the first)."""
+        """Start reading one archived copy (the children are forked at the first).
+
+        If the children cannot be forked, nothing is read ahead: the batch reads its files.
+        """
         if not self.started:
             self.started = True
             if isinstance(checking_for(self.checker, self.spec), SuiteChecking):
                 from transforms.intake.validate import read_ahead
 
                 reading = read_ahead(self.spec, today(), limit=self.limit)
-                self.reading = reading.__enter__()
+                try:
+                    self.reading = reading.__enter__()
+                except OSError as exc:  # a fork refused: children already forked are stopped
+                    reading.__exit__(None, None, None)
+                    log.warning("intake: reading ahead not started (%s)", type(exc).__name__)
         if self.reading is not None:
             self.reading.offer(path, name)
 
