@@ -20,3 +20,6 @@ def no_progress(stage: str, done: int, total: int | None) -> None:
 
 #: The stage in which intake pre-flights and reads each workbook (counted in workbooks).
 READING = "reading workbooks"
+
+#: The stage in which intake runs the GX suites (counted in sheet types).
+CHECKING = "checking sheets against the suites"

@@ -13,6 +13,7 @@ even a native crash costs one file; without it, parsing is in-process.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import logging
@@ -26,7 +27,7 @@ import pandas as pd
 
 from transforms.catalogue import make_finding
 from transforms.findings import Finding, ParsedReturn
-from transforms.forked import available_cores
+from transforms.forked import available_cores, forked_map
 from transforms.intake import cells
 from transforms.intake.parse import Parsed, london_today, parse_workbook
 from transforms.intake.preflight import DEFAULT_LIMITS, Limits
@@ -34,7 +35,7 @@ from transforms.intake.reading import SandboxedReading, read_one
 from transforms.intake.rules import NoPriorData, PriorData, sheet_rules
 from transforms.intake.sandbox import INTAKE_SANDBOX, Sandbox
 from transforms.intake.suites import build_suites, load_suite_files, quarter_column
-from transforms.progress import READING, Progress, no_progress
+from transforms.progress import CHECKING, READING, Progress, no_progress
 from transforms.spec import Spec, default_spec
 
 __all__ = [
@@ -311,14 +312,29 @@ def _index_pairs(index_list: list[Any]) -> list[tuple[str, int]]:
 
 
 def _gx_stage(parsed: list[Parsed], spec: Spec, progress: Progress = no_progress) -> None:
-    """One GX run per sheet type over every workbook's frame; findings go to each workbook."""
+    """One GX run per sheet type over every workbook's frame; findings go to each workbook.
+
+    The sheets' runs are independent, so they are spread over the cores in forked children
+    (the suites are built here first, for the children to inherit); the findings are then
+    added in the sheets' order, as if the runs had been one after another.
+    """
     sheets = list(dict.fromkeys(sheet for p in parsed for sheet in p.result.sheets))
+    progress(CHECKING, 0, len(sheets))
+    with contextlib.suppress(Exception):  # a GX that cannot load fails each sheet below
+        _gx_suites(spec)
+    sizes = {s: sum(len(p.result.sheets.get(s, ())) for p in parsed) for s in sheets}
+    longest_first = sorted(sheets, key=lambda s: -sizes[s])
+    outcomes = dict(
+        zip(
+            longest_first,
+            forked_map(functools.partial(_sheet_failures, parsed, spec), longest_first),
+            strict=True,
+        )
+    )
     for n, sheet in enumerate(sheets):
-        progress("checking sheets against the suites", n, len(sheets))
-        try:
-            failures = run_suite(sheet, validation_frame(parsed, sheet, spec), spec)
-        except Exception as exc:  # noqa: BLE001 - a checking fault must reject, not crash
-            log.error("GX validation of %s failed: %s", sheet, type(exc).__name__)
+        failures, fault = outcomes[sheet]
+        if failures is None:
+            log.error("GX validation of %s failed: %s", sheet, fault)
             for p in parsed:
                 if sheet in p.result.sheets:
                     p.result.findings.append(
@@ -327,13 +343,28 @@ def _gx_stage(parsed: list[Parsed], spec: Spec, progress: Progress = no_progress
                             detail=f"the checks on sheet {sheet} could not be completed",
                         )
                     )
-            continue
-        rows: list[Any] = list(failures.itertuples(index=False))  # named tuples
-        for failure in rows:
-            p = parsed[int(failure.source)]
-            finding = _gx_finding(p, sheet, failure)
-            if finding is not None:
-                p.result.findings.append(finding)
+        else:
+            rows: list[Any] = list(failures.itertuples(index=False))  # named tuples
+            for failure in rows:
+                p = parsed[int(failure.source)]
+                finding = _gx_finding(p, sheet, failure)
+                if finding is not None:
+                    p.result.findings.append(finding)
+        progress(CHECKING, n + 1, len(sheets))
+
+
+def _sheet_failures(
+    parsed: list[Parsed], spec: Spec, sheet: str
+) -> tuple[pd.DataFrame | None, str]:
+    """(`run_suite`'s failures for `sheet`, "") or (None, the fault's type) if it raised.
+
+    A fault is an answer, not an exception, so that one sheet's fault in a child costs
+    that sheet only, never its sibling's share of the work.
+    """
+    try:
+        return run_suite(sheet, validation_frame(parsed, sheet, spec), spec), ""
+    except Exception as exc:  # noqa: BLE001 - a checking fault must reject, not crash
+        return None, type(exc).__name__
 
 
 def _gx_finding(p: Parsed, sheet: str, failure: Any) -> Finding | None:
