@@ -43,6 +43,7 @@ def run_partnership(
     from flows.common import engine_for
     from transforms.intake.filing import run_intake
     from transforms.quarterly import produce_quarter
+    from transforms.quarters import london_date
     from transforms.spec import default_spec, load_spec
     from transforms.store import history
 
@@ -67,7 +68,7 @@ def run_partnership(
             now,
             settings.quarter_dir(quarter_end),
             run_id,
-            approved_on=now.date() if approve else None,
+            approved_on=london_date(now) if approve else None,
             approved_by=NATIONAL_APPROVER if approve else None,
         )
         qd, paths = out.data, out.paths

@@ -28,6 +28,7 @@ from flows.intake import file_new_returns, is_transient_io_error
 from flows.progress import reporter
 from transforms.progress import Progress
 from transforms.quarterly import QuarterData, QuarterOutputs
+from transforms.quarters import london_date
 
 if TYPE_CHECKING:
     from flows.approval import ReviewDecision
@@ -404,13 +405,6 @@ def produce_and_review(
         paths |= render_issued(qd, out_dir, issued)
     published = apply_decision(settings, quarter, qd.version, run_id, decision, paths)
     return paths, decision, published
-
-
-def london_date(moment: dt.datetime) -> dt.date:
-    """The calendar date in Aberdeen of `moment`: the date an issued report carries."""
-    from transforms.quarters import LONDON
-
-    return moment.astimezone(LONDON).date()
 
 
 def review_decision(

@@ -110,3 +110,24 @@ def test_a_partnership_task_runs_on_one_core_and_leaves_the_setting_as_it_was(mo
     with one_core():
         assert os.environ[PROCESSES_ENV] == "1"
     assert os.environ[PROCESSES_ENV] == "3"
+
+
+def test_a_national_approval_carries_the_date_in_aberdeen(tmp_path, monkeypatch):
+    """Approved at 00:30 BST on 1 October (23:30 UTC on 30 September): dated 1 October."""
+    from types import SimpleNamespace
+
+    import transforms.quarterly
+    from flows.national import NATIONAL_APPROVER, run_partnership
+
+    seen = {}
+
+    def produced(*args, approved_on=None, approved_by=None, **kwargs):
+        seen.update(on=approved_on, by=approved_by)
+        return SimpleNamespace(data=SimpleNamespace(version="1.0"), paths={})
+
+    monkeypatch.setattr(transforms.quarterly, "produce_quarter", produced)
+    p = Partnership(name="Alpha", inbox=tmp_path / "inbox", output=tmp_path / "output")
+    p.inbox.mkdir()
+    late_evening = dt.datetime(2022, 9, 30, 23, 30, tzinfo=dt.UTC)
+    run_partnership(p, QUARTER, now=late_evening, approve=True, intake=False)
+    assert seen == {"on": dt.date(2022, 10, 1), "by": NATIONAL_APPROVER}

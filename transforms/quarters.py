@@ -18,6 +18,11 @@ LONDON = ZoneInfo("Europe/London")
 FIRST_YEAR, LAST_YEAR = 2000, 2099
 
 
+def london_date(moment: dt.datetime) -> dt.date:
+    """The calendar date in Aberdeen of `moment`: the date an issued report carries."""
+    return moment.astimezone(LONDON).date()
+
+
 def is_quarter_end(d: dt.date) -> bool:
     """True for 31 March, 30 June, 30 September and 31 December."""
     return d.month in QUARTER_END_MONTHS and d.day == calendar.monthrange(d.year, d.month)[1]
