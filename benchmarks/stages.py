@@ -105,7 +105,11 @@ def quarterly(name: str, inbox: str, output: str, quarter: str) -> dict[str, Any
 
 
 def national(config: str, quarter: str, workers: int) -> dict[str, Any]:
-    """The national flow (Prefect + Dask) over a partnerships configuration."""
+    """The national flow (Prefect + Dask) over a partnerships configuration, started as
+    the command line starts it: the local workers' imports first, then Prefect's."""
+    from flows.workers import start_worker_imports
+
+    start_worker_imports()
     from flows.national import national_flow
 
     results = national_flow(

@@ -212,6 +212,10 @@ def _watch(args: argparse.Namespace) -> int:
 
 
 def _national(args: argparse.Namespace) -> int:
+    if not args.address:  # local workers: their imports start now, beside Prefect's
+        from flows.workers import start_worker_imports
+
+        start_worker_imports()
     from flows.progress import reporting_to
     from transforms.quarters import latest_due_quarter
 

@@ -23,6 +23,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from flows.progress import reporter
+from flows.workers import local_cluster, preloaded_workers
 from transforms.partnerships import Partnership, load_partnerships
 
 #: Who a national run with --approve records as having approved each partnership's report.
@@ -149,14 +150,7 @@ def task_runner(workers: int = 2, address: str | None = None) -> Any:
 
     if address:
         return DaskTaskRunner(address=address)
-    return DaskTaskRunner(
-        cluster_kwargs={
-            "n_workers": workers,
-            "threads_per_worker": 1,
-            "processes": True,
-            "dashboard_address": None,
-        }
-    )
+    return DaskTaskRunner(cluster_kwargs=local_cluster(workers))
 
 
 @contextlib.contextmanager
@@ -201,7 +195,9 @@ def national_flow(
 ) -> list[dict[str, Any]]:
     """Run every partnership of `config_path` for `quarter` in one Prefect flow run."""
     partnerships = load_partnerships(Path(config_path))
-    with shared_api():
+    with shared_api(), contextlib.ExitStack() as stack:
+        if not address:
+            stack.enter_context(preloaded_workers())
         runner = task_runner(workers, address)
         return _national.with_options(task_runner=runner)(
             partnerships, quarter, now=now, stable_wait=stable_wait, approve=approve

@@ -112,6 +112,37 @@ def test_a_partnership_task_runs_on_one_core_and_leaves_the_setting_as_it_was(mo
     assert os.environ[PROCESSES_ENV] == "3"
 
 
+@pytest.mark.slow
+def test_local_workers_start_with_the_libraries_and_this_runs_environment(monkeypatch):
+    """Forked from a fork server that imported GX once, each worker still sees the
+    environment of the run that started it, not the first run's."""
+    import os
+
+    from distributed import Client, LocalCluster
+
+    from flows.workers import local_cluster, preloaded_workers
+
+    def state() -> tuple[bool, bool, str | None]:
+        import sys
+
+        return (
+            "great_expectations" in sys.modules,
+            "prefect" in sys.modules,
+            os.environ.get("DATASUMMARY_TEST_RUN"),
+        )
+
+    seen = []
+    for run in ("first", "second"):
+        monkeypatch.setenv("DATASUMMARY_TEST_RUN", run)
+        with (
+            preloaded_workers(),
+            LocalCluster(**local_cluster(1)) as cluster,
+            Client(cluster) as client,
+        ):
+            seen.append(client.submit(state, pure=False).result())
+    assert seen == [(True, False, "first"), (True, False, "second")]
+
+
 def test_a_national_approval_carries_the_date_in_aberdeen(tmp_path, monkeypatch):
     """Approved at 00:30 BST on 1 October (23:30 UTC on 30 September): dated 1 October."""
     from types import SimpleNamespace

@@ -1,0 +1,28 @@
+"""What a Dask worker of the national run imports before its first partnership.
+
+`flows.national` imports this once in the fork server its local workers are forked from,
+so each worker starts with the libraries a partnership needs (GX, pandas, matplotlib, the
+document writers, the intake and quarterly code) instead of importing them itself: once
+for all workers, and while the flow is still setting up. Not Prefect: it reads its
+settings (the API to report to) as it is imported, and each run may give its workers
+another API, so a worker imports Prefect itself.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+import docx  # noqa: E402, F401
+import docxtpl  # noqa: E402, F401
+import great_expectations  # noqa: E402, F401
+import openpyxl  # noqa: E402, F401
+
+import transforms.intake.filing  # noqa: E402, F401
+import transforms.intake.validate  # noqa: E402, F401
+import transforms.quarterly  # noqa: E402, F401
+import transforms.store.history  # noqa: E402, F401
+from transforms.reports.charts import import_matplotlib  # noqa: E402
+
+import_matplotlib()
