@@ -174,13 +174,27 @@ def shared_api() -> Iterator[None]:
     os.environ["PREFECT_API_URL"] = server.api_url
     try:
         with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
-            yield
+            try:
+                yield
+            finally:
+                send_what_prefect_holds()
     finally:
         if old is None:
             os.environ.pop("PREFECT_API_URL", None)
         else:
             os.environ["PREFECT_API_URL"] = old
         server.stop()
+
+
+def send_what_prefect_holds() -> None:
+    """Send the logs and events Prefect's background workers still hold, while the server
+    runs. Left to the interpreter's exit, they found it stopped: the command printed
+    "Error logging to API" and took about two minutes more to end."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogHandler
+
+    APILogHandler().flush()
+    EventsWorker.drain_all(timeout=10)
 
 
 def national_flow(

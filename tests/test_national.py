@@ -162,3 +162,30 @@ def test_a_national_approval_carries_the_date_in_aberdeen(tmp_path, monkeypatch)
     late_evening = dt.datetime(2022, 9, 30, 23, 30, tzinfo=dt.UTC)
     run_partnership(p, QUARTER, now=late_evening, approve=True, intake=False)
     assert seen == {"on": dt.date(2022, 10, 1), "by": NATIONAL_APPROVER}
+
+
+def test_prefect_sends_what_it_holds_before_the_runs_own_server_stops(monkeypatch):
+    """Logs and events left for the interpreter's exit found the server stopped: the
+    command printed "Error logging to API" and took about two minutes more to end."""
+    import prefect.server.api.server
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    import flows.national
+
+    order = []
+
+    class Server:
+        api_url = "http://127.0.0.1:9/api"
+
+        def start(self):
+            order.append("start")
+
+        def stop(self):
+            order.append("stop")
+
+    monkeypatch.setattr(prefect.server.api.server, "SubprocessASGIServer", Server)
+    monkeypatch.setattr(flows.national, "send_what_prefect_holds", lambda: order.append("send"))
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    with temporary_settings(updates={PREFECT_API_URL: None}), flows.national.shared_api():
+        order.append("run")
+    assert order == ["start", "run", "send", "stop"]
