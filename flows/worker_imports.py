@@ -1,6 +1,6 @@
 """What a Dask worker of the national run imports before its first partnership.
 
-`flows.national` imports this once in the fork server its local workers are forked from,
+`flows.workers` has this imported once in the fork server the local workers fork from,
 so each worker starts with the libraries a partnership needs (GX, pandas, matplotlib, the
 document writers, the intake and quarterly code) instead of importing them itself: once
 for all workers, and while the flow is still setting up. Not Prefect: it reads its
