@@ -321,6 +321,33 @@ def test_a_rerun_with_nothing_new_imports_no_pandas_and_loads_no_spec(tmp_path):
     assert out.stdout.split("\n")[0] == "1 []", out.stdout + out.stderr
 
 
+def test_a_rerun_with_nothing_new_only_reads_and_asks_the_ledger_once(tmp_path):
+    """Per store, a re-run with nothing new asks for the table names, the folder's cached
+    hashes and the ledger's state (names included), and opens no write transaction."""
+    from tests.test_intake import fake_checker, fake_writer, make_return
+
+    inbox, output = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    make_return(inbox / "CSW.xlsx")
+    make_return(inbox / "HSCP.xlsx", submitter="HSCP")
+    engine = make_engine(sqlite_url(output))
+    kw = dict(now=NOW, stable_wait=0.0, checker=fake_checker, feedback_writer=fake_writer)
+    assert run_intake(inbox, output, engine, **kw).counts["processed"] == 2
+    engine.dispose()
+    engine = make_engine(sqlite_url(output))
+    said: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *a: said.append(a[2]))
+    committed: list[bool] = []
+    sa.event.listen(engine, "commit", lambda conn: committed.append(True))
+    again = run_intake(inbox, output, engine, **kw)
+    engine.dispose()
+    assert again.unchanged == 2 and again.counts["processed"] == 0
+    statements = [" ".join(s.split()).upper() for s in said if not s.startswith("PRAGMA")]
+    assert all(s.startswith("SELECT") for s in statements), statements
+    assert len(statements) == 3, statements  # table names, cached hashes, ledger state
+    assert committed == []
+
+
 def test_the_hash_cache_of_a_folder_is_that_folder_s_only(tmp_path):
     """Folder names holding LIKE's wildcards (`_`, `%`) or the escape character match only
     themselves; a folder's neighbour with a longer name is not its sub-folder."""

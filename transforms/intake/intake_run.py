@@ -72,7 +72,7 @@ class IntakeRun:
         self.sheet_tables = False  # the accepted-data tables made sure of this run
         self.unrecorded: list[Unrecorded] = []  # feedback written, not yet ledgered
         self.copies: list[tuple[Candidate, str]] = []  # same bytes as a file under another name
-        self.names: dict[str, str] | None = None  # sha256 -> name the ledger knows it by
+        self.names: dict[str, str] = {}  # sha256 -> name the ledger knows it by (at arrival)
         with engine.connect() as conn:  # path -> (size, mtime_ns, sha256)
             self.hashes = ledger.cached_hashes(conn, str(self.inbox))
 

@@ -66,6 +66,7 @@ def arrive(
     with run.engine.connect() as conn:
         state = ledger.ledger_state(conn)
     states = dict(state.checked)
+    run.names = state.names
     run.may_lack_feedback = state.without_feedback > 0
     run.may_have_pending = state.unchecked
     seen_at = run.now()  # one "first seen" time per intake
@@ -86,8 +87,9 @@ def arrive(
         crash_point("after_archive")
         ledger_arrivals(run, kept, seen_at)
     finally:
-        with run.engine.begin() as conn:
-            ledger.remember_hashes(conn, [e._asdict() for e in fresh])
+        if fresh:  # a re-run with nothing new opens no transaction
+            with run.engine.begin() as conn:
+                ledger.remember_hashes(conn, [e._asdict() for e in fresh])
 
 
 def sha_of(run: IntakeRun, cand: Candidate, fresh: list[HashEntry]) -> str | None:
@@ -122,7 +124,7 @@ def is_new(run: IntakeRun, cand: Candidate, sha: str, states: dict[str, bool]) -
         return False
     run.sources.setdefault(sha, cand)
     if sha in states:  # ledgered before: filed (unchanged) or waiting to be checked
-        known_as = known_names(run).get(sha)
+        known_as = run.names.get(sha)
         if known_as is not None and known_as != cand.name:
             if recheck_for_name(run, cand, sha, known_as, states):
                 return False
@@ -131,16 +133,6 @@ def is_new(run: IntakeRun, cand: Candidate, sha: str, states: dict[str, bool]) -
         return False
     states[sha] = False
     return True
-
-
-def known_names(run: IntakeRun) -> dict[str, str]:
-    """sha256 -> the name each ledgered file was received under (read once a run)."""
-    if run.names is None:
-        files = ledger.files
-        with run.engine.connect() as conn:
-            rows = conn.execute(sa.select(files.c.sha256, files.c.original_name))
-            run.names = {sha: name for sha, name in rows}
-    return run.names
 
 
 def recheck_for_name(
@@ -177,7 +169,7 @@ def recheck_for_name(
             run.now(),
             f"sent again as {cand.name}; checked afresh (rejected for its name as {known_as})",
         )
-    known_names(run)[sha] = cand.name
+    run.names[sha] = cand.name
     states[sha] = False
     run.may_have_pending = True
     return True

@@ -142,6 +142,7 @@ class LedgerState:
 
     checked: dict[str, bool]  # every ledgered hash -> whether it has a submission row
     without_feedback: int  # submissions whose feedback was never recorded
+    names: dict[str, str]  # every ledgered hash -> the name it was received under
 
     @property
     def unchecked(self) -> bool:
@@ -154,7 +155,7 @@ class LedgerState:
 # and sets up its result types afresh for each engine — about 2 ms a store, four times the
 # query itself — which was most of a re-run over many partnerships with nothing new.
 _LEDGER_STATE = (
-    "SELECT f.sha256, s.sha256 IS NOT NULL, s.feedback_path IS NULL "
+    "SELECT f.sha256, s.sha256 IS NOT NULL, s.feedback_path IS NULL, f.original_name "
     "FROM {files} f LEFT OUTER JOIN {submissions} s ON s.sha256 = f.sha256"
 )
 _CACHED_HASHES = (
@@ -177,11 +178,13 @@ def _plain_sql(conn: sa.Connection, template: str) -> sa.TextClause:
 def ledger_state(conn: sa.Connection) -> LedgerState:
     """`LedgerState` of the whole ledger: a re-run with nothing new needs no other query."""
     checked: dict[str, bool] = {}
+    names: dict[str, str] = {}
     without = 0
-    for sha, done, no_feedback in conn.execute(_plain_sql(conn, _LEDGER_STATE)):
+    for sha, done, no_feedback, name in conn.execute(_plain_sql(conn, _LEDGER_STATE)):
         checked[sha] = bool(done)
+        names[sha] = name
         without += bool(done) and bool(no_feedback)
-    return LedgerState(checked, without)
+    return LedgerState(checked, without, names)
 
 
 def unchecked_files(conn: sa.Connection) -> list[LedgerRow]:
