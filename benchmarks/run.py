@@ -395,11 +395,13 @@ def national(
     counts = sorted({1, workers})
     runs: dict[int, list[dict[str, Any]]] = {w: [] for w in counts}
     walls: list[dict[str, float]] = []  # each pair's wall times, in the order run
+    work_cpu: list[dict[str, float | None]] = []  # and the partnerships' CPU in each run
     identical = []
     with prefect_server(run_dir / "prefect") as api_url:
         for pair in range(max(pairs, 1)):
             csvs = {}
             walls.append({})
+            work_cpu.append({})
             for w in counts if pair % 2 == 0 else counts[::-1]:
                 base = run_dir / f"national-{w}"
                 shutil.rmtree(base, ignore_errors=True)
@@ -415,6 +417,8 @@ def national(
                 )
                 runs[w].append(measured)
                 walls[-1][str(w)] = measured["wall_s"]
+                cpu = measured["result"].get("partnership_cpu_s")
+                work_cpu[-1][str(w)] = None if cpu is None else round(cpu, 1)
                 csvs[w] = [p.output / quarter / "measures.csv" for p in plist]
             identical.append(
                 all(
@@ -425,6 +429,7 @@ def national(
     for w, all_runs in runs.items():
         out[str(w)] = best_of(all_runs)
     out["pairs"] = walls
+    out["pairs_partnership_cpu_s"] = work_cpu
     out["measures_identical"] = all(identical)
     return out
 
@@ -592,6 +597,7 @@ def report(res: dict[str, Any]) -> str:
         f"alone; 2.0 is two whole cores): {[c['capacity'] for c in res['two_cores']]}",
         f"national: stages one by one {nat.get('stage_sum_s', 0):.2f} s; "
         f"pairs (wall s by workers, in the order run): {nat.get('pairs')}; "
+        f"the partnerships' CPU s in those runs: {nat.get('pairs_partnership_cpu_s')}; "
         f"measures.csv identical across worker counts: {nat.get('measures_identical')}",
         "",
         "targets (every pass must meet them):",

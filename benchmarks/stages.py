@@ -118,6 +118,8 @@ def national(config: str, quarter: str, workers: int) -> dict[str, Any]:
     return {
         "partnerships": len(results),
         "processed": sum(r["intake"].get("processed", 0) for r in results),
+        # the workers are not this process's children: each partnership counts its own
+        "partnership_cpu_s": sum(r["cpu_s"] for r in results),
     }
 
 

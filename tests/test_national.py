@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import filecmp
+import os
 import shutil
 
 import pytest
@@ -87,6 +88,8 @@ def test_parallel_national_run_gives_the_sequential_measures(tmp_path, prefect_h
     results = national_flow(config, QUARTER, workers=2, now=NOW, stable_wait=0.0)
     assert [r["name"] for r in results] == names
     assert all(r["intake"]["processed"] > 0 for r in results)
+    for r in results:  # the CPU each partnership used on its worker, readers included
+        assert 0 < r["cpu_s"] <= (r["finished"] - r["started"]) * (os.cpu_count() or 1)
     for a, b in zip(seq, par, strict=True):
         left, right = (x.output / "2022-09-30" / "measures.csv" for x in (a, b))
         assert left.stat().st_size > 0
