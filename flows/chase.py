@@ -31,11 +31,11 @@ def chase_run_name() -> str:
 
 
 def _today(now: dt.datetime | None) -> dt.date:
-    from transforms.quarters import LONDON
+    from transforms.quarters import london_date
 
     now = now or dt.datetime.now(dt.UTC)
     now = now if now.tzinfo else now.replace(tzinfo=dt.UTC)
-    return now.astimezone(LONDON).date()
+    return london_date(now)
 
 
 def quarter_to_chase(today: dt.date) -> dt.date:

@@ -89,7 +89,7 @@ def due_date(qe: dt.date, deadline_days: int = 21) -> dt.date:
 def is_late(qe: dt.date, first_seen: dt.datetime, deadline_days: int = 21) -> bool:
     """Whether a workbook first seen at `first_seen` is after the end of its due date (London)."""
     seen = first_seen if first_seen.tzinfo else first_seen.replace(tzinfo=dt.UTC)
-    return seen.astimezone(LONDON).date() > due_date(qe, deadline_days)
+    return london_date(seen) > due_date(qe, deadline_days)
 
 
 def latest_due_quarter(today: dt.date, deadline_days: int = 21) -> dt.date:

@@ -20,7 +20,7 @@ from transforms.intake.decision import utc
 from transforms.intake.feedback_place import feedback_folder_problem
 from transforms.intake.results import IntakeResult, Unrecorded
 from transforms.progress import Progress, no_progress
-from transforms.quarters import LONDON
+from transforms.quarters import london_date
 from transforms.store import ledger
 
 if TYPE_CHECKING:
@@ -91,7 +91,7 @@ class IntakeRun:
 
     def today(self) -> dt.date:
         """Today in Europe/London, by the run's clock."""
-        return self.now().astimezone(LONDON).date()
+        return london_date(self.now())
 
     def known(self, cand: Candidate) -> bool:
         """Whether this file was hashed before with the same size and mtime."""

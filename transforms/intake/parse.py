@@ -91,9 +91,9 @@ def parse_workbook(
 
 def london_today() -> dt.date:
     """Today's date in Europe/London (the specification's time zone)."""
-    from transforms.quarters import LONDON
+    from transforms.quarters import london_date
 
-    return dt.datetime.now(LONDON).date()
+    return london_date(dt.datetime.now(dt.UTC))
 
 
 def _parse_sheets(

@@ -22,7 +22,7 @@ from transforms.findings import (
     STATUS_SUPERSEDED,
     STATUS_WARNINGS,
 )
-from transforms.quarters import LONDON, due_date
+from transforms.quarters import LONDON, due_date, london_date
 from transforms.safe_text import csv_cell
 from transforms.spec import ReturnSpec, Spec, default_spec
 from transforms.store.ledger import files, submissions
@@ -149,7 +149,7 @@ def expected_returns(
         if r.quarter_end != quarter_end or _aware(r.first_seen_at) > now_utc:
             continue
         by_submitter.setdefault(r.submitter, []).append(r)
-    past_due = now_utc.astimezone(LONDON).date() > due
+    past_due = london_date(now_utc) > due
     records = []
     for sub in rspec.submitters:
         rows = by_submitter.get(sub.code, [])
