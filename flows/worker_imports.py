@@ -10,19 +10,15 @@ another API, so a worker imports Prefect itself.
 
 from __future__ import annotations
 
-import os
+import docx  # noqa: F401
+import docxtpl  # noqa: F401
+import openpyxl  # noqa: F401
 
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+import transforms.intake.filing  # noqa: F401
+import transforms.quarterly  # noqa: F401
+import transforms.store.history  # noqa: F401
+from transforms.intake.validate import import_gx
+from transforms.reports.charts import import_matplotlib
 
-import docx  # noqa: E402, F401
-import docxtpl  # noqa: E402, F401
-import great_expectations  # noqa: E402, F401
-import openpyxl  # noqa: E402, F401
-
-import transforms.intake.filing  # noqa: E402, F401
-import transforms.intake.validate  # noqa: E402, F401
-import transforms.quarterly  # noqa: E402, F401
-import transforms.store.history  # noqa: E402, F401
-from transforms.reports.charts import import_matplotlib  # noqa: E402
-
+import_gx()
 import_matplotlib()

@@ -184,6 +184,14 @@ def rules_checked(
 _GX_CACHE: dict[int, tuple[Any, dict[str, Any]]] = {}
 
 
+def import_gx() -> Any:
+    """Great Expectations, imported with its analytics off: it must not call home."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+
+    return gx
+
+
 def _gx_suites(spec: Spec) -> tuple[Any, dict[str, Any]]:
     """(batch definition, suites by sheet) in an ephemeral context, built once per process.
 
@@ -193,8 +201,7 @@ def _gx_suites(spec: Spec) -> tuple[Any, dict[str, Any]]:
     key = id(spec)
     if key in _GX_CACHE:
         return _GX_CACHE[key]
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    import great_expectations as gx
+    gx = import_gx()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
