@@ -224,9 +224,8 @@ def national_flow(
 ) -> list[dict[str, Any]]:
     """Run every partnership of `config_path` for `quarter` in one Prefect flow run."""
     partnerships = load_partnerships(Path(config_path))
-    with shared_api(), contextlib.ExitStack() as stack:
-        if not address:
-            stack.enter_context(preloaded_workers())
+    workers_from = contextlib.nullcontext() if address else preloaded_workers()
+    with shared_api(), workers_from:
         runner = task_runner(workers, address)
         return _national.with_options(task_runner=runner)(
             partnerships, quarter, now=now, stable_wait=stable_wait, approve=approve
