@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from transforms.forked import Ahead, Forked, available_cores, forked_map
+from transforms.forked import Ahead, available_cores, forked_map
+from transforms.forked_stream import Stream
 
 
 def square_with_pid(x: int) -> tuple[int, int]:
@@ -75,33 +76,6 @@ def test_an_operator_can_cap_the_cores_a_run_uses(monkeypatch: pytest.MonkeyPatc
     assert {pid for _, pid in forked_map(square_with_pid, [1, 2, 3])} == {os.getpid()}
     monkeypatch.setenv("DATASUMMARY_PROCESSES", "not a number")
     assert available_cores() >= 1
-
-
-def test_forked_gives_the_loops_answer_computed_in_a_child_while_the_caller_goes_on(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("DATASUMMARY_PROCESSES", "2")
-    out = Forked(square_with_pid, [1, 2, 3])
-    assert [v for v, _ in out.result()] == [1, 4, 9]
-    assert os.getpid() not in {pid for _, pid in out.result()}
-    assert out.result() is out.result()  # collected once
-
-
-def test_forked_work_a_child_does_not_deliver_is_done_here(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("DATASUMMARY_PROCESSES", "2")
-    assert Forked(dies_in_a_child, list(range(8))).result() == list(range(100, 108))
-    assert Forked(unpicklable_in_a_child, [1, 2]).result() == [1, 2]
-
-
-def test_forked_runs_here_when_told_not_to_fork_or_on_one_core(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("DATASUMMARY_PROCESSES", "2")
-    assert {pid for _, pid in Forked(square_with_pid, [1, 2], fork=False).result()} == {os.getpid()}
-    monkeypatch.setenv("DATASUMMARY_PROCESSES", "1")
-    assert {pid for _, pid in Forked(square_with_pid, [1, 2]).result()} == {os.getpid()}
 
 
 def takes_long_if_first(x: int) -> tuple[int, int]:
@@ -200,7 +174,9 @@ def test_a_childs_log_records_are_handled_in_this_process_as_if_logged_here(
     monkeypatch.setenv("DATASUMMARY_PROCESSES", "2")
     with caplog.at_level(logging.INFO):
         forked_map(logs_where_it_runs, list(range(6)), processes=2)
-        Forked(logs_where_it_runs, [10, 11]).result()
+        stream = Stream(logs_where_it_runs)
+        stream.take(stream.send([10, 11]))
+        stream.close()
         with Ahead(lambda: None, logs_where_it_runs) as ahead:
             ahead.send(20)
             ahead.result()
@@ -223,3 +199,83 @@ def test_ahead_that_cannot_fork_does_the_work_here(monkeypatch: pytest.MonkeyPat
     with Ahead(lambda: None, square_with_pid) as ahead:
         ahead.send(5)
         assert ahead.result() == (25, os.getpid())
+
+
+# ------------------------------------------------------------------ Stream
+def test_a_stream_answers_each_batch_in_order_from_one_child(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATASUMMARY_PROCESSES", "2")
+    stream = Stream(square_with_pid)
+    tickets = [stream.send([1, 2, 3]), stream.send([]), stream.send([4])]
+    got = [stream.take(t) for t in tickets]
+    stream.close()
+    assert [[v for v, _ in batch] for batch in got] == [[1, 4, 9], [], [16]]
+    pids = {pid for batch in got for _, pid in batch}
+    assert len(pids) == 1 and os.getpid() not in pids  # one child did every batch
+
+
+def sized(n: int) -> bytes:
+    return b"x" * n
+
+
+def test_batches_and_answers_larger_than_a_pipe_do_not_hold_either_side_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Batches are sent while answers are still unread: neither pipe may fill and wait."""
+    monkeypatch.setenv("DATASUMMARY_PROCESSES", "2")
+    stream = Stream(sized)
+    tickets = [stream.send([300_000 + i] * 3) for i in range(6)]
+    assert [[len(b) for b in stream.take(t)] for t in tickets] == [
+        [300_000 + i] * 3 for i in range(6)
+    ]
+    stream.close()
+
+
+def test_ready_says_whether_an_answer_has_come_without_waiting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATASUMMARY_PROCESSES", "2")
+    stream = Stream(takes_long_if_first)
+    ticket = stream.send([0])
+    assert not stream.ready(ticket)  # the child sleeps 0.5 s
+    deadline = time.monotonic() + 10
+    while not stream.ready(ticket) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert stream.take(ticket)[0][0] == 0
+    stream.close()
+
+
+def test_what_a_streams_child_does_not_deliver_is_computed_here(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATASUMMARY_PROCESSES", "2")
+    stream = Stream(dies_in_a_child)
+    tickets = [stream.send([1, 2]), stream.send([5, 6]), stream.send([7])]
+    assert [stream.take(t) for t in tickets] == [[101, 102], [105, 106], [107]]
+    stream.close()
+    stream = Stream(unpicklable_in_a_child)
+    assert stream.take(stream.send([1, 2])) == [1, 2]
+    stream.close()
+
+
+def test_a_stream_runs_here_when_told_not_to_fork_or_on_one_core(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATASUMMARY_PROCESSES", "2")
+    stream = Stream(square_with_pid, fork=False)
+    assert {pid for _, pid in stream.take(stream.send([1, 2]))} == {os.getpid()}
+    monkeypatch.setenv("DATASUMMARY_PROCESSES", "1")
+    stream = Stream(square_with_pid)
+    assert {pid for _, pid in stream.take(stream.send([1, 2]))} == {os.getpid()}
+
+
+def test_closing_a_stream_with_kill_ends_its_child_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATASUMMARY_PROCESSES", "2")
+    stream = Stream(takes_long_if_first)
+    stream.send([0, 0, 0, 0])  # two seconds of work
+    started = time.monotonic()
+    stream.close(kill=True)
+    assert time.monotonic() - started < 0.4

@@ -530,7 +530,7 @@ def test_same_intake_on_postgresql(tmp_path):
 
 
 def test_copies_and_feedback_are_on_disk_before_the_ledger_says_so(env, monkeypatch):
-    """One sync per group replaces per-file fsyncs; it must come before the ledger rows."""
+    """One sync per batch replaces per-file fsyncs; it must come before the ledger rows."""
     inbox, output, engine = env
     make_return(inbox / "a.xlsx", values=(1, 1, 1), mtime=1_600_000_000)
     make_return(inbox / "b.xlsx", errors=1, mtime=1_600_000_100)

@@ -392,3 +392,33 @@ def test_feedback_written_in_a_forked_child_is_what_this_process_writes(
         got[cores] = _feedback(folder)
     assert len(got["1"]) > 10
     assert got["1"] == got["2"]
+
+
+def test_one_child_writes_the_feedback_of_every_folder_in_a_batch(
+    sample_files, tmp_path, monkeypatch
+):
+    """Forking the intake process (hundreds of MiB) once per filed group cost more than the
+    writing it moved off; one child takes every group of the batch, and each folder's
+    feedback is still written and ledgered."""
+    from transforms.forked_stream import Stream
+
+    monkeypatch.setenv("DATASUMMARY_PROCESSES", "2")
+    forks = []
+    start = Stream._start
+
+    def counted(self):
+        forks.append(1)
+        start(self)
+
+    monkeypatch.setattr(Stream, "_start", counted)
+    folders = [_folder(sample_files, tmp_path, n) for n in range(3)]
+    results = run_intakes(folders, now=NOW, stable_wait=0.0, batch_size=500)
+    assert len(forks) == 1
+    for folder, result in zip(folders, results, strict=True):
+        assert result.processed and all(p.feedback for p in result.processed)
+        with folder.engine.connect() as conn:
+            subs = ledger.submissions
+            unrecorded = conn.execute(
+                sa.select(sa.func.count()).where(subs.c.feedback_path.is_(None))
+            ).scalar()
+        assert unrecorded == 0

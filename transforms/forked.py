@@ -1,4 +1,4 @@
-"""Pure work spread over the machine's cores in forked children: charts, documents, feedback.
+"""Pure work spread over the machine's cores in forked children: charts, documents, GX suites.
 
 Drawing a report's charts is most of a quarterly run, each chart is independent and the
 work is pure (series in, PNG bytes out), so it parallelises with no coordination. Plain
@@ -6,7 +6,8 @@ work is pure (series in, PNG bytes out), so it parallelises with no coordination
 daemonic processes such as the Dask workers of the national run. The answer never depends
 on the children: whatever a child does not deliver (it crashed, it was killed, its result
 would not pickle) is computed again in this process, so the result is the same list, in the
-same order, as `[fn(x) for x in items]`.
+same order, as `[fn(x) for x in items]`. (Feedback, a stream of batches to one child while
+the intake goes on: `transforms.forked_stream`.)
 """
 
 from __future__ import annotations
@@ -45,11 +46,6 @@ def _read_all(fd: int) -> bytes:
     while chunk := os.read(fd, 1 << 20):
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _run_child(fn: Callable[[T], R], items: Sequence[T], write_fd: int) -> None:
-    """In the child: compute `items` and write the pickled list; never returns."""
-    _answer_and_exit(lambda: [fn(x) for x in items], write_fd)
 
 
 def _answer_and_exit(work: Callable[[], Any], write_fd: int) -> None:
@@ -163,46 +159,6 @@ def _forked_claimer(
         )
     os.close(write_fd)
     return pid, read_fd
-
-
-class Forked(Generic[R]):
-    """`[fn(x) for x in items]` computed in one forked child while this process goes on.
-
-    `result()` waits for it. Intake writes a group's feedback this way while it files the
-    next group. With `fork=False`, one available core or nothing to do, the work is done at
-    once, here; whatever the child does not deliver is computed here, as in `forked_map`.
-    """
-
-    def __init__(self, fn: Callable[[T], R], items: Sequence[T], *, fork: bool = True) -> None:
-        self._redo: Callable[[], list[R]] = lambda: [fn(x) for x in items]
-        self._expected = len(items)
-        self._child: tuple[int, int] | None = None
-        self._done: list[R] | None = None
-        if not fork or not items or available_cores() <= 1:
-            self._done = self._redo()
-            return
-        read_fd, write_fd = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.close(read_fd)
-            _run_child(fn, items, write_fd)
-        os.close(write_fd)
-        self._child = (pid, read_fd)
-
-    def result(self) -> list[R]:
-        """The list, in order; the second call gives the same list without waiting."""
-        if self._done is None:
-            assert self._child is not None
-            pid, read_fd = self._child
-            self._child = None
-            answer = _collected(pid, read_fd)
-            if answer is not None and len(answer) != self._expected:
-                answer = None
-            if answer is None:
-                log.warning("a forked child did not deliver its share; computing it here")
-                answer = self._redo()
-            self._done = answer
-        return self._done
 
 
 class Ahead(Generic[T, R]):

@@ -1,12 +1,13 @@
 """Answering the leads: feedback files next to their workbooks, and where they are ledgered.
 
-Feedback is written atomically inside `INBOX/feedback/`, made durable in one sync per group,
+Feedback is written atomically inside `INBOX/feedback/`, made durable in one sync per batch,
 and only then ledgered; a run that dies in between leaves submissions without a recorded
 feedback path, whose feedback the next run writes again (`catch_up_feedback`).
 """
 
 from __future__ import annotations
 
+import collections
 import functools
 import logging
 import os
@@ -24,7 +25,7 @@ from transforms.findings import (
     Finding,
     ParsedReturn,
 )
-from transforms.forked import Forked
+from transforms.forked_stream import Stream
 from transforms.intake.decision import Outcome, copy_line, status_line
 from transforms.intake.feedback_place import feedback_paths, inside_feedback
 from transforms.intake.intake_run import FeedbackText, FeedbackWriter, IntakeRun
@@ -116,23 +117,29 @@ def write_files(
     return written
 
 
+Planned = tuple[Checked, Outcome, bool]  # a filed workbook, and whether it gets feedback
+
+
 class Answering:
     """Each filed group's feedback written in a forked child while the next group is filed.
 
     Writing feedback workbooks is a good share of an intake and needs nothing from the
-    store, so it runs beside the filing, on another core. One group is out at a time;
-    collecting it (before the next is handed over, and by `collect` at the end) adds the
-    group's processed submissions in order and ledgers where their feedback is. A caller's
-    own feedback writers run here, in this process: they may keep state.
+    store, so it runs beside the filing, on another core: one child for all the groups
+    (`transforms.forked_stream`), sent each group's findings as it is filed. Its answers
+    are taken in filing order, as they come and by `collect` at the end, which adds each
+    group's processed submissions in order and ledgers where the feedback is, with one sync
+    for them all. A caller's own feedback writers run here, in this process: they may keep
+    state.
     """
 
     def __init__(self) -> None:
-        self._out: tuple[IntakeRun, list[tuple[Checked, Outcome, bool]], Forked[Any]] | None
-        self._out = None
+        self._streams: dict[tuple[Any, Any], Stream[AnswerJob, list[Path] | None]] = {}
+        self._out: collections.deque[tuple[IntakeRun, list[Planned], Stream[Any, Any], int]]
+        self._out = collections.deque()
+        self._runs: dict[int, IntakeRun] = {}  # whose feedback is taken, not yet ledgered
 
     def submit(self, run: IntakeRun, filed: list[tuple[Checked, Outcome]]) -> None:
-        """Start writing the feedback of a group just filed (collecting the one before)."""
-        self.collect()
+        """Start writing the feedback of a group just filed (taking what has been written)."""
         jobs: list[AnswerJob] = []
         plan = []
         places = answer_places(run, [c.file.original_name for c, _ in filed])
@@ -140,25 +147,52 @@ class Answering:
             if place is not None:
                 jobs.append(AnswerJob(c.parsed, outcome.line, c.file.original_name, *place))
             plan.append((c, outcome, place is not None))
-        writer, texter = run.writers()
-        own = writer is not _default_writer() or texter not in (None, _default_texter())
-        work = functools.partial(write_files, writer, texter)
-        self._out = (run, plan, Forked(work, jobs, fork=not own))
+        stream, own = self._stream(run)
+        ticket = stream.send(jobs if own else [lean(job) for job in jobs])
+        self._out.append((run, plan, stream, ticket))
+        while self._out and self._out[0][2].ready(self._out[0][3]):
+            self._take()
 
     def collect(self) -> None:
-        """Wait for the group out, if any, and record it."""
-        if self._out is None:
-            return
-        run, plan, forked = self._out
-        self._out = None
-        written = iter(forked.result())
+        """Wait for every group out, record them, and ledger where their feedback is."""
+        try:
+            while self._out:
+                self._take()
+        finally:
+            for stream in self._streams.values():
+                stream.close()
+            self._streams.clear()
+            runs, self._runs = list(self._runs.values()), {}
+            record_feedbacks(runs)
+
+    def _stream(self, run: IntakeRun) -> tuple[Stream[AnswerJob, list[Path] | None], bool]:
+        """The stream writing with `run`'s writers, and whether they are a caller's own
+        (run here, not forked, and given the whole parsed workbook)."""
+        writer, texter = run.writers()
+        own = writer is not _default_writer() or texter not in (None, _default_texter())
+        if (writer, texter) not in self._streams:
+            work = functools.partial(write_files, writer, texter)
+            self._streams[(writer, texter)] = Stream(work, fork=not own)
+        return self._streams[(writer, texter)], own
+
+    def _take(self) -> None:
+        run, plan, stream, ticket = self._out.popleft()
+        written = iter(stream.take(ticket))
         for c, outcome, placed in plan:
             paths = next(written) if placed else None
             if paths:
                 run.unrecorded.append(Unrecorded(c.file.sha256, paths[0], paths))
             run.result.processed.append(processed(c, outcome, paths[0].name if paths else None))
             run.progress("filing and writing feedback", len(run.result.processed), run.to_file)
-        record_feedback(run)
+        self._runs[id(run)] = run
+
+
+def lean(job: AnswerJob) -> AnswerJob:
+    """The job with only what a feedback file says (findings, sheet order), not the frames:
+    what is sent to a child is pickled."""
+    p = job.parsed
+    slim = ParsedReturn(p.file_name, findings=p.findings, sheet_order=p.sheet_order)
+    return job._replace(parsed=slim)
 
 
 def _default_writer() -> FeedbackWriter:
@@ -193,9 +227,22 @@ def processed(c: Checked, outcome: Outcome, feedback: str | None) -> ProcessedSu
 
 def record_feedback(run: IntakeRun) -> None:
     """Make the feedback written so far durable in one sync, then ledger where it is."""
-    if not run.unrecorded:
+    record_feedbacks([run])
+
+
+def record_feedbacks(runs: list[IntakeRun]) -> None:
+    """`record_feedback` for many runs, with one sync for all their files."""
+    runs = [run for run in runs if run.unrecorded]
+    if not runs:
         return
-    atomic.sync_to_disk([p for u in run.unrecorded for p in u.written])
+    atomic.sync_to_disk([p for run in runs for u in run.unrecorded for p in u.written])
+    for run in runs:
+        _ledger_feedback(run)
+        run.unrecorded.clear()
+
+
+def _ledger_feedback(run: IntakeRun) -> None:
+    """Where each unrecorded feedback is, in the ledger (its files already durable)."""
     subs = ledger.submissions
     with run.engine.begin() as conn:
         conn.execute(
@@ -211,7 +258,6 @@ def record_feedback(run: IntakeRun) -> None:
                 for u in run.unrecorded
             ],
         )
-    run.unrecorded.clear()
 
 
 def catch_up_feedback(run: IntakeRun) -> None:
