@@ -232,9 +232,11 @@ def _wait(pid: int, timeout_s: float) -> int | None:
 
 
 #: Files handed to each child at once: the one it reads and those it reads next while
-#: this process is busy (unpickling an answer, or importing GX on a thread, which holds the
-#: interpreter for up to its switch interval of 5 ms; a file takes a child about 3 ms).
-AHEAD = 8
+#: this process is busy (unpickling an answer, importing GX on a thread, which holds the
+#: interpreter for up to its switch interval of 5 ms, or, while intake archives, ledgering
+#: one folder and hashing the next: a tenth of a second and more). A file takes a child
+#: 3-7 ms; with 8 ahead the child reading during arrival sat idle about a third of it.
+AHEAD = 64
 
 
 class _Flight:
