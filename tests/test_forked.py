@@ -202,10 +202,14 @@ def test_ahead_that_cannot_fork_does_the_work_here(monkeypatch: pytest.MonkeyPat
 
 
 # ------------------------------------------------------------------ Stream
-def test_a_stream_answers_each_batch_in_order_from_one_child(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def two_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two available cores, so that a stream forks its child."""
     monkeypatch.setenv("DATASUMMARY_PROCESSES", "2")
+
+
+@pytest.mark.usefixtures("two_cores")
+def test_a_stream_answers_each_batch_in_order_from_one_child() -> None:
     stream = Stream(square_with_pid)
     tickets = [stream.send([1, 2, 3]), stream.send([]), stream.send([4])]
     got = [stream.take(t) for t in tickets]
@@ -219,11 +223,9 @@ def sized(n: int) -> bytes:
     return b"x" * n
 
 
-def test_batches_and_answers_larger_than_a_pipe_do_not_hold_either_side_up(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.mark.usefixtures("two_cores")
+def test_batches_and_answers_larger_than_a_pipe_do_not_hold_either_side_up() -> None:
     """Batches are sent while answers are still unread: neither pipe may fill and wait."""
-    monkeypatch.setenv("DATASUMMARY_PROCESSES", "2")
     stream = Stream(sized)
     tickets = [stream.send([300_000 + i] * 3) for i in range(6)]
     assert [[len(b) for b in stream.take(t)] for t in tickets] == [
@@ -232,10 +234,8 @@ def test_batches_and_answers_larger_than_a_pipe_do_not_hold_either_side_up(
     stream.close()
 
 
-def test_ready_says_whether_an_answer_has_come_without_waiting(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("DATASUMMARY_PROCESSES", "2")
+@pytest.mark.usefixtures("two_cores")
+def test_ready_says_whether_an_answer_has_come_without_waiting() -> None:
     stream = Stream(takes_long_if_first)
     ticket = stream.send([0])
     assert not stream.ready(ticket)  # the child sleeps 0.5 s
@@ -246,10 +246,8 @@ def test_ready_says_whether_an_answer_has_come_without_waiting(
     stream.close()
 
 
-def test_what_a_streams_child_does_not_deliver_is_computed_here(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("DATASUMMARY_PROCESSES", "2")
+@pytest.mark.usefixtures("two_cores")
+def test_what_a_streams_child_does_not_deliver_is_computed_here() -> None:
     stream = Stream(dies_in_a_child)
     tickets = [stream.send([1, 2]), stream.send([5, 6]), stream.send([7])]
     assert [stream.take(t) for t in tickets] == [[101, 102], [105, 106], [107]]
@@ -270,10 +268,8 @@ def test_a_stream_runs_here_when_told_not_to_fork_or_on_one_core(
     assert {pid for _, pid in stream.take(stream.send([1, 2]))} == {os.getpid()}
 
 
-def test_closing_a_stream_with_kill_ends_its_child_at_once(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("DATASUMMARY_PROCESSES", "2")
+@pytest.mark.usefixtures("two_cores")
+def test_closing_a_stream_with_kill_ends_its_child_at_once() -> None:
     stream = Stream(takes_long_if_first)
     stream.send([0, 0, 0, 0])  # two seconds of work
     started = time.monotonic()

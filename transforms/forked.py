@@ -52,13 +52,13 @@ def _answer_and_exit(work: Callable[[], Any], write_fd: int) -> None:
     """In the child: `work()` and the log records it made, pickled to `write_fd`; exits."""
     code = 0
     try:
-        kept = _keep_records()
+        kept = keep_records()
         answer = work()
         try:
             data = pickle.dumps((answer, kept.records), protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:  # noqa: BLE001 - a record that will not pickle: the answer still goes
             data = pickle.dumps((answer, []), protocol=pickle.HIGHEST_PROTOCOL)
-        _write_all(write_fd, data)
+        write_all(write_fd, data)
     except BaseException:  # noqa: BLE001 - the parent sees a short answer and redoes the work
         code = 1
     finally:
@@ -82,7 +82,7 @@ class _KeptRecords(logging.Handler):
         self.records.append(kept)
 
 
-def _keep_records() -> _KeptRecords:
+def keep_records() -> _KeptRecords:
     """Route the child's log records to a keeper instead of the handlers it inherited: the
     console would show them twice, and a handler that sends from a thread of the parent
     (Prefect's log) has no thread here."""
@@ -207,7 +207,7 @@ class Ahead(Generic[T, R]):
             return
         _, in_write, _ = self._child
         try:
-            _write_all(in_write, pickle.dumps(x, protocol=pickle.HIGHEST_PROTOCOL))
+            write_all(in_write, pickle.dumps(x, protocol=pickle.HIGHEST_PROTOCOL))
         except (OSError, pickle.PicklingError, TypeError, AttributeError):
             pass  # the child gets a short input and delivers nothing: computed here
         finally:
@@ -260,7 +260,7 @@ def _answer_when_sent(
     _answer_and_exit(work, out_fd)
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]

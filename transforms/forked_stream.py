@@ -20,7 +20,7 @@ import signal
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
-from transforms.forked import _keep_records, _write_all, available_cores
+from transforms.forked import available_cores, keep_records, write_all
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def _serve(fn: Callable[[Any], Any], in_fd: int, out_fd: int) -> None:
     """In the child: answer each batch read from `in_fd` until it closes; never returns."""
     code = 0
     try:
-        kept = _keep_records()
+        kept = keep_records()
         while (head := _read_exactly(in_fd, _LENGTH)) is not None:
             data = _read_exactly(in_fd, int.from_bytes(head, "little"))
             if data is None:
@@ -68,7 +68,7 @@ def _serve(fn: Callable[[Any], Any], in_fd: int, out_fd: int) -> None:
                 payload = pickle.dumps((answer, records), protocol=pickle.HIGHEST_PROTOCOL)
             except Exception:  # noqa: BLE001 - a record that will not pickle: the answer goes
                 payload = pickle.dumps((answer, []), protocol=pickle.HIGHEST_PROTOCOL)
-            _write_all(out_fd, _framed(payload))
+            write_all(out_fd, _framed(payload))
     except BaseException:  # noqa: BLE001 - this process computes what was not delivered
         code = 1
     finally:
