@@ -118,20 +118,21 @@ def test_a_partnership_task_runs_on_one_core_and_leaves_the_setting_as_it_was(mo
 @pytest.mark.slow
 def test_local_workers_start_with_the_libraries_and_this_runs_environment(monkeypatch):
     """Forked from a fork server that imported GX once, each worker still sees the
-    environment of the run that started it, not the first run's."""
+    environment of the run that started it, not the first run's, and runs no profiler."""
     import os
 
-    from distributed import Client, LocalCluster
+    from distributed import Client, LocalCluster, get_worker
 
     from flows.workers import local_cluster, preloaded_workers
 
-    def state() -> tuple[bool, bool, str | None]:
+    def state() -> tuple[bool, bool, str | None, bool]:
         import sys
 
         return (
             "great_expectations" in sys.modules,
             "prefect" in sys.modules,
             os.environ.get("DATASUMMARY_TEST_RUN"),
+            "profile" in get_worker().periodic_callbacks,
         )
 
     seen = []
@@ -143,7 +144,7 @@ def test_local_workers_start_with_the_libraries_and_this_runs_environment(monkey
             Client(cluster) as client,
         ):
             seen.append(client.submit(state, pure=False).result())
-    assert seen == [(True, False, "first"), (True, False, "second")]
+    assert seen == [(True, False, "first", False), (True, False, "second", False)]
 
 
 def test_a_national_approval_carries_the_date_in_aberdeen(tmp_path, monkeypatch):
