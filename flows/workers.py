@@ -31,23 +31,29 @@ def start_worker_imports() -> None:
     multiprocessing.forkserver.ensure_running()
 
 
-#: Dask settings of the local workers (a Nanny hands its config to the worker it starts).
-LOCAL_WORKER_CONFIG = {
+#: Dask settings of a local cluster: its scheduler and nannies (in this process) read them
+#: as they start, and a nanny hands them to the worker it starts. A local cluster serves no
+#: dashboard, so what only feeds one is off or slowed. Measured on a 4-partnership run:
+#: the profiler, which samples each worker's stack every 10 ms, used 4-6 s of the
+#: partnerships' ~80 s of CPU; the resource monitors (every 0.5 s) and loop ticks (every
+#: 20 ms) of the scheduler and nannies, 1.5-4 s of this process's 6.7-9.3 s.
+LOCAL_CLUSTER_CONFIG = {
     "distributed.worker.multiprocessing-method": "forkserver",
-    # Dask's statistical profiler samples each worker's stack every 10 ms for a dashboard
-    # that local clusters do not serve: measured, 4-6 s of a 4-partnership run's ~80 s of CPU.
     "distributed.worker.profile.enabled": False,
+    "distributed.admin.system-monitor.interval": "10s",
+    "distributed.admin.tick.interval": "1s",  # still tells of a loop blocked > tick.limit
 }
 
 
 @contextlib.contextmanager
 def preloaded_workers() -> Iterator[None]:
-    """Within the block, local Dask workers are forked from the fork server, unprofiled."""
+    """Within the block, local Dask clusters fork their workers from the fork server and
+    run no more monitoring than they use (`LOCAL_CLUSTER_CONFIG`)."""
     import dask
     import distributed  # noqa: F401 - its config first: the set below must not create it
 
     start_worker_imports()
-    with dask.config.set(LOCAL_WORKER_CONFIG):
+    with dask.config.set(LOCAL_CLUSTER_CONFIG):
         yield
 
 

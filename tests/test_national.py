@@ -118,14 +118,15 @@ def test_a_partnership_task_runs_on_one_core_and_leaves_the_setting_as_it_was(mo
 @pytest.mark.slow
 def test_local_workers_start_with_the_libraries_and_this_runs_environment(monkeypatch):
     """Forked from a fork server that imported GX once, each worker still sees the
-    environment of the run that started it, not the first run's, and runs no profiler."""
+    environment of the run that started it, not the first run's, and monitors no more than it
+    needs (no profiler, resources every 10 s)."""
     import os
 
     from distributed import Client, LocalCluster, get_worker
 
     from flows.workers import local_cluster, preloaded_workers
 
-    def state() -> tuple[bool, bool, str | None, bool]:
+    def state() -> tuple[bool, bool, str | None, bool, float]:
         import sys
 
         return (
@@ -133,6 +134,7 @@ def test_local_workers_start_with_the_libraries_and_this_runs_environment(monkey
             "prefect" in sys.modules,
             os.environ.get("DATASUMMARY_TEST_RUN"),
             "profile" in get_worker().periodic_callbacks,
+            get_worker().periodic_callbacks["monitor"].callback_time,
         )
 
     seen = []
@@ -144,7 +146,7 @@ def test_local_workers_start_with_the_libraries_and_this_runs_environment(monkey
             Client(cluster) as client,
         ):
             seen.append(client.submit(state, pure=False).result())
-    assert seen == [(True, False, "first", False), (True, False, "second", False)]
+    assert seen == [(True, False, "first", False, 10_000), (True, False, "second", False, 10_000)]
 
 
 def test_a_national_approval_carries_the_date_in_aberdeen(tmp_path, monkeypatch):
