@@ -159,7 +159,7 @@ def stage(
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH ")]
     if proc.returncode != 0 or not lines:
         raise RuntimeError(f"stage {name} failed:\n{proc.stderr[-4000:]}")
-    out = json.loads(lines[-1][6:])
+    out: dict[str, Any] = json.loads(lines[-1][6:])
     out["process_s"] = process_s
     out["steal_share"] = stolen / (process_s * (os.cpu_count() or 1))
     return out
@@ -231,7 +231,7 @@ def drop_to_feedback(sample: Path, dest: Path, drops: int = 2) -> list[float]:
     return times
 
 
-def _wait_for(path: Path, proc: subprocess.Popen, log: Path) -> None:
+def _wait_for(path: Path, proc: subprocess.Popen[bytes], log: Path) -> None:
     """Wait for the watcher to write `path`; if it stops or stalls, say why, with its output."""
     deadline = time.perf_counter() + READY_TIMEOUT
     while not path.exists():
@@ -286,8 +286,8 @@ def run(
         res["two_cores"].append(two_cores())
         for name, measured in sequence(folders, names, run_dir, q, batch_size).items():
             runs.setdefault(name, []).append(measured)
-    for name, measured in runs.items():
-        res[name] = best_of(measured)
+    for name, passes in runs.items():
+        res[name] = best_of(passes)
     res["passes"] = pass_ratios(runs)
     pairs = [(run_dir / folders[n].name / "inbox", None) for n in names]
     res["workload"]["workbooks"] = sum(len(list(i.glob("*.xlsx"))) for i, _ in pairs)

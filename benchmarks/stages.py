@@ -13,6 +13,7 @@ import os
 import resource
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +131,7 @@ def imports(argv: list[str]) -> dict[str, Any]:
 
     from datasummary.cli import main
 
-    code = None
+    code: str | int | None = None
     with contextlib.redirect_stdout(io.StringIO()):
         try:
             code = main(argv)
@@ -150,7 +151,7 @@ def watch(inbox: str, output: str, ready: str) -> dict[str, Any]:
     return {"runs": watch_inbox(Path(inbox), Path(output), on_result=mark)}
 
 
-STAGES = {
+STAGES: dict[str, Callable[..., dict[str, Any]]] = {
     "spin": spin,
     "read_floor": read_floor,
     "intake": intake,
@@ -174,7 +175,7 @@ def main() -> None:
     t0, c0 = time.perf_counter(), time.process_time()
     result = STAGES[stage](**args) if isinstance(args, dict) else STAGES[stage](*args)
     wall = time.perf_counter() - t0
-    if profiler is not None:
+    if profiler is not None and profile_to:
         profiler.disable()
         profiler.dump_stats(profile_to)
     me = resource.getrusage(resource.RUSAGE_SELF)

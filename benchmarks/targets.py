@@ -24,7 +24,8 @@ class Target:
     def met(self, value: float | None) -> bool | None:
         if value is None:
             return None
-        return {"<=": operator.le, ">=": operator.ge}[self.op](value, self.limit)
+        compare = {"<=": operator.le, ">=": operator.ge}[self.op]
+        return bool(compare(value, self.limit))
 
 
 TARGETS = (
